@@ -1,0 +1,86 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import (
+    AuthenticationForm,
+    PasswordResetForm,
+    UserCreationForm,
+)
+
+from accounts.validators import validate_student_number
+
+User = get_user_model()
+
+
+def submit_helper(label: str) -> FormHelper:
+    helper = FormHelper()
+    helper.add_input(Submit("submit", label))
+    return helper
+
+
+class RegisterForm(UserCreationForm):
+    class Meta:
+        model = User
+        fields = ("username", "first_name", "last_name", "preferred_name", "email")
+        labels = {"username": "Student number"}
+        help_texts = {
+            "username": "Your student number; you sign in with it.",
+            "preferred_name": "Optional: the name your team mates call you.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("first_name", "last_name", "email"):
+            self.fields[name].required = True
+        self.fields["username"].widget.attrs.update(
+            {"autocomplete": "username", "inputmode": "numeric"}
+        )
+        self.helper = submit_helper("Create account")
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        validate_student_number(username)
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(
+                "An account with this student number already exists.",
+                code="account_exists",
+            )
+        return username
+
+
+class LoginForm(AuthenticationForm):
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].label = "Student number"
+        self.helper = submit_helper("Sign in")
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ("preferred_name", "email", "looking_for_partner", "please_assign_me")
+        help_texts = {
+            "looking_for_partner": "Other students see this in search.",
+            "please_assign_me": "The coordinator sees this and may pair you up.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+        self.helper = submit_helper("Save profile")
+
+
+class SetOrResetPasswordForm(PasswordResetForm):
+    """Django's reset form, but also for accounts with no password yet.
+
+    The stock form skips users whose password is unusable, which is every
+    student created by `import_students` until they set one.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = submit_helper("Send me the link")
+
+    def get_users(self, email):
+        return User._default_manager.filter(email__iexact=email, is_active=True)

@@ -1,0 +1,72 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+
+from accounts.validators import validate_student_number
+
+COORDINATORS_GROUP = "Coordinators"
+
+
+class PairUpUserManager(UserManager):
+    def students(self):
+        """Active users who are neither staff nor superusers."""
+        return self.filter(is_active=True, is_staff=False, is_superuser=False)
+
+
+class User(AbstractUser):
+    """A student (username = student number) or a staff user."""
+
+    preferred_name = models.CharField("preferred name", max_length=150, blank=True)
+    # Set once the student edits the preferred name on the profile, so a roster
+    # import never overwrites the student's own choice.
+    preferred_name_by_student = models.BooleanField(default=False, editable=False)
+    looking_for_partner = models.BooleanField("looking for a partner", default=False)
+    please_assign_me = models.BooleanField("please assign me", default=False)
+
+    objects = PairUpUserManager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "username"]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"], name="user_name_idx"),
+        ]
+
+    def __str__(self):
+        name = self.get_full_name()
+        return f"{self.username} ({name})" if name else self.username
+
+    def clean(self):
+        super().clean()
+        if not self.is_staff and not self.is_superuser:
+            validate_student_number(self.username)
+
+    @property
+    def display_name(self) -> str:
+        return self.preferred_name or self.first_name or self.username
+
+    @property
+    def is_student(self) -> bool:
+        return self.is_active and not self.is_staff and not self.is_superuser
+
+    @property
+    def is_coordinator(self) -> bool:
+        """Superusers, and staff in the Coordinators group."""
+        if not self.is_active:
+            return False
+        if self.is_superuser:
+            return True
+        if not self.is_staff:
+            return False
+        if not hasattr(self, "_is_coordinator"):
+            self._is_coordinator = self.groups.filter(name=COORDINATORS_GROUP).exists()
+        return self._is_coordinator
+
+    @classmethod
+    def name_query(cls, q: str) -> Q:
+        """Match first, last or preferred name, or the student number."""
+        return (
+            Q(first_name__icontains=q)
+            | Q(last_name__icontains=q)
+            | Q(preferred_name__icontains=q)
+            | Q(username__icontains=q)
+        )

@@ -1,0 +1,246 @@
+"""Shared fixtures: personas, fast hashing, and the browser-test harness.
+
+Browser tests run Playwright against Debian's Chromium and a real daphne
+process with its own SQLite file. Playwright's sync API keeps an event loop
+running in the test thread, so browser tests never touch the ORM: they set up
+state through the UI or through `live_server.manage(...)`. Keep browser tests
+in modules of their own (the browser fixture is module-scoped).
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent
+CHROMIUM = os.environ.get("PAIRUP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+DEMO_PASSWORD = "correct-horse-battery-staple"
+
+
+def _browser_missing() -> str:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (make test installs it)"
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return (
+            f"no Chromium at {CHROMIUM}: install Debian's with "
+            "`sudo apt-get update && sudo apt-get install -y chromium` "
+            "(or point PAIRUP_CHROMIUM at one)"
+        )
+    return ""
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = _browser_missing()
+    if not reason or IN_CI:
+        # In CI a missing browser fails the browser fixture, never skips.
+        return
+    skip = pytest.mark.skip(reason=f"browser test skipped: {reason}")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Keep the rate limit and axes' cache state from leaking between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+# Personas ---------------------------------------------------------------
+
+
+@pytest.fixture
+def make_student(db):
+    from accounts.tests.factories import StudentFactory
+
+    return StudentFactory
+
+
+@pytest.fixture
+def alice(db):
+    from accounts.tests.factories import StudentFactory
+
+    return StudentFactory(username="20000001", first_name="Alice", last_name="Able")
+
+
+@pytest.fixture
+def bob(db):
+    from accounts.tests.factories import StudentFactory
+
+    return StudentFactory(username="20000002", first_name="Bob", last_name="Baker")
+
+
+@pytest.fixture
+def charlie(db):
+    from accounts.tests.factories import StudentFactory
+
+    return StudentFactory(username="20000003", first_name="Charlie", last_name="Clark")
+
+
+@pytest.fixture
+def dana(db):
+    from accounts.tests.factories import CoordinatorFactory
+
+    return CoordinatorFactory(username="dana", first_name="Dana", last_name="Dean")
+
+
+# Browser harness --------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    env: dict
+    process: subprocess.Popen
+    log: Path
+
+    def manage(self, *args: str) -> str:
+        """Run a manage.py command against the server's database."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise AssertionError(
+                f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+            )
+        return result.stdout
+
+    def shell(self, code: str) -> str:
+        """Run Python in `manage.py shell` against the server's database."""
+        return self.manage("shell", "--no-imports", "-c", code)
+
+
+def start_live_server(workdir: Path, extra_env: dict | None = None) -> LiveServer:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'live.sqlite3'}",
+        "DJANGO_DEBUG": "False",
+        "DJANGO_SECRET_KEY": "live-server-secret-key-for-browser-tests-0123456789abcdef",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    port = free_port()
+    log = workdir / "daphne.log"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "pairup.asgi:application",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(
+                    f"daphne did not start:\n{log.read_text()}"
+                ) from None
+            time.sleep(0.1)
+    return LiveServer(url=f"http://127.0.0.1:{port}", env=env, process=process, log=log)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    server = start_live_server(tmp_path_factory.mktemp("live"))
+    yield server
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = _browser_missing()
+    if reason:
+        pytest.fail(f"browser tests need Chromium in CI: {reason}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Open pages in fresh browser contexts (one per simulated user)."""
+    contexts = []
+
+    def open_page():
+        context = browser.new_context(base_url=live_server.url)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()

@@ -1,0 +1,313 @@
+"""Pair-Up settings, driven by environment variables with embedded defaults.
+
+Every variable is listed in the README and in `.env.example`; the names come
+from design.md's configuration table.
+"""
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+import django
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEV_SECRET_KEY = "django-insecure-pairup-development-key-do-not-use-in-production"  # noqa: S105 (refused when DEBUG is off)
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: str) -> bool:
+    value = os.environ.get(name, default)
+    if value not in ("True", "False"):
+        raise ImproperlyConfigured(f"{name} must be 'True' or 'False', got {value!r}")
+    return value == "True"
+
+
+def env_int(name: str, default: str, *, minimum: int = 0) -> int:
+    value = os.environ.get(name, default)
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number, got {value!r}"
+        ) from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}")
+    return number
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [
+        item.strip()
+        for item in os.environ.get(name, default).split(",")
+        if item.strip()
+    ]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def parse_rate(name: str, default: str) -> tuple[int, int] | None:
+    """Parse `N/Ms` (N messages per M seconds; `N/s`, `N/m` too) or `off`."""
+    value = os.environ.get(name, default).strip()
+    if value == "off":
+        return None
+    match = re.fullmatch(r"(\d+)/(\d*)([smh])", value)
+    if not match or int(match[1]) < 1:
+        raise ImproperlyConfigured(
+            f"{name} must look like '10/10s' (messages per window) or 'off', got {value!r}"
+        )
+    seconds = int(match[2] or 1) * {"s": 1, "m": 60, "h": 3600}[match[3]]
+    return int(match[1]), seconds
+
+
+DEBUG = env_bool("DJANGO_DEBUG", "False")
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
+if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be set to a real secret when DJANGO_DEBUG=False "
+        "(or set DJANGO_DEBUG=True for local development)."
+    )
+if not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is too weak: use at least 50 random characters."
+    )
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "axes",
+    "accounts",
+    "projects",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lock-out into its response.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "pairup.urls"
+ASGI_APPLICATION = "pairup.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "pairup.context_processors.pairup",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        env="DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Racing writers queue at BEGIN instead of failing halfway with
+    # "database is locked"; WAL lets readers run beside the writer.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # A file, not memory: live-server and thread tests share it. The pid keeps
+    # parallel runs on one machine apart.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(BASE_DIR / f".test-{os.getpid()}.sqlite3")
+    }
+else:
+    db_name = DATABASES["default"]["NAME"]
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{db_name}"}
+# Reopening the connection on every call costs more than anything else here.
+DATABASES["default"]["CONN_MAX_AGE"] = None
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+LANGUAGE_CODE = "en-au"
+TIME_ZONE = env_str("TIME_ZONE", "Australia/Perth")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# Serve straight from the app and project folders too, so a fresh checkout
+# (and the test server) works before `collectstatic` has run.
+WHITENOISE_USE_FINDERS = True
+
+# Channels: overflow of a full channel is dropped silently, so the capacity is
+# set on purpose (toolchain.md measured 12% delivery at the default of 100).
+PAIRUP_CHANNEL_CAPACITY = env_int("PAIRUP_CHANNEL_CAPACITY", "2000", minimum=1)
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": PAIRUP_CHANNEL_CAPACITY},
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": PAIRUP_CHANNEL_CAPACITY},
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Forms
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+MESSAGE_TAGS = {40: "danger"}  # Bootstrap's name for messages.ERROR
+
+# Sign-in throttling (django-axes): its defaults are 3 failures, by address
+# alone, for ever; a campus shares addresses, so lock the (number, address)
+# pair for a while instead.
+PAIRUP_LOGIN_FAILURE_LIMIT = env_int("PAIRUP_LOGIN_FAILURE_LIMIT", "5", minimum=1)
+PAIRUP_LOGIN_COOLOFF_MINUTES = env_int("PAIRUP_LOGIN_COOLOFF_MINUTES", "15", minimum=1)
+AXES_FAILURE_LIMIT = PAIRUP_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=PAIRUP_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+# Product settings
+PAIRUP_TEAM_SIZE = env_int("PAIRUP_TEAM_SIZE", "2", minimum=1)
+PAIRUP_STUDENT_NUMBER_REGEX = env_str("PAIRUP_STUDENT_NUMBER_REGEX", r"^[0-9]{8}$")
+try:
+    re.compile(PAIRUP_STUDENT_NUMBER_REGEX)
+except re.error as error:
+    raise ImproperlyConfigured(
+        f"PAIRUP_STUDENT_NUMBER_REGEX is not a valid regular expression: {error}"
+    ) from None
+PAIRUP_REGISTRATION = env_choice("PAIRUP_REGISTRATION", "open", ("open", "roster"))
+PAIRUP_BOOKING_CUTOFF_MINUTES = env_int("PAIRUP_BOOKING_CUTOFF_MINUTES", "60")
+PAIRUP_CHAT_RATE = parse_rate("PAIRUP_CHAT_RATE", "10/10s")
+PAIRUP_API_TOKEN_HOURS = env_int("PAIRUP_API_TOKEN_HOURS", "1", minimum=1)
+
+# Email: the console unless a server is configured.
+if os.environ.get("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["EMAIL_HOST"]
+    EMAIL_PORT = env_int("EMAIL_PORT", "587")
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = EMAIL_PORT == 587
+    EMAIL_USE_SSL = EMAIL_PORT == 465
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Pair-Up <pairup@localhost>")
+
+# HTTPS behind a proxy
+PAIRUP_HTTPS = env_bool("PAIRUP_HTTPS", "False")
+if PAIRUP_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "pairup.views.csrf_failure"
+
+# Content-Security-Policy: scripts only from our own static files, so an
+# injected <script> cannot run even where escaping were ever missed.
+# Django 6 has it built in; on 5.2 django-csp provides it.
+CSP_DIRECTIVES = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+if django.VERSION >= (6, 0):
+    MIDDLEWARE.insert(1, "django.middleware.csp.ContentSecurityPolicyMiddleware")
+    SECURE_CSP = CSP_DIRECTIVES
+else:
+    MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": CSP_DIRECTIVES}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
+}
