@@ -110,6 +110,14 @@ def dana(db):
     return CoordinatorFactory(username="dana", first_name="Dana", last_name="Dean")
 
 
+@pytest.fixture
+def team(alice, bob):
+    """Alice's project with Bob as her partner, built through the services."""
+    from projects.tests.factories import make_team
+
+    return make_team(alice, bob, description="A robot that sorts lab kits")
+
+
 # Browser harness --------------------------------------------------------
 
 
@@ -148,10 +156,29 @@ class LiveServer:
         return self.manage("shell", "--no-imports", "-c", code)
 
 
+def live_database_url(workdir: Path) -> str:
+    """Return a database of its own for a server subprocess.
+
+    SQLite: a file in `workdir`. PostgreSQL (DATABASE_URL set): a fresh
+    database on the same server, named after `workdir`.
+    """
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return f"sqlite:///{workdir / 'live.sqlite3'}"
+    import psycopg
+
+    name = "pairup_live_" + "".join(ch for ch in workdir.name if ch.isalnum()).lower()
+    base, _, _ = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base}/{name}"
+
+
 def start_live_server(workdir: Path, extra_env: dict | None = None) -> LiveServer:
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'live.sqlite3'}",
+        "DATABASE_URL": live_database_url(workdir),
         "DJANGO_DEBUG": "False",
         "DJANGO_SECRET_KEY": "live-server-secret-key-for-browser-tests-0123456789abcdef",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -208,6 +235,17 @@ def live_server(tmp_path_factory):
         server.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         server.process.kill()
+
+
+@pytest.fixture(autouse=True)
+def _live_server_helper():
+    """Replace pytest-django's autouse helper of the same name.
+
+    It sees a fixture called `live_server` and sets up the test database for
+    it, inside Playwright's event loop, which Django refuses. This live server
+    is a daphne process with its own database: the test needs neither.
+    """
+    yield
 
 
 @pytest.fixture(scope="module")

@@ -1,3 +1,5 @@
+import unicodedata
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -50,6 +52,12 @@ class RegisterForm(UserCreationForm):
 
 
 class LoginForm(AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        # The stock message names the field "username".
+        "invalid_login": "Please enter a correct student number and password.",
+    }
+
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
         self.fields["username"].label = "Student number"
@@ -83,4 +91,39 @@ class SetOrResetPasswordForm(PasswordResetForm):
         self.helper = submit_helper("Send me the link")
 
     def get_users(self, email):
-        return User._default_manager.filter(email__iexact=email, is_active=True)
+        # Django's own comparison too: the database's case-insensitive match
+        # may treat distinct Unicode addresses as equal.
+        wanted = _casefold(email)
+        return (
+            user
+            for user in User._default_manager.filter(
+                email__iexact=email, is_active=True
+            )
+            if _casefold(user.email) == wanted
+        )
+
+
+class PasswordLinkForm(forms.Form):
+    """Ask for a set-password link by student number (roster registration)."""
+
+    username = forms.CharField(
+        label="Student number",
+        max_length=150,
+        help_text="The link goes to the email address the unit has for you.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs.update(
+            {"autocomplete": "username", "inputmode": "numeric"}
+        )
+        self.helper = submit_helper("Send me the link")
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        validate_student_number(username)
+        return username
+
+
+def _casefold(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).casefold()

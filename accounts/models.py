@@ -70,3 +70,32 @@ class User(AbstractUser):
             | Q(preferred_name__icontains=q)
             | Q(username__icontains=q)
         )
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self, now=None):
+        from django.utils import timezone
+
+        return self.filter(expires_at__gt=now or timezone.now())
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API; only its SHA-256 hash is stored."""
+
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters of the key, so the owner can tell tokens apart.
+    prefix = models.CharField(max_length=12, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.user.username})"

@@ -1,7 +1,24 @@
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.sites.shortcuts import get_current_site
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.http import HttpRequest
+from django.template import loader
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.models import ApiToken
 
 User = get_user_model()
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -50,3 +67,73 @@ def profile_update(
     user.full_clean(exclude=["password"])
     user.save(update_fields=[*fields, "preferred_name_by_student"])
     return user
+
+
+def password_link_send(*, username: str, request: HttpRequest) -> None:
+    """Mail a set-password link to the student with this number, if any.
+
+    Send nothing when no active student has the number or an email address:
+    callers say the same thing either way, so no page tells which numbers
+    exist. The mail is the one "Set or reset your password" sends.
+    """
+    user = User.objects.students().filter(username=username).exclude(email="").first()
+    if user is None:
+        return
+    site = get_current_site(request)
+    context = {
+        "email": user.email,
+        "domain": site.domain,
+        "site_name": site.name,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "user": user,
+        "token": default_token_generator.make_token(user),
+        "protocol": "https" if request.is_secure() else "http",
+    }
+    subject = loader.render_to_string(
+        "registration/password_reset_subject.txt", context
+    )
+    body = loader.render_to_string("registration/password_reset_email.html", context)
+    message = EmailMultiAlternatives(
+        "".join(subject.splitlines()), body, None, [user.email]
+    )
+    try:
+        message.send()
+    except Exception:
+        # As Django's reset form does: a mail server failure must not turn
+        # into an error page that only existing numbers would get.
+        logger.exception("Failed to send the set-password link to user %s", user.pk)
+
+
+# API tokens ---------------------------------------------------------------
+
+API_TOKEN_PREFIX = "pu_"  # noqa: S105 (a marker, not a secret)
+
+
+def api_token_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, user: User) -> tuple[ApiToken, str]:
+    """Issue a bearer token for the user; return it with its key.
+
+    Only the key's SHA-256 hash is stored, so the key is shown this once.
+    The user's expired tokens are deleted on the way.
+    """
+    now = timezone.now()
+    ApiToken.objects.filter(user=user, expires_at__lte=now).delete()
+    key = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        key_hash=api_token_hash(key),
+        prefix=key[:10],
+        expires_at=now + timedelta(hours=settings.PAIRUP_API_TOKEN_HOURS),
+    )
+    return token, key
+
+
+@transaction.atomic
+def api_token_revoke(*, user: User, token_id: int) -> bool:
+    """Delete one of the user's tokens; False when there was no such token."""
+    deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
+    return bool(deleted)

@@ -10,6 +10,11 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("profile/", views.profile, name="profile"),
     path(
+        "profile/tokens/<int:token_id>/revoke/",
+        views.api_token_revoke,
+        name="api_token_revoke",
+    ),
+    path(
         "login/",
         auth_views.LoginView.as_view(
             authentication_form=LoginForm, redirect_authenticated_user=True

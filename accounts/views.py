@@ -1,17 +1,25 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import ProfileForm, RegisterForm
-from accounts.services import profile_update, user_register
+from accounts.forms import PasswordLinkForm, ProfileForm, RegisterForm
+from accounts.selectors import api_tokens_for_user
+from accounts.services import api_token_revoke as api_token_revoke_service
+from accounts.services import password_link_send, profile_update, user_register
 
 
 @require_http_methods(["GET", "POST"])
 def register(request):
+    """Create an account (open registration) or mail the roster's link."""
     if request.user.is_authenticated:
         return redirect("home")
+    # Read per request, so the mode can be switched without code changes.
+    if settings.PAIRUP_REGISTRATION == "roster":
+        return _register_from_roster(request)
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -29,6 +37,21 @@ def register(request):
     return render(request, "accounts/register.html", {"form": form})
 
 
+def _register_from_roster(request):
+    form = PasswordLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        password_link_send(username=username, request=request)
+        messages.success(
+            request,
+            f"If {username} is on the unit's roster, a link to set your password "
+            "is on its way to the email address the unit has for you. "
+            "It works once.",
+        )
+        return redirect("login")
+    return render(request, "accounts/register_roster.html", {"form": form})
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request):
@@ -37,4 +60,18 @@ def profile(request):
         profile_update(user=request.user, **form.cleaned_data)
         messages.success(request, "Your profile was saved.")
         return redirect("profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    return render(
+        request,
+        "accounts/profile.html",
+        {"form": form, "api_tokens": api_tokens_for_user(user=request.user)},
+    )
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, token_id):
+    """Revoke one of my API tokens (the profile page lists them)."""
+    if not api_token_revoke_service(user=request.user, token_id=token_id):
+        raise Http404("No such token.")
+    messages.success(request, "The API token was revoked.")
+    return redirect("profile")

@@ -72,7 +72,8 @@ def parse_rate(name: str, default: str) -> tuple[int, int] | None:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", "False")
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
+# An empty value counts as unset, as in .env.example.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or DEV_SECRET_KEY
 if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY must be set to a real secret when DJANGO_DEBUG=False "
@@ -98,8 +99,10 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    "ninja",  # the API docs page: templates and Swagger UI static files
     "accounts",
     "projects",
+    "chat",
 ]
 
 MIDDLEWARE = [
@@ -135,8 +138,9 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": dj_database_url.config(
-        env="DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    # An empty DATABASE_URL counts as unset, as in .env.example.
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -1,7 +1,10 @@
+from django.conf import settings
 from django.http import HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.http import require_GET
+
+from projects.selectors import invitations_for_user, project_for_user
 
 
 @require_GET
@@ -9,7 +12,20 @@ def home(request):
     """Show the landing page, or the signed-in user's dashboard."""
     if not request.user.is_authenticated:
         return render(request, "landing.html")
-    return render(request, "dashboard.html")
+    project = project_for_user(user=request.user)
+    incoming, outgoing = invitations_for_user(user=request.user, project=project)
+    members = project.member_list() if project else []
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "project": project,
+            "partners": [m for m in members if m.pk != request.user.pk],
+            "has_room": len(members) < settings.PAIRUP_TEAM_SIZE,
+            "incoming": incoming,
+            "outgoing": outgoing,
+        },
+    )
 
 
 def bad_request(request, exception=None):

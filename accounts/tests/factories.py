@@ -30,3 +30,9 @@ class CoordinatorFactory(StudentFactory):
         if create:
             group, _ = Group.objects.get_or_create(name=COORDINATORS_GROUP)
             self.groups.add(group)
+
+
+class ImportedStudentFactory(StudentFactory):
+    """A student created from the roster: no usable password yet."""
+
+    password = factory.django.Password(None)

@@ -1,0 +1,122 @@
+import re
+
+import pytest
+from django.urls import reverse
+
+from accounts.tests.factories import PASSWORD
+
+URL = "/accounts/login/"
+
+
+def test_login_and_logout_urls_are_the_designed_ones():
+    assert reverse("login") == URL
+    assert reverse("logout") == "/accounts/logout/"
+
+
+@pytest.mark.django_db
+def test_sign_in_page_asks_for_the_student_number(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get(URL)
+
+    assert response.status_code == 200
+    assert list(response.context["form"].fields) == ["username", "password"]
+    assert response.context["form"].fields["username"].label == "Student number"
+    assert f'href="{reverse("password_reset")}"' in response.text
+
+
+@pytest.mark.django_db
+def test_student_signs_in_with_the_student_number(client, alice):
+    response = client.post(URL, {"username": "20000001", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response.url == reverse("home")
+    assert int(client.session["_auth_user_id"]) == alice.pk
+
+
+@pytest.mark.django_db
+def test_wrong_password_is_refused_with_a_clear_error(client, alice):
+    response = client.post(URL, {"username": "20000001", "password": "wrong"})
+
+    assert response.status_code == 200
+    assert "Please enter a correct student number and password." in response.text
+    assert 'value="20000001"' in response.text
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_inactive_student_cannot_sign_in(client, alice):
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+
+    response = client.post(URL, {"username": "20000001", "password": PASSWORD})
+
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_sign_in_returns_to_the_page_that_asked_for_it(client, alice):
+    page = client.get("/accounts/profile/")
+    assert page.url == "/accounts/login/?next=/accounts/profile/"
+    form = client.get(page.url).text
+    # The form posts back to its own URL, query string and all.
+    assert re.search(r'<form\s+method="post"\s*>', form)
+
+    response = client.post(page.url, {"username": "20000001", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response.url == "/accounts/profile/"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/", "//evil.example/", "http://testserver.evil/"]
+)
+def test_sign_in_ignores_a_foreign_next(client, alice, next_url):
+    response = client.post(
+        URL, {"username": "20000001", "password": PASSWORD, "next": next_url}
+    )
+
+    assert response.status_code == 302
+    assert response.url == reverse("home")
+
+
+@pytest.mark.django_db
+def test_signed_in_user_on_sign_in_goes_to_the_dashboard(client, alice):
+    client.force_login(alice)
+
+    response = client.get(URL)
+
+    assert response.status_code == 302
+    assert response.url == reverse("home")
+
+
+@pytest.mark.django_db
+def test_sign_out_is_post_only(client, alice):
+    client.force_login(alice)
+
+    response = client.get("/accounts/logout/")
+
+    assert response.status_code == 405
+    assert int(client.session["_auth_user_id"]) == alice.pk
+
+
+@pytest.mark.django_db
+def test_sign_out_ends_the_session(client, alice):
+    client.force_login(alice)
+
+    response = client.post("/accounts/logout/")
+
+    assert response.status_code == 302
+    assert response.url == reverse("home")
+    assert "_auth_user_id" not in client.session
+    assert client.get("/accounts/profile/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_every_page_offers_sign_out_as_a_form(client, alice):
+    client.force_login(alice)
+
+    response = client.get("/")
+
+    assert f'<form method="post" action="{reverse("logout")}"' in response.text
