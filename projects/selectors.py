@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -162,6 +162,27 @@ def lab_board(*, day: date | None = None, room: str = "", now=None) -> list[Lab]
     return list(labs.order_by("start", "room"))
 
 
+def lab_get(*, lab_id: int) -> Lab:
+    """Return one slot with its project and members preloaded (for a board row).
+
+    Raise Http404 when it does not exist. Every signed-in user may see a slot.
+    """
+    lab = (
+        Lab.objects.select_related("project")
+        .prefetch_related(
+            Prefetch(
+                "project__memberships",
+                queryset=Membership.objects.select_related("user"),
+            )
+        )
+        .filter(pk=lab_id)
+        .first()
+    )
+    if lab is None:
+        raise Http404("No such slot.")
+    return lab
+
+
 def lab_rooms_and_days(*, now=None) -> tuple[list[str], list[date]]:
     """Return the rooms and local days that have upcoming slots, for filters."""
     now = now or timezone.now()
@@ -251,3 +272,72 @@ def coordinator_overview() -> dict:
         "free_students": free_students,
         "unbooked_projects": unbooked,
     }
+
+
+def allocation_list() -> list[Project]:
+    """Every team with its slot and members preloaded: booked ones by start
+    time, then unbooked ones by team number (for exports)."""
+    return list(
+        Project.objects.select_related("lab")
+        .prefetch_related(_members_prefetch())
+        .order_by(F("lab__start").asc(nulls_last=True), "lab__room", "pk")
+    )
+
+
+def allocation_rows() -> tuple[list[str], list[list]]:
+    """Return the header and rows of the allocations CSV.
+
+    One row per team: team, description, each member's number and display
+    name (up to PAIRUP_TEAM_SIZE), then the slot's room, local date, start
+    and end in TIME_ZONE (blank when the team has no slot).
+    """
+    size = settings.PAIRUP_TEAM_SIZE
+    tz_name = settings.TIME_ZONE
+    header = ["team", "description"]
+    for n in range(1, size + 1):
+        header += [f"member {n} number", f"member {n} name"]
+    header += ["room", "date", f"start ({tz_name})", f"end ({tz_name})"]
+    rows = []
+    for project in allocation_list():
+        row = [project.pk, project.description]
+        members = project.member_list()[:size]
+        for member in members:
+            row += [member.username, member.get_full_name() or member.display_name]
+        row += ["", ""] * (size - len(members))
+        if project.lab is None:
+            row += ["", "", "", ""]
+        else:
+            start = timezone.localtime(project.lab.start)
+            end = timezone.localtime(project.lab.end)
+            row += [
+                project.lab.room,
+                f"{start:%Y-%m-%d}",
+                f"{start:%H:%M}",
+                f"{end:%H:%M}",
+            ]
+        rows.append(row)
+    return header, rows
+
+
+def student_list(
+    *,
+    q: str = "",
+    free: bool | None = None,
+    looking: bool | None = None,
+    assign_me: bool | None = None,
+) -> list:
+    """Every student, by last name, with `membership` preloaded (coordinators).
+
+    Filters: a name or number fragment, free or not, and the two flags.
+    """
+    students = User.objects.students().select_related("membership")
+    q = q.strip()
+    if q:
+        students = students.filter(User.name_query(q))
+    if free is not None:
+        students = students.filter(membership__isnull=free)
+    if looking is not None:
+        students = students.filter(looking_for_partner=looking)
+    if assign_me is not None:
+        students = students.filter(please_assign_me=assign_me)
+    return list(students.order_by("last_name", "first_name", "username"))

@@ -6,7 +6,9 @@ hold everywhere. Students are bound by the booking window and the cut-off;
 coordinators are not, but get the same integrity checks.
 """
 
-from functools import partial
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -86,9 +88,30 @@ def _check_slot_leavable(actor, lab: Lab, now) -> None:
         )
 
 
+PROJECT_GONE = "That team no longer exists (it was dissolved)."
+
+
 def _lock_project(project: Project) -> Project:
-    """Lock the project row (PostgreSQL; SQLite's immediate transactions serialise)."""
-    return Project.objects.select_for_update().get(pk=project.pk)
+    """Lock the project row (PostgreSQL; SQLite's immediate transactions serialise).
+
+    A project dissolved meanwhile raises ValidationError(PROJECT_GONE).
+    """
+    locked = Project.objects.select_for_update().filter(pk=project.pk).first()
+    if locked is None:
+        raise ValidationError(PROJECT_GONE, code="project_gone")
+    return locked
+
+
+def _lock_student(user) -> None:
+    """Lock the student's row before any project row (PostgreSQL).
+
+    Joining a team cancels the student's other pending invitations, rows
+    that a concurrent accept of another invitation to the same student may
+    hold: taking the student's lock first serialises those transactions
+    instead of deadlocking them. Lock order everywhere: student, project,
+    invitation.
+    """
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
 
 
 def _find_student(number: str, *, field: str) -> User:
@@ -96,8 +119,12 @@ def _find_student(number: str, *, field: str) -> User:
     student = User.objects.students().filter(username=number).first()
     if student is None:
         raise ValidationError(
-            {field: f"No student with the number {number!r} was found."},
-            code="no_student",
+            {
+                field: ValidationError(
+                    f"No student with the number {number!r} was found.",
+                    code="no_student",
+                )
+            }
         )
     return student
 
@@ -140,9 +167,24 @@ def _record(*, actor, via, action, project, from_lab=None, to_lab=None) -> None:
 
 
 def _broadcast_on_commit(*labs: Lab | None) -> None:
-    lab_ids = [lab.pk for lab in labs if lab is not None]
-    if lab_ids:
-        transaction.on_commit(partial(broadcast_labs, lab_ids=lab_ids))
+    """Refresh the slots on every open board once the change is committed.
+
+    Robust: a channel layer that is down (Redis) is logged, and the booking,
+    already committed, is not reported to the user as a server error.
+    """
+    _broadcast_ids_on_commit([lab.pk for lab in labs if lab is not None])
+
+
+def _broadcast_ids_on_commit(lab_ids: list[int]) -> None:
+    if not lab_ids:
+        return
+
+    # A named function, not a partial: Django logs a robust callback's
+    # failure by its __qualname__.
+    def broadcast_slots():
+        broadcast_labs(lab_ids=lab_ids)
+
+    transaction.on_commit(broadcast_slots, robust=True)
 
 
 def _cancel_invitations(queryset) -> None:
@@ -190,17 +232,21 @@ def project_create(
     lab: Lab | None = None,
     partner_number: str = "",
     via: str = Via.PAGE,
+    actor=None,
 ) -> Project:
     """Create a project with the user as its first member.
 
     Optionally book `lab` and invite the student `partner_number`. Any error
     raises ValidationError (keyed by field where one is to blame) and nothing
-    is created.
+    is created. `actor` (default: the user) is who acts: a coordinator
+    creating a project for a student is not bound by the window or cut-off.
     """
     now = timezone.now()
+    actor = actor or user
     if not user.is_student:
         raise ValidationError("Only students can create projects.", code="not_student")
-    _require_team_changes_open(user)
+    _require_team_changes_open(actor)
+    _lock_student(user)
     if Membership.objects.filter(user=user).exists():
         raise ValidationError("You already have a project.", code="already_member")
     errors = {}
@@ -214,15 +260,18 @@ def project_create(
             partner = _find_student(partner_number, field="partner")
             _check_invitable(inviter=user, invitee=partner)
         except ValidationError as error:
-            errors.setdefault("partner", []).extend(
-                error.message_dict.get("partner", error.messages)
-            )
+            # Keep each error's code (the API tells conflicts from bad input).
+            if hasattr(error, "error_dict"):
+                partner_errors = [e for es in error.error_dict.values() for e in es]
+            else:
+                partner_errors = error.error_list
+            errors.setdefault("partner", []).extend(partner_errors)
     if lab is not None:
         try:
-            _require_booking_open(user, now)
-            _check_slot_bookable(user, lab, now)
+            _require_booking_open(actor, now)
+            _check_slot_bookable(actor, lab, now)
         except ValidationError as error:
-            errors.setdefault("lab", []).extend(error.messages)
+            errors.setdefault("lab", []).extend(error.error_list)
     if errors:
         raise ValidationError(errors)
 
@@ -234,9 +283,9 @@ def project_create(
         try:
             _set_lab(project, lab)
         except ValidationError as error:
-            raise ValidationError({"lab": error.messages}) from None
+            raise ValidationError({"lab": error.error_list}) from None
         _record(
-            actor=user,
+            actor=actor,
             via=via,
             action=BookingRecord.Action.BOOK,
             project=project,
@@ -260,10 +309,22 @@ def project_update(*, user, project: Project, description: str) -> Project:
 def project_dissolve(*, user, project: Project, via: str = Via.PAGE) -> None:
     """Delete the project: members become free, its slot is released, its
     invitations go with it."""
+    now = timezone.now()
     _require_member(user, project)
     _require_team_changes_open(user)
     project = _lock_project(project)
     lab = project.lab
+    if lab is not None and not lab.is_past(now):
+        # Dissolving releases the slot, so it needs what a release needs.
+        try:
+            _require_booking_open(user, now)
+            _check_slot_leavable(user, lab, now)
+        except ValidationError as error:
+            raise ValidationError(
+                f"{' '.join(error.messages)} Your team's slot can't be released "
+                "now, so the team can't be dissolved: ask your coordinator.",
+                code=error.error_list[0].code,
+            ) from None
     if lab is not None:
         _record(
             actor=user,
@@ -281,10 +342,16 @@ def project_dissolve(*, user, project: Project, via: str = Via.PAGE) -> None:
 
 def _check_invitable(*, inviter, invitee) -> None:
     if invitee.pk == inviter.pk:
-        raise ValidationError({"partner": "You can't invite yourself."}, code="self")
+        raise ValidationError(
+            {"partner": ValidationError("You can't invite yourself.", code="self")}
+        )
     if Membership.objects.filter(user=invitee).exists():
         raise ValidationError(
-            {"partner": f"{invitee.display_name} already has a project."}, code="taken"
+            {
+                "partner": ValidationError(
+                    f"{invitee.display_name} already has a project.", code="taken"
+                )
+            }
         )
 
 
@@ -296,7 +363,7 @@ def invitation_send(*, user, project: Project, invitee_number: str) -> Invitatio
     project = _lock_project(project)
     if project.memberships.count() >= settings.PAIRUP_TEAM_SIZE:
         raise ValidationError(
-            {"partner": "Your team is already full."}, code="team_full"
+            {"partner": ValidationError("Your team is already full.", code="team_full")}
         )
     invitee = _find_student(invitee_number, field="partner")
     _check_invitable(inviter=user, invitee=invitee)
@@ -305,8 +372,12 @@ def invitation_send(*, user, project: Project, invitee_number: str) -> Invitatio
     )
     if pending.exists():
         raise ValidationError(
-            {"partner": f"You have already invited {invitee.display_name}."},
-            code="duplicate",
+            {
+                "partner": ValidationError(
+                    f"You have already invited {invitee.display_name}.",
+                    code="duplicate",
+                )
+            }
         )
     try:
         with transaction.atomic():
@@ -315,15 +386,19 @@ def invitation_send(*, user, project: Project, invitee_number: str) -> Invitatio
             )
     except IntegrityError:
         raise ValidationError(
-            {"partner": f"You have already invited {invitee.display_name}."},
-            code="duplicate",
+            {
+                "partner": ValidationError(
+                    f"You have already invited {invitee.display_name}.",
+                    code="duplicate",
+                )
+            }
         ) from None
 
 
 def _require_pending(invitation: Invitation) -> Invitation:
     """Reload the invitation under the transaction and check it is pending."""
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
-    if invitation.status != Invitation.Status.PENDING:
+    invitation = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
+    if invitation is None or invitation.status != Invitation.Status.PENDING:
         raise ValidationError(NOT_PENDING, code="not_pending")
     return invitation
 
@@ -335,6 +410,7 @@ def invitation_accept(*, user, invitation: Invitation) -> Membership:
         raise ValidationError("This invitation is not yours.", code="not_invitee")
     _require_team_changes_open(user)
     # Lock in the same order as dissolve (project, then its invitations).
+    _lock_student(user)
     project = _lock_project(invitation.project)
     invitation = _require_pending(invitation)
     if Membership.objects.filter(user=user).exists():
@@ -385,7 +461,9 @@ def lab_book(*, user, project: Project, lab: Lab, via: str = Via.PAGE) -> Projec
     _require_member(user, project)
     _require_booking_open(user, now)
     project = _lock_project(project)
-    lab = Lab.objects.get(pk=lab.pk)
+    lab = Lab.objects.filter(pk=lab.pk).first()
+    if lab is None:
+        raise ValidationError("That slot no longer exists.", code="slot_gone")
     old_lab = project.lab
     if old_lab is not None and old_lab.pk == lab.pk:
         raise ValidationError("Your team already has this slot.", code="same_slot")
@@ -446,6 +524,7 @@ def membership_add(
         raise ValidationError(
             f"{student.username} is not a student.", code="not_student"
         )
+    _lock_student(student)
     project = _lock_project(project)
     if project.memberships.count() >= settings.PAIRUP_TEAM_SIZE:
         raise ValidationError("That team is already full.", code="team_full")
@@ -466,17 +545,151 @@ def membership_remove(*, actor, membership: Membership, via: str = Via.ADMIN) ->
     if not actor.is_coordinator:
         raise ValidationError("Only coordinators can move students.", code="forbidden")
     project = _lock_project(membership.project)
-    membership.delete()
-    if not project.memberships.exists():
+    if not project.memberships.exclude(pk=membership.pk).exists():
+        # Dissolve while the member is still in it, so the booking record
+        # keeps the member's number.
         project_dissolve(user=actor, project=project, via=via)
+        return
+    membership.delete()
 
 
 @transaction.atomic
 def booking_window_update(
     *, actor, window: BookingWindow, fields: list[str]
 ) -> BookingWindow:
-    """Save the booking window and refresh every open board."""
+    """Save the booking window and refresh every open board (coordinators)."""
+    if not actor.is_coordinator:
+        raise ValidationError(
+            "Only coordinators can change the booking window.", code="forbidden"
+        )
     window.full_clean()
     window.save(update_fields=[*fields, "updated_at"])
-    transaction.on_commit(broadcast_all_labs)
+    transaction.on_commit(broadcast_all_labs, robust=True)
     return window
+
+
+# Lab slots -------------------------------------------------------------
+
+
+@dataclass
+class LabSeries:
+    """What `labs_create` did: new slots, ones already there, and why others
+    were skipped (a DST gap, an overlap)."""
+
+    created: list[Lab] = field(default_factory=list)
+    existing: list[Lab] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _local_start(naive: datetime, tz: ZoneInfo) -> datetime | None:
+    """Return the aware local time, None in a DST gap; ambiguous: the first."""
+    aware = naive.replace(tzinfo=tz, fold=0)
+    round_trip = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    return aware if round_trip == naive else None
+
+
+@transaction.atomic
+def labs_create(
+    *,
+    room: str,
+    day: date,
+    start: time,
+    end: time,
+    every: int,
+    duration: int | None = None,
+    is_open: bool = True,
+) -> LabSeries:
+    """Create slots in `room` at local wall times in TIME_ZONE.
+
+    A slot starts every `every` minutes from `start` and lasts `duration`
+    minutes (default: `every`); the last one ends by `end`. A local time
+    that doesn't exist (DST gap) is skipped with a warning; an ambiguous one
+    takes its first occurrence. A slot already there (same room and start)
+    is left alone; one that would overlap another in the room is skipped
+    with a warning. Bad input raises ValidationError.
+    """
+    room = (room or "").strip()
+    if duration is None:
+        duration = every
+    if not room:
+        raise ValidationError({"room": "Give the room's name."})
+    if len(room) > Lab._meta.get_field("room").max_length:
+        raise ValidationError({"room": "Keep the room's name to 40 characters."})
+    if every <= 0 or duration <= 0:
+        raise ValidationError("Slot lengths and intervals must be positive minutes.")
+    if duration > every:
+        raise ValidationError(
+            f"Slots of {duration} minutes starting every {every} minutes would "
+            f"overlap each other."
+        )
+    if end <= start:
+        raise ValidationError({"end": "The end time must be after the start time."})
+    tz = ZoneInfo(settings.TIME_ZONE)
+    series = LabSeries()
+    wall = datetime.combine(day, start)
+    last = datetime.combine(day, end)
+    length = timedelta(minutes=duration)
+    while wall + length <= last:
+        lab_start = _local_start(wall, tz)
+        if lab_start is None:
+            series.warnings.append(
+                f"Skipped {room} {wall:%Y-%m-%d %H:%M}: that local time does not "
+                f"exist in {tz.key} (daylight saving starts)."
+            )
+        else:
+            _create_one_lab(room, lab_start, length, is_open, series)
+        wall += timedelta(minutes=every)
+    if series.created:
+        _broadcast_on_commit(*series.created)
+    return series
+
+
+def _create_one_lab(room, lab_start, length, is_open, series: LabSeries) -> None:
+    lab_start = lab_start.astimezone(UTC)
+    lab_end = lab_start + length
+    same = Lab.objects.filter(room=room, start=lab_start).first()
+    if same is not None:
+        series.existing.append(same)
+        return
+    overlap = Lab.objects.filter(
+        room=room, start__lt=lab_end, end__gt=lab_start
+    ).first()
+    if overlap is not None:
+        series.warnings.append(
+            f"Skipped {room} {timezone.localtime(lab_start):%Y-%m-%d %H:%M}: it "
+            f"would overlap the slot {overlap}."
+        )
+        return
+    lab = Lab(room=room, start=lab_start, end=lab_end, is_open=is_open)
+    lab.full_clean()
+    lab.save()
+    series.created.append(lab)
+
+
+@transaction.atomic
+def lab_save(*, actor, lab: Lab) -> Lab:
+    """Create or change a slot (coordinators) and refresh every open board."""
+    if not actor.is_coordinator:
+        raise ValidationError("Only coordinators can change slots.", code="forbidden")
+    lab.full_clean()
+    lab.save()
+    _broadcast_on_commit(lab)
+    return lab
+
+
+@transaction.atomic
+def labs_set_open(*, actor, labs, is_open: bool) -> int:
+    """Open or close the given slots for booking; return how many changed.
+
+    A booked slot keeps its team either way: closing only stops new bookings.
+    """
+    if not actor.is_coordinator:
+        raise ValidationError("Only coordinators can change slots.", code="forbidden")
+    lab_ids = list(
+        Lab.objects.filter(pk__in=[lab.pk for lab in labs])
+        .exclude(is_open=is_open)
+        .values_list("pk", flat=True)
+    )
+    Lab.objects.filter(pk__in=lab_ids).update(is_open=is_open)
+    _broadcast_ids_on_commit(lab_ids)
+    return len(lab_ids)

@@ -1,0 +1,154 @@
+"""The roster import: students created or updated by number, row by row.
+
+Read `roster_read` first (the whole file, so an unreadable one changes
+nothing), then `student_import_row` for each row, each in its own
+transaction so a bad row never costs the good ones.
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from accounts.validators import validate_student_number
+
+User = get_user_model()
+
+ROSTER_COLUMNS = (
+    "student_number",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "email",
+)
+REQUIRED_COLUMNS = ("student_number", "first_name", "last_name", "email")
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
+class RosterUnreadable(Exception):
+    """The file can't be read as a roster at all; nothing was imported."""
+
+
+@dataclass
+class RosterRow:
+    line: int
+    values: dict[str, str]
+
+
+def roster_read(data: bytes) -> list[RosterRow]:
+    """Parse the roster's bytes (UTF-8, with or without a BOM) into rows.
+
+    Raise RosterUnreadable for a file that is not UTF-8 text, not CSV, or has
+    no usable header row.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise RosterUnreadable(
+            f"The file is not UTF-8 text (byte {error.start + 1} can't be read). "
+            f"Save it as 'CSV UTF-8' and try again."
+        ) from None
+    if "\x00" in text:
+        raise RosterUnreadable("The file is not a CSV text file (it has NUL bytes).")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise RosterUnreadable(
+                "The file is empty: it needs the header row "
+                + ", ".join(ROSTER_COLUMNS)
+                + "."
+            )
+        columns = [name.strip().lower() for name in header]
+        missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+        if missing:
+            raise RosterUnreadable(
+                "The header row must name the columns "
+                + ", ".join(ROSTER_COLUMNS)
+                + f"; missing: {', '.join(missing)} (found: {', '.join(header)})."
+            )
+        rows = []
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) != len(columns):
+                values = {
+                    "_error": f"expected {len(columns)} fields, found {len(cells)}"
+                }
+            else:
+                values = {
+                    name: cell.strip()
+                    for name, cell in zip(columns, cells, strict=True)
+                    if name in ROSTER_COLUMNS
+                }
+            rows.append(RosterRow(line=reader.line_num, values=values))
+    except csv.Error as error:
+        raise RosterUnreadable(
+            f"The file is not valid CSV (line {reader.line_num}: {error})."
+        ) from None
+    return rows
+
+
+@transaction.atomic
+def student_import_row(
+    *,
+    student_number: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    preferred_name: str = "",
+) -> tuple[User, str]:
+    """Create or update the student `student_number` from a roster row.
+
+    Never touches a password (new accounts get an unusable one) or a
+    preferred name the student set. Return the user and CREATED, UPDATED or
+    UNCHANGED; raise ValidationError (one message per problem) for a row
+    that can't be imported.
+    """
+    problems = []
+    try:
+        validate_student_number(student_number)
+    except ValidationError:
+        problems.append(f"{student_number!r} is not a valid student number")
+    if not first_name:
+        problems.append("first_name is empty")
+    if not last_name:
+        problems.append("last_name is empty")
+    try:
+        validate_email(email)
+    except ValidationError:
+        problems.append(f"{email!r} is not a valid email address")
+    if problems:
+        raise ValidationError(problems)
+
+    user = User.objects.select_for_update().filter(username=student_number).first()
+    if user is None:
+        user = User(username=student_number, preferred_name=preferred_name)
+        user.set_unusable_password()
+        status = CREATED
+    elif user.is_staff or user.is_superuser:
+        raise ValidationError(f"{student_number} belongs to a staff account")
+    else:
+        status = UNCHANGED
+    fields = {"first_name": first_name, "last_name": last_name, "email": email}
+    if status != CREATED and not user.preferred_name_by_student:
+        fields["preferred_name"] = preferred_name
+    changed = [name for name, value in fields.items() if getattr(user, name) != value]
+    for name in changed:
+        setattr(user, name, fields[name])
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as error:
+        raise ValidationError(
+            [f"{name}: {' '.join(msgs)}" for name, msgs in error.message_dict.items()]
+        ) from None
+    if status == CREATED:
+        user.save()
+    elif changed:
+        user.save(update_fields=changed)
+        status = UPDATED
+    return user, status

@@ -1,0 +1,211 @@
+"""import_students: create or update by number, row by row, with a report."""
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from accounts.services import profile_update
+from accounts.tests.factories import StudentFactory
+
+User = get_user_model()
+HEADER = "student_number,first_name,last_name,preferred_name,email\n"
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def roster(tmp_path):
+    def write(body: str, *, header: str = HEADER, bom: bool = False) -> str:
+        path = tmp_path / "roster.csv"
+        data = (header + body).encode("utf-8")
+        path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+        return str(path)
+
+    return write
+
+
+def run(path):
+    out = io.StringIO()
+    call_command("import_students", path, stdout=out)
+    return out.getvalue()
+
+
+def run_rejected(path):
+    out = io.StringIO()
+    with pytest.raises(CommandError) as error:
+        call_command("import_students", path, stdout=out)
+    return out.getvalue(), error.value
+
+
+@pytest.mark.parametrize("bom", [False, True])
+def test_new_students_get_accounts_with_unusable_passwords(db, roster, bom):
+    path = roster(
+        "20000010,Ann,Lee,,ann@example.edu\n20000011,Bo,Wu,Bobby,bo@example.edu\n",
+        bom=bom,
+    )
+
+    out = run(path)
+
+    ann = User.objects.get(username="20000010")
+    assert (ann.first_name, ann.last_name, ann.email) == (
+        "Ann",
+        "Lee",
+        "ann@example.edu",
+    )
+    assert not ann.has_usable_password()
+    assert ann.is_student
+    assert User.objects.get(username="20000011").preferred_name == "Bobby"
+    assert "2 created, 0 updated, 0 unchanged, 0 rejected." in out
+
+
+def test_existing_students_are_updated_but_keep_their_password(db, roster):
+    student = StudentFactory(username="20000010", first_name="Old", email="o@x.edu")
+    password = student.password
+
+    out = run(roster("20000010,Ann,Lee,Annie,ann@example.edu\n"))
+
+    student.refresh_from_db()
+    assert (student.first_name, student.email) == ("Ann", "ann@example.edu")
+    assert student.preferred_name == "Annie"
+    assert student.password == password
+    assert student.check_password("correct-horse-battery-staple")
+    assert "0 created, 1 updated" in out
+
+
+def test_a_preferred_name_the_student_set_is_never_overwritten(db, roster):
+    student = StudentFactory(username="20000010")
+    profile_update(
+        user=student,
+        preferred_name="Nan",
+        email=student.email,
+        looking_for_partner=False,
+        please_assign_me=False,
+    )
+
+    run(roster("20000010,Ann,Lee,Annie,ann@example.edu\n"))
+
+    student.refresh_from_db()
+    assert student.preferred_name == "Nan"
+    assert student.first_name == "Ann"
+
+
+def test_an_unchanged_row_is_reported_as_unchanged(db, roster):
+    path = roster("20000010,Ann,Lee,,ann@example.edu\n")
+    run(path)
+
+    out = run(path)
+
+    assert "0 created, 0 updated, 1 unchanged, 0 rejected." in out
+
+
+def test_bad_rows_are_rejected_with_line_and_reason_and_good_ones_kept(db, roster):
+    path = roster(
+        "20000010,Ann,Lee,,ann@example.edu\n"
+        "abc,Bad,Number,,bad@example.edu\n"
+        "20000012,,Nofirst,,nf@example.edu\n"
+        "20000013,Eve,Mail,,not-an-email\n"
+        "20000010,Ann,Again,,ann2@example.edu\n"
+        "20000014,Too,Many,,x@example.edu,extra\n"
+        "20000015,Zed,Last,,zed@example.edu\n"
+    )
+
+    out, error = run_rejected(path)
+
+    assert error.returncode == 1
+    assert "Line 3: rejected: 'abc' is not a valid student number." in out
+    assert "Line 4: rejected: first_name is empty." in out
+    assert "Line 5: rejected: 'not-an-email' is not a valid email address." in out
+    assert "Line 6: rejected: student number 20000010 already appears on line 2." in out
+    assert "Line 7: rejected: expected 5 fields, found 6." in out
+    assert "2 created, 0 updated, 0 unchanged, 5 rejected." in out
+    assert set(User.objects.values_list("username", flat=True)) == {
+        "20000010",
+        "20000015",
+    }
+    assert User.objects.get(username="20000010").last_name == "Lee"
+
+
+def test_a_staff_account_is_never_touched(db, roster, dana):
+    out, error = run_rejected(roster("dana,Dana,Changed,,d@example.edu\n"))
+
+    assert error.returncode == 1
+    dana.refresh_from_db()
+    assert dana.last_name == "Dean"
+    assert "rejected" in out
+
+
+def test_a_student_number_following_the_setting(db, roster, settings):
+    settings.PAIRUP_STUDENT_NUMBER_REGEX = r"^s[0-9]{7}$"
+
+    run(roster("s1234567,Ann,Lee,,ann@example.edu\n"))
+
+    assert User.objects.filter(username="s1234567").exists()
+
+
+def test_a_field_too_long_is_a_rejection_not_a_crash(db, roster):
+    out, error = run_rejected(roster(f"20000010,{'A' * 200},Lee,,a@example.edu\n"))
+
+    assert error.returncode == 1
+    assert "Line 2: rejected: first_name:" in out
+    assert not User.objects.exists()
+
+
+def test_column_order_and_case_do_not_matter_and_blank_lines_are_skipped(db, roster):
+    path = roster(
+        "Lee,Ann,ann@example.edu,20000010\n\n",
+        header="Last_Name, First_Name ,EMAIL,student_number\n",
+    )
+
+    run(path)
+
+    assert User.objects.get(username="20000010").last_name == "Lee"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "The file is empty"),
+        (b"\xff\xfe\x00s\x00t", "not UTF-8"),
+        (b"number,name\n1,2\n", "missing: student_number, first_name"),
+        (b"student_number,first_name,last_name,email\n1,\x00,3,4\n", "NUL"),
+    ],
+)
+def test_an_unreadable_file_exits_2_and_imports_nothing(db, tmp_path, data, message):
+    path = tmp_path / "roster.csv"
+    path.write_bytes(data)
+
+    _, error = run_rejected(str(path))
+
+    assert error.returncode == 2
+    assert message in str(error)
+    assert not User.objects.exists()
+
+
+def test_a_missing_file_exits_2(db, tmp_path):
+    _, error = run_rejected(str(tmp_path / "nope.csv"))
+
+    assert error.returncode == 2
+    assert "No such file" in str(error)
+
+
+def test_from_the_shell_a_bad_file_exits_2_without_a_traceback(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_bytes(b"\xff\xfe not utf-8")
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "import_students", str(path)],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert "not UTF-8" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,76 @@
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from projects.tests.factories import LabFactory, StudentFactory, make_team
+
+
+def export(*args):
+    out = io.StringIO()
+    call_command("export_allocations", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_lists_teams_members_and_local_slot_times(db, alice, bob, charlie, settings):
+    settings.TIME_ZONE = "Australia/Perth"
+    lab = LabFactory(room="CSSE 2.01", start=datetime(2099, 5, 20, 8, 5, tzinfo=UTC))
+    booked = make_team(alice, bob, description="Robots", lab=lab)
+    solo = make_team(charlie, description="Solo")
+
+    rows = list(csv.reader(io.StringIO(export())))
+
+    assert rows[0] == [
+        "team",
+        "description",
+        "member 1 number",
+        "member 1 name",
+        "member 2 number",
+        "member 2 name",
+        "room",
+        "date",
+        "start (Australia/Perth)",
+        "end (Australia/Perth)",
+    ]
+    assert rows[1] == [
+        str(booked.pk),
+        "Robots",
+        "20000001",
+        "Alice Able",
+        "20000002",
+        "Bob Baker",
+        "CSSE 2.01",
+        "2099-05-20",
+        "16:05",
+        "16:20",
+    ]
+    assert rows[2] == [str(solo.pk), "Solo", "20000003", "Charlie Clark"] + [""] * 6
+
+
+def test_cells_a_spreadsheet_would_run_are_neutralised(db):
+    student = StudentFactory(first_name="=HYPERLINK(1)", last_name="@evil")
+    make_team(student, description="-2+3")
+
+    row = list(csv.reader(io.StringIO(export())))[1]
+
+    assert row[1] == "'-2+3"
+    assert row[3] == "'=HYPERLINK(1) @evil"
+
+
+def test_output_file_starts_with_a_bom(db, alice, tmp_path):
+    make_team(alice, description="Robots")
+    target = tmp_path / "allocations.csv"
+
+    out = export("--output", str(target))
+
+    data = target.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfteam,description")
+    assert "Wrote 1 team(s)" in out
+
+
+def test_an_unwritable_output_is_a_clear_error(db, tmp_path):
+    with pytest.raises(CommandError, match="Can't write"):
+        export("--output", str(tmp_path / "missing" / "x.csv"))
