@@ -2,11 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 from pairup import views
+from pairup.api import urls as api_urls
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", api_urls),
+    path("", include("projects.urls")),
+    path("chat/", include("chat.urls")),
 ]
 
 handler400 = "pairup.views.bad_request"

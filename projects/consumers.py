@@ -1,0 +1,51 @@
+"""The live lab board socket, `/ws/labs/` (server to client only)."""
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from projects.realtime import LABS_GROUP
+
+# The chat app's per-user group: "socket.close" events sent to it (sign-out,
+# password change, deactivation) close every socket the user holds.
+CLOSE_REVOKED = 4401
+
+
+def user_group_name(user_id: int) -> str:
+    return f"user-{user_id}"
+
+
+class LabBoardConsumer(AsyncJsonWebsocketConsumer):
+    """Send each `lab` frame of design.md to every signed-in board."""
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close()
+            return
+        self.joined = [LABS_GROUP, user_group_name(user.pk)]
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()  # last, once everything above succeeded
+
+    async def disconnect(self, code):
+        for group in getattr(self, "joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # Channels' JSON consumer would raise on a binary or non-JSON frame and
+        # drop the socket; the board sends nothing, so every frame is refused.
+        await self.send_json(
+            {
+                "type": "error",
+                "code": "bad_request",
+                "detail": "This socket only sends lab updates.",
+            }
+        )
+
+    async def lab_update(self, event):  # handles "lab.update"
+        await self.send_json(event["frame"])
+
+    async def socket_close(self, event):  # handles "socket.close"
+        await self.close(code=event.get("code", CLOSE_REVOKED))
+
+    async def user_revoke(self, event):  # handles "user.revoke"
+        await self.close(code=CLOSE_REVOKED)

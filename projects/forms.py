@@ -1,0 +1,130 @@
+from datetime import date
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row, Submit
+from django import forms
+from django.utils import timezone
+
+from projects.selectors import SEARCH_MIN_CHARS
+
+DESCRIPTION_HELP = "What you will build, in 1 to 64 characters."
+SLOT_GONE = "That slot is no longer available. Please pick another one."
+
+
+def slot_label(lab) -> str:
+    start, end = timezone.localtime(lab.start), timezone.localtime(lab.end)
+    return f"{start:%a %d %b %Y, %H:%M}-{end:%H:%M} · {lab.room}"
+
+
+class SlotChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return slot_label(obj)
+
+
+def _helper(label: str, action: str = "") -> FormHelper:
+    helper = FormHelper()
+    if action:
+        helper.form_action = action
+    helper.add_input(Submit("submit", label))
+    return helper
+
+
+class ProjectCreateForm(forms.Form):
+    description = forms.CharField(max_length=64, help_text=DESCRIPTION_HELP, strip=True)
+    lab = SlotChoiceField(
+        queryset=None,
+        required=False,
+        label="Lab slot",
+        empty_label="No slot yet (book one later)",
+        error_messages={"invalid_choice": SLOT_GONE},
+    )
+    partner = forms.CharField(
+        max_length=150,
+        required=False,
+        label="Partner's student number",
+        help_text="Optional: they get an invitation to join.",
+    )
+
+    def __init__(self, *args, labs, booking_open: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lab"].queryset = labs
+        if not booking_open:
+            self.fields["lab"].help_text = "Booking is closed at the moment."
+        self.fields["partner"].widget.attrs.update({"inputmode": "numeric"})
+        self.helper = _helper("Create project")
+
+    def clean_partner(self):
+        return self.cleaned_data["partner"].strip()
+
+
+class ProjectEditForm(forms.Form):
+    description = forms.CharField(max_length=64, help_text=DESCRIPTION_HELP, strip=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Save description")
+
+
+class InviteForm(forms.Form):
+    partner = forms.CharField(
+        max_length=150,
+        label="Partner's student number",
+        help_text="They get an invitation to join your team.",
+    )
+
+    def __init__(self, *args, action: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].widget.attrs.update({"inputmode": "numeric"})
+        self.helper = _helper("Send invitation", action)
+
+    def clean_partner(self):
+        return self.cleaned_data["partner"].strip()
+
+
+class StudentSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Name or student number",
+        min_length=SEARCH_MIN_CHARS,
+        max_length=100,
+        strip=True,
+        error_messages={
+            "min_length": f"Type at least {SEARCH_MIN_CHARS} characters.",
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.add_input(Submit("", "Search"))
+
+
+class BoardFilterForm(forms.Form):
+    day = forms.TypedChoiceField(
+        required=False,
+        label="Day",
+        coerce=date.fromisoformat,
+        empty_value=None,
+    )
+    room = forms.ChoiceField(required=False, label="Room")
+
+    def __init__(self, *args, rooms, days, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["day"].choices = [("", "Every day")] + [
+            (day.isoformat(), f"{day:%a %d %b %Y}") for day in days
+        ]
+        self.fields["room"].choices = [("", "Every room")] + [
+            (room, room) for room in rooms
+        ]
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.layout = Layout(
+            Row(
+                Column("day", css_class="col-md-4"),
+                Column("room", css_class="col-md-4"),
+                Column(
+                    Submit("", "Show", css_class="btn-secondary mb-3"),
+                    css_class="col-md-2 align-self-end",
+                ),
+            )
+        )

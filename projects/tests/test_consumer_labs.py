@@ -1,0 +1,145 @@
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from projects import services
+from projects.consumers import CLOSE_REVOKED, user_group_name
+from projects.tests.factories import LabFactory, lab_starting_in, make_team
+
+ORIGIN = b"http://127.0.0.1"
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+async def open_board(user=None, *, origin=ORIGIN):
+    """Open `/ws/labs/` through pairup.asgi.application; return (comm, connected)."""
+    from pairup.asgi import application
+
+    headers = []
+    if origin is not None:
+        headers.append((b"origin", origin))
+    if user is not None:
+        cookie = await sync_to_async(session_cookie)(user)
+        headers.append((b"cookie", f"sessionid={cookie}".encode()))
+    communicator = WebsocketCommunicator(application, "/ws/labs/", headers=headers)
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+async def test_booking_through_the_service_sends_the_lab_frame(alice, charlie):
+    lab = await sync_to_async(LabFactory)()
+    project = await sync_to_async(make_team)(alice)
+    watcher, connected = await open_board(charlie)
+    assert connected
+
+    await sync_to_async(services.lab_book)(user=alice, project=project, lab=lab)
+
+    frame = await watcher.receive_json_from(timeout=2)
+    assert frame == {"type": "lab", "id": lab.pk, "available": False, "state": "taken"}
+    await watcher.disconnect()
+
+
+async def test_moving_sends_a_frame_for_both_slots(alice, charlie):
+    old = await sync_to_async(LabFactory)()
+    new = await sync_to_async(LabFactory)()
+    project = await sync_to_async(make_team)(alice, lab=old)
+    watcher, _ = await open_board(charlie)
+
+    await sync_to_async(services.lab_book)(user=alice, project=project, lab=new)
+
+    frames = [await watcher.receive_json_from(timeout=2) for _ in range(2)]
+    assert {(f["id"], f["state"], f["available"]) for f in frames} == {
+        (old.pk, "free", True),
+        (new.pk, "taken", False),
+    }
+    await watcher.disconnect()
+
+
+async def test_release_inside_the_cutoff_frees_a_slot_that_is_not_bookable(alice, dana):
+    lab = await sync_to_async(lab_starting_in)(30)
+    project = await sync_to_async(make_team)(alice)
+    await sync_to_async(services.lab_book)(user=dana, project=project, lab=lab)
+    watcher, _ = await open_board(alice)
+
+    await sync_to_async(services.lab_release)(user=dana, project=project)
+
+    frame = await watcher.receive_json_from(timeout=2)
+    assert frame == {"type": "lab", "id": lab.pk, "available": False, "state": "free"}
+    await watcher.disconnect()
+
+
+async def test_frames_carry_no_team_names(alice, charlie):
+    lab = await sync_to_async(LabFactory)()
+    project = await sync_to_async(make_team)(alice, description="Secret plan")
+    watcher, _ = await open_board(charlie)
+
+    await sync_to_async(services.lab_book)(user=alice, project=project, lab=lab)
+
+    output = await watcher.receive_output(timeout=2)
+    assert "Alice" not in output["text"]
+    assert "Secret" not in output["text"]
+    await watcher.disconnect()
+
+
+async def test_anonymous_is_refused_at_the_handshake():
+    communicator, connected = await open_board(None)
+
+    assert connected is False
+    await communicator.disconnect()
+
+
+async def test_foreign_origin_is_refused(alice):
+    communicator, connected = await open_board(alice, origin=b"http://evil.example")
+
+    assert connected is False
+    await communicator.disconnect()
+
+
+async def test_client_frames_get_bad_request_and_the_socket_stays(alice):
+    communicator, _ = await open_board(alice)
+
+    await communicator.send_to(text_data='{"type": "book", "id": 1}')
+    first = await communicator.receive_json_from()
+    await communicator.send_to(text_data="not json")
+    second = await communicator.receive_json_from()
+    await communicator.send_to(bytes_data=b"\x00\x01")
+    third = await communicator.receive_json_from()
+
+    for frame in (first, second, third):
+        assert frame["type"] == "error"
+        assert frame["code"] == "bad_request"
+    assert await communicator.receive_nothing()
+    await communicator.disconnect()
+
+
+async def test_signing_out_closes_the_board_with_4401(alice):
+    communicator, _ = await open_board(alice)
+
+    await get_channel_layer().group_send(
+        user_group_name(alice.pk), {"type": "socket.close", "code": CLOSE_REVOKED}
+    )
+
+    output = await communicator.receive_output(timeout=1)
+    assert output == {"type": "websocket.close", "code": 4401}
+    await communicator.disconnect()
+
+
+async def test_revoking_one_user_leaves_other_boards_open(alice, bob):
+    mine, _ = await open_board(alice)
+    theirs, _ = await open_board(bob)
+
+    await get_channel_layer().group_send(
+        user_group_name(alice.pk), {"type": "user.revoke"}
+    )
+
+    assert (await mine.receive_output(timeout=1))["code"] == 4401
+    assert await theirs.receive_nothing()
+    await mine.disconnect()
+    await theirs.disconnect()

@@ -1,0 +1,109 @@
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from projects import services
+from projects.models import Lab
+from projects.tests.factories import LabFactory, StudentFactory, make_team
+
+HOME = reverse("home")
+pytestmark = pytest.mark.django_db
+
+
+def test_signed_out_visitor_sees_the_landing_page(client):
+    response = client.get(HOME)
+
+    assert response.status_code == 200
+    assert "dashboard" not in response.content.decode()
+    assert reverse("login") in response.content.decode()
+
+
+def test_free_student_sees_invitations_with_answer_buttons(client, alice, bob):
+    project = make_team(alice)
+    invitation = services.invitation_send(
+        user=alice, project=project, invitee_number=bob.username
+    )
+    client.force_login(bob)
+
+    response = client.get(HOME)
+
+    body = response.content.decode()
+    assert response.context["project"] is None
+    assert list(response.context["incoming"]) == [invitation]
+    assert "You don't have a project yet." in body
+    assert reverse("projects:invitation_accept", args=[invitation.pk]) in body
+    assert reverse("projects:invitation_decline", args=[invitation.pk]) in body
+    assert reverse("projects:project_new") in body
+
+
+def test_member_sees_partner_slot_and_sent_invitations(client, alice, bob, charlie):
+    lab = LabFactory()
+    project = make_team(alice, lab=lab)
+    invitation = services.invitation_send(
+        user=alice, project=project, invitee_number=charlie.username
+    )
+    client.force_login(alice)
+
+    response = client.get(HOME)
+
+    body = response.content.decode()
+    assert response.context["project"] == project
+    assert list(response.context["outgoing"]) == [invitation]
+    assert reverse("projects:invitation_cancel", args=[invitation.pk]) in body
+    assert "Partner:" in body and "none yet" in body
+    assert reverse("projects:student_search") in body  # next step: find a partner
+
+
+def test_partner_sees_the_slot_the_other_booked(client, alice, bob, team):
+    lab = LabFactory()
+    services.lab_book(user=alice, project=team, lab=lab)
+    client.force_login(bob)
+
+    response = client.get(HOME)
+
+    body = response.content.decode()
+    assert [m.username for m in response.context["partners"]] == ["20000001"]
+    assert "Alice (20000001)" in body
+    local = timezone.localtime(lab.start)
+    assert f"{local:%H:%M}" in body
+    assert "Australia/Perth" in body
+
+
+def test_dashboard_costs_the_same_queries_for_10_and_1000_slots(
+    client, alice, bob, django_assert_num_queries
+):
+    start = (timezone.now() + timedelta(days=2)).replace(second=0, microsecond=0)
+
+    def add_labs(first, count):
+        Lab.objects.bulk_create(
+            Lab(
+                room="Big hall",
+                start=start + timedelta(minutes=20 * i),
+                end=start + timedelta(minutes=20 * i + 15),
+            )
+            for i in range(first, first + count)
+        )
+
+    add_labs(0, 10)
+    project = make_team(alice, lab=Lab.objects.first())
+    services.invitation_send(user=alice, project=project, invitee_number=bob.username)
+    make_team(StudentFactory(), lab=Lab.objects.last())
+    client.force_login(alice)
+
+    # session, user, my project (+ lab), its members, invitations to me,
+    # invitations from my project
+    with django_assert_num_queries(6):
+        client.get(HOME)
+    add_labs(10, 990)
+    with django_assert_num_queries(6):
+        response = client.get(HOME)
+
+    assert response.status_code == 200
+
+
+def test_wrong_method_gets_405(client, alice):
+    client.force_login(alice)
+
+    assert client.post(HOME).status_code == 405

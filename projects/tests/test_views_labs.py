@@ -1,0 +1,448 @@
+import json
+from datetime import timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+from django.utils import timezone
+
+from projects import services
+from projects.models import BookingRecord, BookingWindow, Lab
+from projects.tests.factories import (
+    LabFactory,
+    StudentFactory,
+    lab_starting_in,
+    make_team,
+)
+
+BOARD = reverse("projects:lab_board")
+pytestmark = pytest.mark.django_db
+
+
+def messages_of(response):
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def book_url(lab):
+    return reverse("projects:lab_book", args=[lab.pk])
+
+
+def row_url(lab):
+    return reverse("projects:lab_row", args=[lab.pk])
+
+
+def set_window(dana, **fields):
+    window = BookingWindow.get()
+    for name, value in fields.items():
+        setattr(window, name, value)
+    services.booking_window_update(actor=dana, window=window, fields=list(fields))
+
+
+def rows_by_id(response):
+    return {row.lab.pk: row for row in response.context["rows"]}
+
+
+def add_labs(count, *, offset=0):
+    start = (timezone.now() + timedelta(days=2)).replace(second=0, microsecond=0)
+    Lab.objects.bulk_create(
+        Lab(
+            room=f"Room {i % 4}",
+            start=start + timedelta(minutes=20 * i),
+            end=start + timedelta(minutes=20 * i + 15),
+        )
+        for i in range(offset, offset + count)
+    )
+
+
+# /labs/ --------------------------------------------------------------------
+
+
+def test_board_lists_upcoming_slots_and_hides_past_ones(client, charlie):
+    upcoming = LabFactory()
+    past = lab_starting_in(-5)
+    client.force_login(charlie)
+
+    response = client.get(BOARD)
+
+    assert response.status_code == 200
+    assert set(rows_by_id(response)) == {upcoming.pk}
+    assert past.pk not in rows_by_id(response)
+    assert "All times are in Australia/Perth" in response.content.decode()
+
+
+def test_board_marks_my_slot_and_offers_moves(client, alice, team):
+    mine, other = LabFactory(), LabFactory()
+    services.lab_book(user=alice, project=team, lab=mine)
+    client.force_login(alice)
+
+    response = client.get(BOARD)
+
+    rows = rows_by_id(response)
+    assert rows[mine.pk].mine is True
+    assert rows[mine.pk].can_book is False
+    assert rows[other.pk].can_book is True
+    assert rows[other.pk].action == "Move here"
+    body = response.content.decode()
+    assert 'aria-current="true"' in body
+    assert book_url(other) in body
+    assert book_url(mine) not in body
+
+
+def test_board_shows_team_names_only_to_the_team_and_coordinators(
+    client, alice, charlie, dana, team
+):
+    lab = LabFactory()
+    services.lab_book(user=alice, project=team, lab=lab)
+
+    client.force_login(charlie)
+    outsider_row = rows_by_id(client.get(BOARD))[lab.pk]
+    client.force_login(dana)
+    coordinator_row = rows_by_id(client.get(BOARD))[lab.pk]
+    client.force_login(alice)
+    member_body = client.get(BOARD).content.decode()
+
+    assert outsider_row.status == "Taken"
+    assert outsider_row.team_name == ""
+    assert coordinator_row.team_name == f"Team {team.pk}: Alice, Bob"
+    assert f"Team {team.pk}: Alice, Bob" in member_body
+
+
+def test_published_schedule_shows_team_names_to_everyone(
+    client, alice, charlie, dana, team
+):
+    lab = LabFactory()
+    services.lab_book(user=alice, project=team, lab=lab)
+    set_window(dana, schedule_published=True)
+    client.force_login(charlie)
+
+    response = client.get(BOARD)
+
+    assert rows_by_id(response)[lab.pk].team_name == f"Team {team.pk}: Alice, Bob"
+    assert "A robot that sorts lab kits" in response.content.decode()
+
+
+def test_free_student_sees_no_book_buttons(client, charlie):
+    lab = LabFactory()
+    client.force_login(charlie)
+
+    response = client.get(BOARD)
+
+    assert rows_by_id(response)[lab.pk].can_book is False
+    assert book_url(lab) not in response.content.decode()
+    assert reverse("projects:project_new") in response.content.decode()
+
+
+def test_board_filters_by_room_and_day(client, charlie):
+    first = LabFactory(room="A 1")
+    LabFactory(room="B 2")
+    later = LabFactory(room="A 1", start=first.start + timedelta(days=1))
+    client.force_login(charlie)
+    day = timezone.localtime(first.start).date().isoformat()
+
+    by_room = client.get(BOARD, {"room": "A 1"})
+    by_both = client.get(BOARD, {"room": "A 1", "day": day})
+
+    assert set(rows_by_id(by_room)) == {first.pk, later.pk}
+    assert set(rows_by_id(by_both)) == {first.pk}
+
+
+def test_unknown_filter_value_shows_an_error_and_every_slot(client, charlie):
+    lab = LabFactory()
+    client.force_login(charlie)
+
+    response = client.get(BOARD, {"room": "Nowhere"})
+
+    assert response.status_code == 200
+    assert "room" in response.context["form"].errors
+    assert set(rows_by_id(response)) == {lab.pk}
+
+
+def test_board_passes_the_clock_moments_to_the_page(client, charlie, dana):
+    opens = timezone.now() + timedelta(hours=1)
+    closes = timezone.now() + timedelta(days=1)
+    set_window(dana, opens_at=opens, closes_at=closes)
+    lab = LabFactory()
+    client.force_login(charlie)
+
+    response = client.get(BOARD)
+
+    config = response.context["config"]
+    assert config["opensAt"] == opens.isoformat()
+    assert config["closesAt"] == closes.isoformat()
+    assert config["bookingSwitch"] is True
+    assert '<script id="board-config" type="application/json">' in (
+        response.content.decode()
+    )
+    row = rows_by_id(response)[lab.pk]
+    assert row.cutoff == lab.start - timedelta(minutes=60)
+    assert f'data-cutoff="{row.cutoff.isoformat()}"' in response.content.decode()
+    assert response.context["booking_state"].startswith("Booking opens ")
+
+
+def test_anonymous_is_sent_to_sign_in(client):
+    response = client.get(BOARD)
+
+    assert response.status_code == 302
+    assert response.url == f"{reverse('login')}?next={BOARD}"
+
+
+def test_board_wrong_method_gets_405(client, charlie):
+    client.force_login(charlie)
+
+    assert client.post(BOARD).status_code == 405
+
+
+def test_board_costs_the_same_queries_for_10_and_1000_slots(
+    client, alice, team, django_assert_num_queries
+):
+    add_labs(10)
+    for lab in Lab.objects.all()[:3]:
+        make_team(StudentFactory(), StudentFactory(), lab=lab)
+    services.lab_book(user=alice, project=team, lab=Lab.objects.free().last())
+    client.force_login(alice)
+
+    # session, user, rooms, days, window, my project, its members, the slots
+    # with their projects, and the projects' members
+    with django_assert_num_queries(9):
+        small = client.get(BOARD)
+    add_labs(990, offset=10)
+    with django_assert_num_queries(9):
+        large = client.get(BOARD)
+
+    assert len(small.context["rows"]) == 10
+    assert len(large.context["rows"]) == 1000
+
+
+# /labs/<id>/row/ ------------------------------------------------------------
+
+
+def test_row_is_rendered_for_this_user(client, alice, team):
+    lab = LabFactory()
+    services.lab_book(user=alice, project=team, lab=lab)
+    client.force_login(alice)
+
+    response = client.get(row_url(lab), {"next": "/labs/?room=CSSE+2.01"})
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.startswith(f'<tr id="lab-{lab.pk}"')
+    assert 'data-state="taken"' in body
+    assert "Your slot" in body
+
+
+def test_row_of_a_free_slot_offers_booking(client, alice, team):
+    lab = LabFactory()
+    client.force_login(alice)
+
+    body = client.get(row_url(lab), {"next": "/labs/?room=X"}).content.decode()
+
+    assert 'data-state="free" data-available="true"' in body
+    assert book_url(lab) in body
+    assert 'value="/labs/?room=X"' in body
+
+
+def test_row_ignores_a_next_outside_the_board(client, alice, team):
+    lab = LabFactory()
+    client.force_login(alice)
+
+    body = client.get(row_url(lab), {"next": "https://evil.example/"}).content.decode()
+
+    assert 'name="next" value="/labs/"' in body
+
+
+@pytest.mark.parametrize(
+    ("minutes", "state", "available", "status"),
+    [
+        (61, "free", "true", "Free"),
+        (59, "free", "false", "Free (too late to book)"),
+        (-1, "past", "false", "Started"),
+    ],
+)
+def test_row_follows_the_clock(client, alice, team, minutes, state, available, status):
+    """A slot past the cut-off, then past its start, changes with no write."""
+    lab = lab_starting_in(minutes)
+    client.force_login(alice)
+
+    response = client.get(row_url(lab))
+
+    assert response.context["row"].status == status
+    body = response.content.decode()
+    assert f'data-state="{state}" data-available="{available}"' in body
+    assert (book_url(lab) in body) is (available == "true")
+
+
+def test_row_before_booking_opens_is_not_bookable(client, alice, dana, team):
+    set_window(dana, opens_at=timezone.now() + timedelta(minutes=5))
+    lab = LabFactory()
+    client.force_login(alice)
+
+    response = client.get(row_url(lab))
+
+    assert response.context["row"].status == "Free (booking is closed)"
+    assert book_url(lab) not in response.content.decode()
+
+
+def test_row_of_a_closed_slot(client, alice, team):
+    lab = LabFactory(is_open=False)
+    client.force_login(alice)
+
+    assert client.get(row_url(lab)).context["row"].status == "Closed"
+
+
+def test_row_of_a_missing_slot_gets_404(client, alice):
+    client.force_login(alice)
+
+    assert client.get(reverse("projects:lab_row", args=[999])).status_code == 404
+
+
+def test_row_needs_sign_in_and_get(client, alice):
+    lab = LabFactory()
+
+    assert client.get(row_url(lab)).status_code == 302
+    client.force_login(alice)
+    assert client.post(row_url(lab)).status_code == 405
+
+
+# /labs/<id>/book/ -------------------------------------------------------
+
+
+def test_member_books_a_slot(client, bob, team):
+    lab = LabFactory()
+    client.force_login(bob)
+    assert team.lab is None
+
+    response = client.post(book_url(lab), {"next": "/labs/?room=CSSE+2.01"})
+
+    assert response.status_code == 302
+    assert response.url == "/labs/?room=CSSE+2.01"
+    team.refresh_from_db()
+    assert team.lab == lab
+    record = BookingRecord.objects.get()
+    assert (record.action, record.via) == ("book", "page")
+    assert messages_of(response)[0].startswith("Your team booked ")
+
+
+def test_member_moves_to_another_slot(client, alice, team):
+    old, new = LabFactory(), LabFactory()
+    services.lab_book(user=alice, project=team, lab=old)
+    client.force_login(alice)
+
+    response = client.post(book_url(new))
+
+    assert response.url == BOARD
+    team.refresh_from_db()
+    assert team.lab == new
+    old.refresh_from_db()
+    assert getattr(old, "project", None) is None
+    assert messages_of(response)[0].startswith("Your team moved to ")
+
+
+def test_slot_held_by_another_team_is_refused_with_the_reason(
+    client, bob, charlie, team
+):
+    lab = LabFactory()
+    other = make_team(charlie, lab=lab)
+    client.force_login(bob)
+
+    response = client.post(book_url(lab))
+
+    assert response.status_code == 302
+    assert messages_of(response) == [
+        "That slot was just taken by another team. Please pick another one."
+    ]
+    team.refresh_from_db()
+    assert team.lab is None
+    lab.refresh_from_db()
+    assert lab.project == other
+
+
+def test_booking_while_closed_is_refused(client, alice, dana, team):
+    lab = LabFactory()
+    set_window(dana, booking_open=False)
+    client.force_login(alice)
+
+    response = client.post(book_url(lab))
+
+    assert messages_of(response) == ["Booking is closed."]
+    team.refresh_from_db()
+    assert team.lab is None
+
+
+def test_booking_inside_the_cutoff_is_refused(client, alice, team):
+    lab = lab_starting_in(30)
+    client.force_login(alice)
+
+    response = client.post(book_url(lab))
+
+    assert "more than 60 minutes before they start" in messages_of(response)[0]
+    team.refresh_from_db()
+    assert team.lab is None
+
+
+def test_free_student_is_told_to_create_a_project(client, charlie):
+    lab = LabFactory()
+    client.force_login(charlie)
+
+    response = client.post(book_url(lab))
+
+    assert response.url == BOARD
+    assert messages_of(response) == ["Create a project before booking a slot."]
+    assert getattr(Lab.objects.get(pk=lab.pk), "project", None) is None
+
+
+def test_booking_a_missing_slot_gets_404(client, alice, team):
+    client.force_login(alice)
+
+    assert client.post(reverse("projects:lab_book", args=[999])).status_code == 404
+
+
+def test_booking_needs_post(client, alice, team):
+    lab = LabFactory()
+    client.force_login(alice)
+
+    assert client.get(book_url(lab)).status_code == 405
+    team.refresh_from_db()
+    assert team.lab is None
+
+
+def test_anonymous_booking_is_sent_to_sign_in(client):
+    lab = LabFactory()
+
+    response = client.post(book_url(lab))
+
+    assert response.url == f"{reverse('login')}?next={book_url(lab)}"
+
+
+def test_board_config_is_json_for_the_script(client, charlie):
+    client.force_login(charlie)
+
+    body = client.get(BOARD).content.decode()
+
+    start = body.index('<script id="board-config" type="application/json">')
+    payload = body[start:].split(">", 1)[1].split("</script>", 1)[0]
+    config = json.loads(payload)
+    assert config["socket"] == "/ws/labs/"
+    assert config["rowUrl"] == "/labs/0/row/"
+    assert '<script src="/static/projects/board.js">' in body
+
+
+def test_booking_a_closed_slot_is_refused(client, alice, team):
+    lab = LabFactory(is_open=False)
+    client.force_login(alice)
+
+    response = client.post(book_url(lab))
+
+    assert messages_of(response) == ["That slot is not open for booking."]
+    team.refresh_from_db()
+    assert team.lab is None
+
+
+def test_booking_the_slot_you_hold_says_so(client, alice, team):
+    lab = LabFactory()
+    services.lab_book(user=alice, project=team, lab=lab)
+    client.force_login(alice)
+
+    response = client.post(book_url(lab))
+
+    assert messages_of(response) == ["Your team already has this slot."]
+    assert BookingRecord.objects.count() == 1

@@ -1,0 +1,299 @@
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from projects import services
+from projects.models import BookingWindow, Invitation, Membership, Project
+from projects.tests.factories import (
+    LabFactory,
+    StudentFactory,
+    lab_starting_in,
+    make_team,
+)
+
+MINE = reverse("projects:project_mine")
+INVITE = reverse("projects:project_invite")
+RELEASE = reverse("projects:project_release")
+DISSOLVE = reverse("projects:project_dissolve")
+pytestmark = pytest.mark.django_db
+
+
+def messages_of(response):
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def set_window(dana, **fields):
+    window = BookingWindow.get()
+    for name, value in fields.items():
+        setattr(window, name, value)
+    services.booking_window_update(actor=dana, window=window, fields=list(fields))
+
+
+# /projects/mine/ ----------------------------------------------------------
+
+
+def test_member_sees_members_slot_and_pending_invitations(client, alice, charlie):
+    lab = LabFactory()
+    project = make_team(alice, lab=lab)
+    services.invitation_send(user=alice, project=project, invitee_number="20000003")
+    client.force_login(alice)
+
+    response = client.get(MINE)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Alice (20000001)" in body
+    assert response.context["project"] == project
+    assert [i.invitee for i in response.context["outgoing"]] == [charlie]
+    assert "Australia/Perth" in body
+    assert reverse("projects:project_release") in body
+
+
+@pytest.mark.parametrize("url", [MINE, RELEASE, DISSOLVE])
+def test_free_student_is_sent_to_new_project(client, charlie, url):
+    client.force_login(charlie)
+
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response.url == reverse("projects:project_new")
+    assert messages_of(response) == ["You don't have a project yet. Create one first."]
+
+
+@pytest.mark.parametrize("url", [MINE, INVITE, RELEASE, DISSOLVE])
+def test_anonymous_is_sent_to_sign_in(client, url):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response.url == f"{reverse('login')}?next={url}"
+
+
+@pytest.mark.parametrize("url", [MINE, RELEASE, DISSOLVE])
+def test_wrong_method_gets_405(client, alice, team, url):
+    client.force_login(alice)
+
+    assert client.put(url).status_code == 405
+
+
+def test_member_edits_the_description(client, bob, team):
+    client.force_login(bob)
+    assert team.description == "A robot that sorts lab kits"
+
+    response = client.post(MINE, {"description": "A robot that tidies"})
+
+    assert response.status_code == 302
+    assert response.url == MINE
+    team.refresh_from_db()
+    assert team.description == "A robot that tidies"
+    assert messages_of(response) == ["The description was saved."]
+
+
+def test_bad_description_shows_error_and_changes_nothing(client, alice, team):
+    client.force_login(alice)
+
+    response = client.post(MINE, {"description": "y" * 70})
+
+    assert response.status_code == 200
+    assert "description" in response.context["edit_form"].errors
+    assert "y" * 70 in response.content.decode()
+    team.refresh_from_db()
+    assert team.description == "A robot that sorts lab kits"
+
+
+# /projects/mine/invite/ ---------------------------------------------------
+
+
+def test_member_invites_a_free_student(client, alice, charlie):
+    project = make_team(alice)
+    client.force_login(alice)
+    assert not Invitation.objects.exists()
+
+    response = client.post(INVITE, {"partner": " 20000003 "})
+
+    assert response.status_code == 302
+    assert response.url == MINE
+    invitation = Invitation.objects.get()
+    assert (invitation.project, invitation.invitee) == (project, charlie)
+    assert invitation.status == Invitation.Status.PENDING
+    assert messages_of(response) == ["Invitation sent to Charlie (20000003)."]
+
+
+def test_invite_needs_post(client, alice):
+    make_team(alice)
+    client.force_login(alice)
+
+    assert client.get(INVITE).status_code == 405
+
+
+def test_invite_of_unknown_number_shows_the_form_with_the_reason(client, alice):
+    make_team(alice)
+    client.force_login(alice)
+
+    response = client.post(INVITE, {"partner": "29999999"})
+
+    assert response.status_code == 200
+    assert response.context["invite_form"].errors["partner"] == [
+        "No student with the number '29999999' was found."
+    ]
+    assert 'value="29999999"' in response.content.decode()
+    assert not Invitation.objects.exists()
+
+
+def test_full_team_cannot_invite(client, alice, charlie, team):
+    client.force_login(alice)
+
+    response = client.post(INVITE, {"partner": "20000003"})
+
+    assert response.status_code == 200
+    assert response.context["invite_form"].errors["partner"] == [
+        "Your team is already full."
+    ]
+    assert not Invitation.objects.filter(invitee=charlie).exists()
+
+
+def test_invite_from_search_redirects_back_with_the_reason(client, alice, bob, team):
+    member = StudentFactory()
+    solo = make_team(member)
+    client.force_login(member)
+    back = "/students/?q=al"
+
+    response = client.post(INVITE, {"partner": "20000001", "next": back})
+
+    assert response.status_code == 302
+    assert response.url == back
+    assert messages_of(response) == ["Alice already has a project."]
+    assert not Invitation.objects.filter(project=solo).exists()
+
+
+def test_invite_ignores_a_foreign_next(client, alice, charlie):
+    make_team(alice)
+    client.force_login(alice)
+
+    response = client.post(
+        INVITE, {"partner": "20000003", "next": "https://evil.example/"}
+    )
+
+    assert response.url == MINE
+    assert Invitation.objects.filter(invitee=charlie).exists()
+
+
+# /projects/mine/release/ --------------------------------------------------
+
+
+def test_release_asks_for_confirmation_first(client, alice):
+    lab = LabFactory()
+    project = make_team(alice, lab=lab)
+    client.force_login(alice)
+
+    response = client.get(RELEASE)
+
+    assert response.status_code == 200
+    assert "Release your lab slot?" in response.content.decode()
+    project.refresh_from_db()
+    assert project.lab == lab
+
+
+def test_member_releases_the_slot(client, alice):
+    lab = LabFactory()
+    project = make_team(alice, lab=lab)
+    client.force_login(alice)
+
+    response = client.post(RELEASE)
+
+    assert response.status_code == 302
+    assert response.url == MINE
+    project.refresh_from_db()
+    assert project.lab is None
+    assert messages_of(response)[0].startswith("You released ")
+
+
+def test_release_while_booking_closed_is_refused(client, alice, dana):
+    lab = LabFactory()
+    project = make_team(alice, lab=lab)
+    set_window(dana, booking_open=False)
+    client.force_login(alice)
+
+    response = client.post(RELEASE)
+
+    assert response.status_code == 302
+    assert response.url == MINE
+    assert messages_of(response) == ["Booking is closed."]
+    project.refresh_from_db()
+    assert project.lab == lab
+
+
+def test_release_inside_the_cutoff_is_refused(client, alice, dana):
+    lab = lab_starting_in(30)
+    project = make_team(alice)
+    services.lab_book(user=dana, project=project, lab=lab)
+    client.force_login(alice)
+
+    response = client.post(RELEASE)
+
+    assert response.status_code == 302
+    assert "can no longer be changed" in messages_of(response)[0]
+    project.refresh_from_db()
+    assert project.lab == lab
+
+
+def test_release_without_a_slot_says_so(client, alice, team):
+    client.force_login(alice)
+
+    response = client.post(RELEASE)
+
+    assert response.status_code == 302
+    assert messages_of(response) == ["Your team has no slot to release."]
+
+
+# /projects/mine/dissolve/ -------------------------------------------------
+
+
+def test_dissolve_page_says_what_will_happen(client, alice, charlie):
+    lab = LabFactory()
+    project = make_team(alice, lab=lab)
+    services.invitation_send(user=alice, project=project, invitee_number="20000003")
+    client.force_login(alice)
+
+    response = client.get(DISSOLVE)
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "free to start or join another project" in body
+    assert "release your lab slot" in body
+    assert "cancel 1 pending invitation" in body
+    assert "chat room and its whole history" in body
+    assert Project.objects.filter(pk=project.pk).exists()
+
+
+def test_member_dissolves_the_project(client, alice, bob, charlie):
+    lab = LabFactory()
+    project = make_team(alice, lab=lab)
+    services.invitation_send(user=alice, project=project, invitee_number="20000002")
+    client.force_login(alice)
+
+    response = client.post(DISSOLVE)
+
+    assert response.status_code == 302
+    assert response.url == reverse("home")
+    assert not Project.objects.filter(pk=project.pk).exists()
+    assert not Membership.objects.filter(user=alice).exists()
+    lab.refresh_from_db()
+    assert getattr(lab, "project", None) is None
+    assert not Invitation.objects.filter(
+        invitee=bob, status=Invitation.Status.PENDING
+    ).exists()
+    assert messages_of(response) == [
+        f"Team {project.pk} was dissolved. You are free to start again."
+    ]
+
+
+def test_dissolve_while_team_changes_closed_is_refused(client, alice, bob, dana, team):
+    set_window(dana, team_changes_open=False)
+    client.force_login(bob)
+
+    response = client.post(DISSOLVE)
+
+    assert response.status_code == 302
+    assert response.url == MINE
+    assert messages_of(response) == ["Team changes are closed."]
+    assert Membership.objects.filter(project=team).count() == 2

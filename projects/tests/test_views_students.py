@@ -1,0 +1,125 @@
+import pytest
+from django.urls import reverse
+
+from projects.tests.factories import CoordinatorFactory, StudentFactory, make_team
+
+SEARCH = reverse("projects:student_search")
+INVITE = reverse("projects:project_invite")
+pytestmark = pytest.mark.django_db
+
+
+def results(response):
+    return [student.username for student in response.context["results"]]
+
+
+def test_looking_students_come_first_and_are_marked(client, alice):
+    StudentFactory(username="20000011", first_name="Sam", last_name="Adams")
+    StudentFactory(
+        username="20000012",
+        first_name="Sam",
+        last_name="Zane",
+        looking_for_partner=True,
+    )
+    client.force_login(alice)
+
+    response = client.get(SEARCH, {"q": "sam"})
+
+    assert response.status_code == 200
+    assert results(response) == ["20000012", "20000011"]
+    assert "Looking for a partner" in response.content.decode()
+
+
+def test_search_matches_number_and_preferred_name(client, alice):
+    StudentFactory(username="20004242", first_name="Robert", preferred_name="Bobby")
+    client.force_login(alice)
+
+    assert results(client.get(SEARCH, {"q": "4242"})) == ["20004242"]
+    assert results(client.get(SEARCH, {"q": "bobb"})) == ["20004242"]
+
+
+def test_coordinators_are_never_listed(client, alice):
+    CoordinatorFactory(username="samcoord", first_name="Sam")
+    StudentFactory(first_name="Sam")
+    client.force_login(alice)
+
+    response = client.get(SEARCH, {"q": "sam"})
+
+    assert "samcoord" not in results(response)
+    assert len(results(response)) == 1
+
+
+def test_one_character_is_not_enough(client, alice):
+    client.force_login(alice)
+
+    response = client.get(SEARCH, {"q": "a"})
+
+    assert response.status_code == 200
+    assert response.context["results"] == []
+    assert response.context["form"].errors["q"] == ["Type at least 2 characters."]
+
+
+def test_at_most_50_results(client, alice):
+    StudentFactory.create_batch(55, last_name="Many")
+    client.force_login(alice)
+
+    response = client.get(SEARCH, {"q": "many"})
+
+    assert len(results(response)) == 50
+    assert "the first 50" in response.content.decode()
+
+
+def test_free_and_teamed_students_are_told_apart_with_invite_buttons(
+    client, alice, bob, charlie
+):
+    make_team(alice)
+    make_team(bob)
+    client.force_login(alice)
+
+    response = client.get(SEARCH, {"q": "2000000"})
+
+    body = response.content.decode()
+    assert response.context["can_invite"] is True
+    rows = {row.split('"')[0]: row for row in body.split('data-student="')[1:]}
+    assert "In a team" in rows["20000002"]
+    assert INVITE not in rows["20000002"]
+    assert "Free" in rows["20000003"]
+    assert INVITE in rows["20000003"]
+    assert 'name="next" value="/students/?q=2000000"' in rows["20000003"]
+    assert INVITE not in rows["20000001"]  # not yourself
+
+
+def test_no_invite_buttons_without_a_project_with_room(client, alice, charlie, team):
+    client.force_login(alice)
+
+    response = client.get(SEARCH, {"q": "charlie"})
+
+    assert results(response) == ["20000003"]
+    assert response.context["can_invite"] is False
+    assert INVITE not in response.content.decode()
+
+
+def test_anonymous_is_sent_to_sign_in(client):
+    response = client.get(SEARCH)
+
+    assert response.url == f"{reverse('login')}?next={SEARCH}"
+
+
+def test_wrong_method_gets_405(client, alice):
+    client.force_login(alice)
+
+    assert client.post(SEARCH).status_code == 405
+
+
+def test_search_costs_the_same_queries_for_more_results(
+    client, alice, django_assert_num_queries
+):
+    make_team(alice)
+    StudentFactory(last_name="Many")
+    client.force_login(alice)
+    # session, user, results, my project, its members
+    with django_assert_num_queries(5):
+        client.get(SEARCH, {"q": "many"})
+    StudentFactory.create_batch(30, last_name="Many")
+    with django_assert_num_queries(5):
+        response = client.get(SEARCH, {"q": "many"})
+    assert len(response.context["results"]) == 31

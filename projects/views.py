@@ -1,0 +1,630 @@
+"""Pages for teams, invitations, the lab board, the schedule and coordinators.
+
+Views are thin: an access function or selector, a form, one service, a
+redirect with a message (style.md rule 10, design.md outcomes).
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import (
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
+
+from projects import selectors, services
+from projects.csv_utils import csv_response
+from projects.forms import (
+    BoardFilterForm,
+    InviteForm,
+    ProjectCreateForm,
+    ProjectEditForm,
+    StudentSearchForm,
+    slot_label,
+)
+from projects.models import BookingRecord, BookingWindow, Lab, Project
+
+VIA_PAGE = BookingRecord.Via.PAGE
+# Earlier than any slot: the printable sheets show past slots too.
+EVER = datetime(2000, 1, 1, tzinfo=UTC)
+NO_PROJECT = "You don't have a project yet. Create one first."
+
+
+# Helpers ----------------------------------------------------------------
+
+
+def _safe_next(request, default: str) -> str:
+    """Return the posted `next` if it points to this site, else `default`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _add_service_errors(form, error: ValidationError) -> None:
+    """Attach a service's errors to the form's fields, or to the form itself."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def _message_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+def _require_project(request) -> Project | None:
+    """Return the user's project, or None after queueing the "create one" message."""
+    project = selectors.project_for_user(user=request.user)
+    if project is None:
+        messages.info(request, NO_PROJECT)
+    return project
+
+
+def _has_room(project: Project) -> bool:
+    return len(project.member_list()) < settings.PAIRUP_TEAM_SIZE
+
+
+# Board rows -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """What one user may see and do with one slot, at one moment."""
+
+    lab: Lab
+    state: str
+    available: bool
+    status: str
+    mine: bool
+    team_name: str
+    description: str
+    can_book: bool
+    action: str
+    cutoff: datetime
+    day: date
+
+
+def board_row(lab: Lab, *, user, project, window, booking_open: bool, now) -> BoardRow:
+    holder = getattr(lab, "project", None)
+    slot = selectors.lab_state(
+        lab, has_project=holder is not None, booking_open=booking_open, now=now
+    )
+    mine = holder is not None and project is not None and holder.pk == project.pk
+    visible = holder is not None and (
+        mine or user.is_coordinator or window.schedule_published
+    )
+    if slot.state == "past":
+        status = "Started"
+    elif slot.state == "taken":
+        status = "Your slot" if mine else "Taken"
+    elif slot.state == "closed":
+        status = "Closed"
+    elif slot.available:
+        status = "Free"
+    elif not booking_open:
+        status = "Free (booking is closed)"
+    else:
+        status = "Free (too late to book)"
+    return BoardRow(
+        lab=lab,
+        state=slot.state,
+        available=slot.available,
+        status=status,
+        mine=mine,
+        team_name=holder.team_name if visible else "",
+        description=holder.description if visible else "",
+        can_book=project is not None and slot.available and not mine,
+        action="Move here" if project is not None and project.lab_id else "Book",
+        cutoff=lab.start - timedelta(minutes=settings.PAIRUP_BOOKING_CUTOFF_MINUTES),
+        day=timezone.localtime(lab.start).date(),
+    )
+
+
+def booking_state(window: BookingWindow, now) -> str:
+    """Say whether booking is open, and until or from when."""
+    if window.is_booking_open(now):
+        if window.closes_at:
+            return f"Booking is open until {_local(window.closes_at)}."
+        return "Booking is open."
+    if window.booking_open and window.opens_at and now < window.opens_at:
+        return f"Booking opens {_local(window.opens_at)}."
+    return "Booking is closed."
+
+
+def _local(moment) -> str:
+    return f"{timezone.localtime(moment):%a %d %b %Y, %H:%M}"
+
+
+def _board_url(request) -> str:
+    target = request.GET.get("next", "")
+    board = reverse("projects:lab_board")
+    return target if target.startswith(board) else board
+
+
+# Projects ---------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_new(request):
+    if not request.user.is_student:
+        raise PermissionDenied("Only students create projects.")
+    if selectors.project_for_user(user=request.user) is not None:
+        messages.info(request, "You already have a project.")
+        return redirect("projects:project_mine")
+    window = BookingWindow.get()
+    form = ProjectCreateForm(
+        request.POST or None,
+        labs=selectors.bookable_labs(),
+        booking_open=window.is_booking_open(),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.project_create(
+                user=request.user,
+                description=data["description"],
+                lab=data["lab"],
+                partner_number=data["partner"],
+                via=VIA_PAGE,
+            )
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            text = "Your project was created."
+            if data["partner"]:
+                text += f" An invitation went to {data['partner']}."
+            messages.success(request, text)
+            return redirect("projects:project_mine")
+    return render(
+        request,
+        "projects/project_new.html",
+        {"form": form, "team_changes_open": window.team_changes_open},
+    )
+
+
+def _mine_context(request, project, *, edit_form=None, invite_form=None) -> dict:
+    _, outgoing = selectors.invitations_for_user(user=request.user, project=project)
+    window = BookingWindow.get()
+    now = timezone.now()
+    return {
+        "project": project,
+        "members": project.member_list(),
+        "edit_form": edit_form
+        or ProjectEditForm(initial={"description": project.description}),
+        "invite_form": invite_form
+        or InviteForm(action=reverse("projects:project_invite")),
+        "has_room": _has_room(project),
+        "outgoing": outgoing,
+        "window": window,
+        "booking_open": window.is_booking_open(now),
+        "slot_changeable": project.lab is not None
+        and project.lab.is_before_cutoff(now),
+        "team_size": settings.PAIRUP_TEAM_SIZE,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_mine(request):
+    project = _require_project(request)
+    if project is None:
+        return redirect("projects:project_new")
+    form = None
+    if request.method == "POST":
+        form = ProjectEditForm(request.POST)
+        if form.is_valid():
+            try:
+                services.project_update(
+                    user=request.user,
+                    project=project,
+                    description=form.cleaned_data["description"],
+                )
+            except ValidationError as error:
+                _add_service_errors(form, error)
+            else:
+                messages.success(request, "The description was saved.")
+                return redirect("projects:project_mine")
+    context = _mine_context(request, project, edit_form=form)
+    return render(request, "projects/project_mine.html", context)
+
+
+@login_required
+@require_POST
+def project_invite(request):
+    """Invite a student: from the project page (a form) or from search (one click)."""
+    project = _require_project(request)
+    if project is None:
+        return redirect("projects:project_new")
+    one_click = bool(request.POST.get("next"))
+    back = _safe_next(request, reverse("projects:project_mine"))
+    form = InviteForm(request.POST, action=reverse("projects:project_invite"))
+    if form.is_valid():
+        try:
+            invitation = services.invitation_send(
+                user=request.user,
+                project=project,
+                invitee_number=form.cleaned_data["partner"],
+            )
+        except ValidationError as error:
+            if one_click:
+                messages.error(request, _message_text(error))
+                return redirect(back)
+            _add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                f"Invitation sent to {invitation.invitee.display_name} "
+                f"({invitation.invitee.username}).",
+            )
+            return redirect(back)
+    elif one_click:
+        messages.error(request, "Choose a student to invite.")
+        return redirect(back)
+    context = _mine_context(request, project, invite_form=form)
+    return render(request, "projects/project_mine.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_release(request):
+    project = _require_project(request)
+    if project is None:
+        return redirect("projects:project_new")
+    if project.lab is None:
+        messages.info(request, "Your team has no slot to release.")
+        return redirect("projects:project_mine")
+    if request.method == "POST":
+        lab = project.lab
+        try:
+            services.lab_release(user=request.user, project=project, via=VIA_PAGE)
+        except ValidationError as error:
+            messages.error(request, _message_text(error))
+        else:
+            messages.success(request, f"You released {slot_label(lab)}.")
+        return redirect("projects:project_mine")
+    return render(request, "projects/project_release.html", {"project": project})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_dissolve(request):
+    project = _require_project(request)
+    if project is None:
+        return redirect("projects:project_new")
+    if request.method == "POST":
+        try:
+            services.project_dissolve(user=request.user, project=project, via=VIA_PAGE)
+        except ValidationError as error:
+            messages.error(request, _message_text(error))
+            return redirect("projects:project_mine")
+        messages.success(
+            request, f"{project} was dissolved. You are free to start again."
+        )
+        return redirect("home")
+    _, outgoing = selectors.invitations_for_user(user=request.user, project=project)
+    return render(
+        request,
+        "projects/project_dissolve.html",
+        {"project": project, "members": project.member_list(), "outgoing": outgoing},
+    )
+
+
+# Invitations ------------------------------------------------------------
+
+
+def _invitation_action(request, invitation_id, *, as_invitee, service, done):
+    invitation = selectors.invitation_get_for_user(
+        user=request.user, invitation_id=invitation_id, as_invitee=as_invitee
+    )
+    try:
+        service(user=request.user, invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, _message_text(error))
+    else:
+        messages.success(request, done(invitation))
+    return redirect(_safe_next(request, reverse("home")))
+
+
+@login_required
+@require_POST
+def invitation_accept(request, invitation_id):
+    return _invitation_action(
+        request,
+        invitation_id,
+        as_invitee=True,
+        service=services.invitation_accept,
+        done=lambda inv: f"You joined {inv.project}.",
+    )
+
+
+@login_required
+@require_POST
+def invitation_decline(request, invitation_id):
+    return _invitation_action(
+        request,
+        invitation_id,
+        as_invitee=True,
+        service=services.invitation_decline,
+        done=lambda inv: (
+            f"You declined the invitation from {inv.inviter.display_name}."
+        ),
+    )
+
+
+@login_required
+@require_POST
+def invitation_cancel(request, invitation_id):
+    return _invitation_action(
+        request,
+        invitation_id,
+        as_invitee=False,
+        service=services.invitation_cancel,
+        done=lambda inv: f"The invitation to {inv.invitee.display_name} was cancelled.",
+    )
+
+
+# Students ---------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def student_search(request):
+    form = StudentSearchForm(request.GET or None)
+    results = []
+    if form.is_valid():
+        results = selectors.student_search(q=form.cleaned_data["q"])
+    project = selectors.project_for_user(user=request.user)
+    return render(
+        request,
+        "projects/student_search.html",
+        {
+            "form": form,
+            "results": results,
+            "searched": form.is_bound,
+            "limit": selectors.SEARCH_LIMIT,
+            "can_invite": project is not None and _has_room(project),
+            "back": request.get_full_path(),
+        },
+    )
+
+
+# Lab board --------------------------------------------------------------
+
+
+def _window_config(window: BookingWindow, now) -> dict:
+    return {
+        "socket": "/ws/labs/",
+        "rowUrl": reverse("projects:lab_row", args=[0]),
+        "now": now.isoformat(),
+        "bookingSwitch": window.booking_open,
+        "opensAt": window.opens_at.isoformat() if window.opens_at else None,
+        "closesAt": window.closes_at.isoformat() if window.closes_at else None,
+    }
+
+
+@login_required
+@require_safe
+def lab_board(request):
+    now = timezone.now()
+    rooms, days = selectors.lab_rooms_and_days(now=now)
+    form = BoardFilterForm(request.GET or None, rooms=rooms, days=days)
+    day, room = None, ""
+    if form.is_valid():
+        day, room = form.cleaned_data["day"], form.cleaned_data["room"]
+    window = BookingWindow.get()
+    booking_open = window.is_booking_open(now)
+    project = selectors.project_for_user(user=request.user)
+    labs = selectors.lab_board(day=day, room=room, now=now)
+    rows = [
+        board_row(
+            lab,
+            user=request.user,
+            project=project,
+            window=window,
+            booking_open=booking_open,
+            now=now,
+        )
+        for lab in labs
+    ]
+    return render(
+        request,
+        "projects/lab_board.html",
+        {
+            "form": form,
+            "rows": rows,
+            "project": project,
+            "window": window,
+            "booking_open": booking_open,
+            "booking_state": booking_state(window, now),
+            "board_url": request.get_full_path(),
+            "config": _window_config(window, now),
+            "cutoff_minutes": settings.PAIRUP_BOOKING_CUTOFF_MINUTES,
+        },
+    )
+
+
+@login_required
+@require_safe
+def lab_row(request, lab_id):
+    """Return one slot's board row as this user may see it (for board.js)."""
+    lab = selectors.lab_get(lab_id=lab_id)
+    now = timezone.now()
+    window = BookingWindow.get()
+    row = board_row(
+        lab,
+        user=request.user,
+        project=selectors.project_for_user(user=request.user),
+        window=window,
+        booking_open=window.is_booking_open(now),
+        now=now,
+    )
+    return render(
+        request,
+        "projects/_lab_row.html",
+        {"row": row, "board_url": _board_url(request)},
+    )
+
+
+@login_required
+@require_POST
+def lab_book(request, lab_id):
+    lab = selectors.lab_get(lab_id=lab_id)
+    back = _safe_next(request, reverse("projects:lab_board"))
+    project = selectors.project_for_user(user=request.user)
+    if project is None:
+        messages.error(request, "Create a project before booking a slot.")
+        return redirect(back)
+    moving = project.lab is not None
+    try:
+        services.lab_book(user=request.user, project=project, lab=lab, via=VIA_PAGE)
+    except ValidationError as error:
+        messages.error(request, _message_text(error))
+    else:
+        verb = "moved to" if moving else "booked"
+        messages.success(request, f"Your team {verb} {slot_label(lab)}.")
+    return redirect(back)
+
+
+# Schedule ---------------------------------------------------------------
+
+
+def _schedule_row(lab: Lab, *, user, window) -> dict:
+    holder = getattr(lab, "project", None)
+    mine = holder is not None and any(
+        member.pk == user.pk for member in holder.member_list()
+    )
+    visible = holder is not None and (
+        mine or user.is_coordinator or window.schedule_published
+    )
+    return {
+        "lab": lab,
+        "mine": mine,
+        "team_name": holder.team_name if visible else "",
+        "description": holder.description if visible else "",
+        "taken": holder is not None,
+    }
+
+
+@login_required
+@require_safe
+def schedule(request):
+    window = BookingWindow.get()
+    labs = selectors.schedule_list(user=request.user)
+    rows = [_schedule_row(lab, user=request.user, window=window) for lab in labs]
+    sheets = sorted(
+        {(timezone.localtime(lab.start).date(), lab.room) for lab in labs},
+    )
+    return render(
+        request,
+        "projects/schedule.html",
+        {"rows": rows, "window": window, "sheets": sheets},
+    )
+
+
+@login_required
+@require_safe
+def schedule_print(request):
+    """A printable sheet of one room on one day (every slot, taken or not)."""
+    rooms, days = selectors.lab_rooms_and_days(now=EVER)
+    form = BoardFilterForm(request.GET, rooms=rooms, days=days)
+    if not form.is_valid() or not (
+        form.cleaned_data["day"] and form.cleaned_data["room"]
+    ):
+        raise Http404("Pick a room and a day.")
+    day, room = form.cleaned_data["day"], form.cleaned_data["room"]
+    window = BookingWindow.get()
+    labs = selectors.lab_board(day=day, room=room, now=EVER)
+    rows = [_schedule_row(lab, user=request.user, window=window) for lab in labs]
+    return render(
+        request,
+        "projects/schedule_print.html",
+        {"rows": rows, "day": day, "room": room, "window": window},
+    )
+
+
+# Coordinator ------------------------------------------------------------
+
+
+def _require_coordinator(user) -> None:
+    if not user.is_coordinator:
+        raise PermissionDenied("Coordinators only.")
+
+
+@login_required
+@require_safe
+def coordinator(request):
+    _require_coordinator(request.user)
+    return render(
+        request, "projects/coordinator.html", selectors.coordinator_overview()
+    )
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+@login_required
+@require_safe
+def coordinator_students_csv(request):
+    _require_coordinator(request.user)
+    students = selectors.coordinator_overview()["free_students"]
+    return csv_response(
+        "students-without-project.csv",
+        [
+            "student_number",
+            "first_name",
+            "last_name",
+            "preferred_name",
+            "email",
+            "looking_for_partner",
+            "please_assign_me",
+        ],
+        (
+            [
+                s.username,
+                s.first_name,
+                s.last_name,
+                s.preferred_name,
+                s.email,
+                _yes(s.looking_for_partner),
+                _yes(s.please_assign_me),
+            ]
+            for s in students
+        ),
+    )
+
+
+@login_required
+@require_safe
+def coordinator_teams_csv(request):
+    _require_coordinator(request.user)
+    projects = selectors.coordinator_overview()["unbooked_projects"]
+    return csv_response(
+        "teams-without-slot.csv",
+        ["team", "description", "members", "student_numbers", "emails"],
+        (
+            [
+                f"Team {p.pk}",
+                p.description,
+                "; ".join(u.get_full_name() or u.username for u in p.member_list()),
+                "; ".join(u.username for u in p.member_list()),
+                "; ".join(u.email for u in p.member_list()),
+            ]
+            for p in projects
+        ),
+    )
