@@ -1,0 +1,189 @@
+"""JSON API of accounts: tokens, and the signed-in user's profile.
+
+Scripts get a bearer token from their student number and password (HTTP
+Basic); the site's own pages use the session, with CSRF on every unsafe
+method. Sign-in throttling (django-axes) counts failed token requests like
+failed sign-ins, and a locked (number, address) pair gets 429.
+"""
+
+import binascii
+from base64 import b64decode
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.utils import timezone
+from ninja import Router, Schema, Status
+from ninja.security import APIKeyCookie, HttpBasicAuth, HttpBearer
+from ninja.utils import check_csrf
+
+from accounts.forms import ProfileForm
+from accounts.selectors import api_token_get
+from accounts.services import api_token_create, api_token_revoke, profile_update
+from pairup.api_errors import ApiError, Text, error_responses
+
+router = Router(tags=["accounts"])
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+# Authentication ---------------------------------------------------------
+
+
+class BearerAuth(HttpBearer):
+    """`Authorization: Bearer <token>` from `POST /tokens`."""
+
+    def authenticate(self, request, token):
+        api_token = api_token_get(key=token.strip())
+        if api_token is None:
+            return None
+        request.api_token = api_token
+        return api_token.user
+
+
+class SessionAuth(APIKeyCookie):
+    """The site's own session; unsafe methods need the CSRF token too.
+
+    Unlike django-ninja's `django_auth`, CSRF is checked only once a user is
+    signed in, so an anonymous request gets 401, not a CSRF 403.
+    """
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def _get_key(self, request):
+        return request.COOKIES.get(self.param_name)
+
+    def authenticate(self, request, key):
+        user = request.user
+        if not user.is_authenticated:
+            return None
+        if request.method not in SAFE_METHODS and check_csrf(request):
+            raise ApiError(
+                403,
+                "csrf_failed",
+                "CSRF check failed: send the csrftoken cookie's value in the "
+                "X-CSRFToken header, or use a bearer token.",
+            )
+        return user
+
+
+class PasswordAuth(HttpBasicAuth):
+    """HTTP Basic with student number and password, throttled by django-axes."""
+
+    def __call__(self, request):
+        header = request.headers.get("Authorization", "")
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            decoded = b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        username, sep, password = decoded.partition(":")
+        if not sep or not username or "\x00" in decoded:
+            return None
+        return self.authenticate(request, username, password)
+
+    def authenticate(self, request, username, password):
+        # Through django.contrib.auth, so axes sees the attempt: it refuses a
+        # locked pair and counts a failure as it does for the sign-in page.
+        user = authenticate(request=request, username=username, password=password)
+        if getattr(request, "axes_locked_out", False):
+            # AxesMiddleware would swap our answer for its HTML page.
+            request.axes_locked_out = False
+            minutes = settings.PAIRUP_LOGIN_COOLOFF_MINUTES
+            raise ApiError(
+                429,
+                "locked_out",
+                f"Too many failed sign-ins for this student number from your "
+                f"address. Try again in {minutes} minutes.",
+                headers={"Retry-After": str(minutes * 60)},
+            )
+        return user
+
+
+# Schemas ------------------------------------------------------------------
+
+
+class TokenOut(Schema):
+    token: str
+    token_type: str = "Bearer"  # noqa: S105 (the scheme's name)
+    expires_at: datetime
+
+
+class MeOut(Schema):
+    id: int
+    username: str
+    first_name: str
+    last_name: str
+    preferred_name: str
+    display_name: str
+    email: str
+    looking_for_partner: bool
+    please_assign_me: bool
+    is_student: bool
+    is_coordinator: bool
+
+
+class MePatch(Schema):
+    preferred_name: Text | None = None
+    email: Text | None = None
+    looking_for_partner: bool | None = None
+    please_assign_me: bool | None = None
+
+
+# Endpoints ----------------------------------------------------------------
+
+
+@router.post(
+    "/tokens",
+    auth=PasswordAuth(),
+    response={201: TokenOut, **error_responses(400, 401, 429)},
+    summary="Get a bearer token (HTTP Basic: student number and password)",
+)
+def token_create(request):
+    token, key = api_token_create(user=request.auth)
+    return Status(
+        201, {"token": key, "expires_at": timezone.localtime(token.expires_at)}
+    )
+
+
+@router.delete(
+    "/tokens/current",
+    auth=BearerAuth(),
+    response={204: None, **error_responses(401)},
+    summary="Revoke the token this request carries",
+)
+def token_revoke_current(request):
+    api_token_revoke(user=request.auth, token_id=request.api_token.pk)
+    return Status(204, None)
+
+
+@router.get("/me", response={200: MeOut, **error_responses(401)})
+def me_get(request):
+    return request.auth
+
+
+@router.patch("/me", response={200: MeOut, **error_responses(400, 401, 403)})
+def me_update(request, payload: MePatch):
+    """Change the preferred name, email and the two flags (as the profile page)."""
+    user = request.auth
+    data = {
+        "preferred_name": user.preferred_name,
+        "email": user.email,
+        "looking_for_partner": user.looking_for_partner,
+        "please_assign_me": user.please_assign_me,
+        **payload.dict(exclude_unset=True, exclude_none=True),
+    }
+    # The profile page's form: the same checks and the same messages.
+    form = ProfileForm(
+        {key: value for key, value in data.items() if value is not False},
+        instance=user,
+    )
+    if not form.is_valid():
+        errors = {field: list(messages) for field, messages in form.errors.items()}
+        detail = "; ".join(
+            f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()
+        )
+        raise ApiError(400, "invalid", detail, errors=errors)
+    return profile_update(user=user, **form.cleaned_data)

@@ -1,0 +1,576 @@
+"""JSON API of teams and lab slots: the same services and rules as the pages.
+
+Each endpoint finds what it acts on through a selector (missing, or not the
+user's to see: 404), calls one service with `via=API`, and returns a schema.
+The services' refusals become 409 (a rule) or 400 (the input) in
+`pairup/api.py`.
+"""
+
+from datetime import date, datetime
+
+from django.conf import settings
+from django.http import Http404
+from django.utils import timezone
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from pairup.api_errors import MAX_ID, ApiError, Text, error_responses
+from projects import selectors, services
+from projects.csv_utils import csv_response
+from projects.models import BookingRecord, BookingWindow, Invitation, Lab, Project
+
+router = Router(tags=["projects"])
+coordinator_router = Router(tags=["coordinator"])
+
+VIA = BookingRecord.Via.API
+NO_PROJECT = "You have no project yet: create one first."
+CSV_RESPONSE = {
+    "responses": {
+        "200": {
+            "description": "CSV with a UTF-8 BOM",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    }
+}
+
+
+def _local(moment: datetime | None) -> datetime | None:
+    return timezone.localtime(moment) if moment else None
+
+
+def _my_project(user) -> Project:
+    project = selectors.project_for_user(user=user)
+    if project is None:
+        raise ApiError(409, "no_project", NO_PROJECT)
+    return project
+
+
+def _require_coordinator(user) -> None:
+    if not user.is_coordinator:
+        raise ApiError(403, "forbidden", "Only coordinators may do this.")
+
+
+def _require_student(user) -> None:
+    if not user.is_student:
+        raise ApiError(403, "forbidden", "Only students may do this.")
+
+
+def _check_id(pk: int) -> int:
+    """Ids past what a database column holds are simply not found."""
+    if not 0 < pk <= MAX_ID:
+        raise Http404
+    return pk
+
+
+# Schemas ------------------------------------------------------------------
+
+
+class MemberOut(Schema):
+    username: str
+    display_name: str
+
+
+class LabBrief(Schema):
+    id: int
+    room: str
+    start: datetime
+    end: datetime
+
+    @staticmethod
+    def resolve_start(lab):
+        return _local(lab.start)
+
+    @staticmethod
+    def resolve_end(lab):
+        return _local(lab.end)
+
+
+class LabOut(Schema):
+    id: int
+    room: str
+    start: datetime
+    end: datetime
+    state: str = Field(description='"free", "taken", "closed" or "past"')
+    available: bool = Field(description="bookable right now")
+    mine: bool
+    team: str | None = Field(
+        description="the team's name, to its members and coordinators, and to "
+        "everyone once the schedule is published"
+    )
+
+
+class LabPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[LabOut]
+
+
+class ProjectOut(Schema):
+    id: int
+    name: str
+    description: str
+    members: list[MemberOut]
+    lab: LabBrief | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_name(project):
+        return project.team_name
+
+    @staticmethod
+    def resolve_members(project):
+        return project.member_list()
+
+    @staticmethod
+    def resolve_created_at(project):
+        return _local(project.created_at)
+
+
+class CoordinatorProjectOut(ProjectOut):
+    full: bool
+
+    @staticmethod
+    def resolve_full(project):
+        return len(project.member_list()) >= _team_size()
+
+
+class ProjectIn(Schema):
+    description: Text
+    lab: int | None = Field(None, description="a bookable slot's id")
+    partner: Text = Field("", description="a student number to invite")
+
+
+class ProjectPatch(Schema):
+    description: Text
+
+
+class InvitationOut(Schema):
+    id: int
+    status: str
+    project_id: int
+    description: str
+    inviter: MemberOut
+    invitee: MemberOut
+    created_at: datetime
+
+    @staticmethod
+    def resolve_description(invitation):
+        return invitation.project.description
+
+    @staticmethod
+    def resolve_created_at(invitation):
+        return _local(invitation.created_at)
+
+
+class InvitationsOut(Schema):
+    incoming: list[InvitationOut]
+    outgoing: list[InvitationOut]
+
+
+class InvitationIn(Schema):
+    partner: Text = Field(description="the student number to invite")
+
+
+class StudentOut(Schema):
+    username: str
+    display_name: str
+    first_name: str
+    last_name: str
+    free: bool
+    looking_for_partner: bool
+
+    @staticmethod
+    def resolve_free(user):
+        return not user.has_project
+
+
+class CoordinatorStudentOut(Schema):
+    username: str
+    display_name: str
+    first_name: str
+    last_name: str
+    email: str
+    project_id: int | None
+    looking_for_partner: bool
+    please_assign_me: bool
+
+    @staticmethod
+    def resolve_project_id(user):
+        membership = getattr(user, "membership", None)
+        return membership.project_id if membership else None
+
+
+class ScheduleEntryOut(Schema):
+    lab: LabBrief
+    team: str
+    description: str
+
+
+class SummaryOut(Schema):
+    students: int
+    in_full_teams: int
+    in_solo_projects: int
+    without_project: int
+    teams_with_slot: int
+    teams_without_slot: int
+    free_slots: int
+
+
+class LabFilters(Schema):
+    day: date | None = Field(
+        None,
+        ge=date(2000, 1, 1),
+        le=date(2999, 12, 31),
+        description="a local date (YYYY-MM-DD)",
+    )
+    room: Text = ""
+    bookable: bool | None = Field(None, description="only slots bookable now")
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=10**9)
+
+
+class SearchFilters(Schema):
+    q: Text = Field("", description="at least 2 characters")
+
+
+class ProjectFilters(Schema):
+    booked: bool | None = Field(None, description="with a slot, or without")
+    full: bool | None = Field(None, description="full teams, or not")
+
+
+class StudentFilters(Schema):
+    q: Text = Field("", description="a name or number fragment")
+    free: bool | None = Field(None, description="without a project, or with one")
+    looking: bool | None = Field(None, description="looking for a partner")
+    assign_me: bool | None = Field(None, description="asked to be assigned")
+
+
+def _team_size() -> int:
+    return settings.PAIRUP_TEAM_SIZE
+
+
+# Labs -----------------------------------------------------------------------
+
+
+@router.get("/labs", response={200: LabPage, **error_responses(400, 401)})
+def lab_list(request, filters: Query[LabFilters]):
+    """Upcoming slots by time and room, as the lab board shows them."""
+    user = request.auth
+    now = timezone.now()
+    window = BookingWindow.get()
+    booking_open = window.is_booking_open(now)
+    mine = selectors.project_for_user(user=user)
+    my_lab_id = mine.lab_id if mine else None
+    names_visible = user.is_coordinator or window.schedule_published
+    items = []
+    for lab in selectors.lab_board(day=filters.day, room=filters.room.strip(), now=now):
+        project = getattr(lab, "project", None)
+        slot = selectors.lab_state(
+            lab, has_project=project is not None, booking_open=booking_open, now=now
+        )
+        if filters.bookable is not None and slot.available != filters.bookable:
+            continue
+        is_mine = my_lab_id is not None and lab.pk == my_lab_id
+        team = None
+        if project is not None and (names_visible or is_mine):
+            team = project.team_name
+        items.append(
+            {
+                "id": lab.pk,
+                "room": lab.room,
+                "start": _local(lab.start),
+                "end": _local(lab.end),
+                "state": slot.state,
+                "available": slot.available,
+                "mine": is_mine,
+                "team": team,
+            }
+        )
+    return {
+        "count": len(items),
+        "limit": filters.limit,
+        "offset": filters.offset,
+        "items": items[filters.offset : filters.offset + filters.limit],
+    }
+
+
+@router.post(
+    "/labs/{lab_id}/book",
+    response={200: ProjectOut, **error_responses(401, 403, 404, 409)},
+)
+def lab_book(request, lab_id: int):
+    """Book this slot for my project, or move my project to it."""
+    lab = selectors.lab_get(lab_id=_check_id(lab_id))
+    project = _my_project(request.auth)
+    services.lab_book(user=request.auth, project=project, lab=lab, via=VIA)
+    return selectors.project_for_user(user=request.auth)
+
+
+@router.delete(
+    "/me/project/lab",
+    response={200: ProjectOut, **error_responses(401, 403, 409)},
+)
+def lab_release(request):
+    """Release my project's slot."""
+    project = _my_project(request.auth)
+    services.lab_release(user=request.auth, project=project, via=VIA)
+    return selectors.project_for_user(user=request.auth)
+
+
+# My project -------------------------------------------------------------------
+
+
+@router.get("/me/project", response={200: ProjectOut, **error_responses(401, 404)})
+def project_get(request):
+    project = selectors.project_for_user(user=request.auth)
+    if project is None:
+        raise ApiError(404, "not_found", NO_PROJECT)
+    return project
+
+
+@router.post(
+    "/me/project",
+    response={201: ProjectOut, **error_responses(400, 401, 403, 409)},
+)
+def project_create(request, payload: ProjectIn):
+    """Create my project, optionally booking a slot and inviting a partner.
+
+    Any error: nothing is created.
+    """
+    lab = None
+    if payload.lab is not None:
+        lab = (
+            Lab.objects.filter(pk=payload.lab).first()
+            if 0 < payload.lab <= MAX_ID
+            else None
+        )
+        if lab is None:
+            raise ApiError(
+                400, "invalid", "No such slot.", errors={"lab": ["No such slot."]}
+            )
+    services.project_create(
+        user=request.auth,
+        description=payload.description,
+        lab=lab,
+        partner_number=payload.partner,
+        via=VIA,
+    )
+    return Status(201, selectors.project_for_user(user=request.auth))
+
+
+@router.patch(
+    "/me/project",
+    response={200: ProjectOut, **error_responses(400, 401, 403, 409)},
+)
+def project_update(request, payload: ProjectPatch):
+    """Change my project's description."""
+    project = _my_project(request.auth)
+    services.project_update(
+        user=request.auth, project=project, description=payload.description
+    )
+    return selectors.project_for_user(user=request.auth)
+
+
+@router.delete(
+    "/me/project",
+    response={204: None, **error_responses(401, 403, 409)},
+)
+def project_dissolve(request):
+    """Dissolve my project: its members are free, its slot is released."""
+    project = _my_project(request.auth)
+    services.project_dissolve(user=request.auth, project=project, via=VIA)
+    return Status(204, None)
+
+
+# Invitations --------------------------------------------------------------------
+
+
+@router.get("/me/invitations", response={200: InvitationsOut, **error_responses(401)})
+def invitation_list(request):
+    """Pending invitations to me, and from my project."""
+    project = selectors.project_for_user(user=request.auth)
+    incoming, outgoing = selectors.invitations_for_user(
+        user=request.auth, project=project
+    )
+    return {"incoming": incoming, "outgoing": outgoing}
+
+
+@router.post(
+    "/me/project/invitations",
+    response={201: InvitationOut, **error_responses(400, 401, 403, 409)},
+)
+def invitation_send(request, payload: InvitationIn):
+    """Invite a free student (by student number) to my project."""
+    project = _my_project(request.auth)
+    invitation = services.invitation_send(
+        user=request.auth, project=project, invitee_number=payload.partner
+    )
+    return Status(201, _invitation(invitation.pk))
+
+
+def _invitation(pk: int) -> Invitation:
+    return Invitation.objects.select_related("project", "inviter", "invitee").get(pk=pk)
+
+
+@router.post(
+    "/invitations/{invitation_id}/accept",
+    response={200: ProjectOut, **error_responses(401, 403, 404, 409)},
+)
+def invitation_accept(request, invitation_id: int):
+    """Join the inviting team (I must be free, the team must have room)."""
+    invitation = selectors.invitation_get_for_user(
+        user=request.auth, invitation_id=_check_id(invitation_id), as_invitee=True
+    )
+    services.invitation_accept(user=request.auth, invitation=invitation)
+    return selectors.project_for_user(user=request.auth)
+
+
+@router.post(
+    "/invitations/{invitation_id}/decline",
+    response={200: InvitationOut, **error_responses(401, 403, 404, 409)},
+)
+def invitation_decline(request, invitation_id: int):
+    invitation = selectors.invitation_get_for_user(
+        user=request.auth, invitation_id=_check_id(invitation_id), as_invitee=True
+    )
+    services.invitation_decline(user=request.auth, invitation=invitation)
+    return _invitation(invitation.pk)
+
+
+@router.post(
+    "/invitations/{invitation_id}/cancel",
+    response={200: InvitationOut, **error_responses(401, 403, 404, 409)},
+)
+def invitation_cancel(request, invitation_id: int):
+    """Withdraw an invitation my project sent."""
+    invitation = selectors.invitation_get_for_user(
+        user=request.auth, invitation_id=_check_id(invitation_id), as_invitee=False
+    )
+    services.invitation_cancel(user=request.auth, invitation=invitation)
+    return _invitation(invitation.pk)
+
+
+# Students and the schedule ----------------------------------------------------
+
+
+@router.get(
+    "/students",
+    response={200: list[StudentOut], **error_responses(400, 401, 403)},
+)
+def student_search(request, filters: Query[SearchFilters]):
+    """Find students by name or number, "looking for a partner" first (50 at most)."""
+    _require_student(request.auth)
+    return selectors.student_search(q=filters.q)
+
+
+@router.get("/schedule", response={200: list[ScheduleEntryOut], **error_responses(401)})
+def schedule(request):
+    """Who presents when: my own team, and everyone's once it is published."""
+    return [
+        {
+            "lab": lab,
+            "team": lab.project.team_name,
+            "description": lab.project.description,
+        }
+        for lab in selectors.schedule_list(user=request.auth)
+    ]
+
+
+# Coordinators ---------------------------------------------------------------
+
+
+@coordinator_router.get(
+    "/summary", response={200: SummaryOut, **error_responses(401, 403)}
+)
+def coordinator_summary(request):
+    """The unit at a glance, as on the coordinator's page."""
+    _require_coordinator(request.auth)
+    return selectors.coordinator_overview()["counts"]
+
+
+@coordinator_router.get(
+    "/projects",
+    response={200: list[CoordinatorProjectOut], **error_responses(400, 401, 403)},
+)
+def coordinator_projects(request, filters: Query[ProjectFilters]):
+    """Every team with its members and slot."""
+    _require_coordinator(request.auth)
+    size = _team_size()
+    projects = selectors.allocation_list()
+    if filters.booked is not None:
+        projects = [p for p in projects if (p.lab_id is not None) == filters.booked]
+    if filters.full is not None:
+        projects = [
+            p for p in projects if (len(p.member_list()) >= size) == filters.full
+        ]
+    return projects
+
+
+@coordinator_router.get(
+    "/students",
+    response={200: list[CoordinatorStudentOut], **error_responses(400, 401, 403)},
+)
+def coordinator_students(request, filters: Query[StudentFilters]):
+    """Every student, with their flags and project."""
+    _require_coordinator(request.auth)
+    return selectors.student_list(**filters.dict())
+
+
+@coordinator_router.get(
+    "/students.csv",
+    response=error_responses(403),
+    openapi_extra=CSV_RESPONSE,
+)
+def coordinator_students_csv(request):
+    """Students without a project, with their flags, as CSV."""
+    _require_coordinator(request.auth)
+    students = selectors.coordinator_overview()["free_students"]
+    return csv_response(
+        "students-without-project.csv",
+        [
+            "student number",
+            "first name",
+            "last name",
+            "preferred name",
+            "email",
+            "looking for a partner",
+            "please assign me",
+        ],
+        [
+            [
+                s.username,
+                s.first_name,
+                s.last_name,
+                s.preferred_name,
+                s.email,
+                "yes" if s.looking_for_partner else "no",
+                "yes" if s.please_assign_me else "no",
+            ]
+            for s in students
+        ],
+    )
+
+
+@coordinator_router.get(
+    "/projects.csv",
+    response=error_responses(403),
+    openapi_extra=CSV_RESPONSE,
+)
+def coordinator_projects_csv(request):
+    """Teams without a slot, with their members, as CSV."""
+    _require_coordinator(request.auth)
+    projects = selectors.coordinator_overview()["unbooked_projects"]
+    return csv_response(
+        "teams-without-slot.csv",
+        ["team", "description", "members' numbers", "members' names"],
+        [
+            [
+                p.pk,
+                p.description,
+                " ".join(m.username for m in p.member_list()),
+                ", ".join(m.display_name for m in p.member_list()),
+            ]
+            for p in projects
+        ],
+    )

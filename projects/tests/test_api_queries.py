@@ -1,0 +1,103 @@
+"""Query budgets of the API's list and detail endpoints.
+
+Each count holds however many rows there are: the selectors preload what the
+schemas read. Bearer authentication costs one query (the token with its
+user); a coordinator check costs one more (the group).
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.tests.api_helpers import ApiClient
+from accounts.tests.factories import StudentFactory
+from chat.services import message_post, room_open
+from projects import services
+from projects.models import BookingWindow
+from projects.tests.factories import LabFactory, make_team
+
+
+def build_unit(teams: int) -> None:
+    """Full teams with slots, solo projects, free slots, invitations, messages."""
+    window = BookingWindow.get()
+    window.schedule_published = True
+    window.save()
+    lobby, _ = room_open(name="Lobby")
+    for _ in range(teams):
+        first, second = StudentFactory(), StudentFactory()
+        make_team(first, second, lab=LabFactory())
+        solo = make_team(StudentFactory())
+        services.invitation_send(
+            user=solo.memberships.get().user,
+            project=solo,
+            invitee_number=StudentFactory().username,
+        )
+        LabFactory()
+        message_post(author=first, room=lobby, text="hello")
+
+
+def queries(api, path) -> int:
+    with CaptureQueriesContext(connection) as context:
+        response = api.get(path)
+    assert response.status_code == 200, response.content
+    return len(context.captured_queries)
+
+
+STUDENT_BUDGETS = {
+    "/me": 1,
+    # token, window, my project + members, upcoming slots, their members
+    "/labs": 6,
+    "/me/project": 3,
+    "/me/invitations": 5,
+    "/students?q=30": 2,
+    "/schedule": 4,
+    "/rooms/lobby/messages": 3,
+}
+COORDINATOR_BUDGETS = {
+    "/coordinator/summary": 10,
+    "/coordinator/projects": 4,
+    "/coordinator/students": 3,
+    "/coordinator/students.csv": 10,
+    "/coordinator/projects.csv": 10,
+}
+
+
+@pytest.mark.parametrize(("path", "budget"), STUDENT_BUDGETS.items())
+def test_student_endpoints_keep_their_query_budget(
+    alice, bob, path, budget, django_assert_num_queries
+):
+    build_unit(teams=3)
+    make_team(alice, bob, lab=LabFactory())
+    api = ApiClient(alice)
+
+    with django_assert_num_queries(budget):
+        api.get(path)
+
+
+@pytest.mark.parametrize(("path", "budget"), COORDINATOR_BUDGETS.items())
+def test_coordinator_endpoints_keep_their_query_budget(
+    dana, path, budget, django_assert_num_queries
+):
+    build_unit(teams=3)
+    api = ApiClient(dana)
+
+    with django_assert_num_queries(budget):
+        api.get(path)
+
+
+def test_query_counts_do_not_grow_with_the_unit(alice, dana):
+    make_team(alice, lab=LabFactory())
+    build_unit(teams=2)
+    student, coordinator = ApiClient(alice), ApiClient(dana)
+    paths = [*STUDENT_BUDGETS, *COORDINATOR_BUDGETS]
+
+    def counts():
+        return [
+            queries(coordinator if p.startswith("/coordinator") else student, p)
+            for p in paths
+        ]
+
+    small = counts()
+    build_unit(teams=6)
+
+    assert counts() == small
