@@ -10,6 +10,7 @@ from django.contrib.auth.forms import (
     UserCreationForm,
 )
 
+from accounts.throttle import link_mail_allowed
 from accounts.validators import validate_student_number
 
 User = get_user_model()
@@ -99,7 +100,7 @@ class SetOrResetPasswordForm(PasswordResetForm):
             for user in User._default_manager.filter(
                 email__iexact=email, is_active=True
             )
-            if _casefold(user.email) == wanted
+            if _casefold(user.email) == wanted and link_mail_allowed(user.pk)
         )
 
 

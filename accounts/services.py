@@ -16,6 +16,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import ApiToken
+from accounts.throttle import link_mail_allowed
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def password_link_send(*, username: str, request: HttpRequest) -> None:
     exist. The mail is the one "Set or reset your password" sends.
     """
     user = User.objects.students().filter(username=username).exclude(email="").first()
-    if user is None:
+    if user is None or not link_mail_allowed(user.pk):
         return
     site = get_current_site(request)
     context = {

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts import views
-from accounts.forms import LoginForm, SetOrResetPasswordForm
+from accounts.forms import LoginForm
 
 # Django's auth views keep their own route names (login, logout,
 # password_reset, ...) so that their templates and redirects find them.
@@ -34,7 +34,7 @@ urlpatterns = [
     ),
     path(
         "password_reset/",
-        auth_views.PasswordResetView.as_view(form_class=SetOrResetPasswordForm),
+        views.SetOrResetPasswordView.as_view(),
         name="password_reset",
     ),
     path(

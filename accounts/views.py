@@ -2,14 +2,21 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import PasswordResetView
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import PasswordLinkForm, ProfileForm, RegisterForm
+from accounts.forms import (
+    PasswordLinkForm,
+    ProfileForm,
+    RegisterForm,
+    SetOrResetPasswordForm,
+)
 from accounts.selectors import api_tokens_for_user
 from accounts.services import api_token_revoke as api_token_revoke_service
 from accounts.services import password_link_send, profile_update, user_register
+from accounts.throttle import link_request_allowed
 
 
 @require_http_methods(["GET", "POST"])
@@ -37,9 +44,20 @@ def register(request):
     return render(request, "accounts/register.html", {"form": form})
 
 
+TOO_MANY_LINK_REQUESTS = (
+    "Too many password links were asked for from your network. "
+    "Please wait 15 minutes and try again."
+)
+
+
 def _register_from_roster(request):
     form = PasswordLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if not link_request_allowed(request):
+            form.add_error(None, TOO_MANY_LINK_REQUESTS)
+            return render(
+                request, "accounts/register_roster.html", {"form": form}, status=429
+            )
         username = form.cleaned_data["username"]
         password_link_send(username=username, request=request)
         messages.success(
@@ -50,6 +68,18 @@ def _register_from_roster(request):
         )
         return redirect("login")
     return render(request, "accounts/register_roster.html", {"form": form})
+
+
+class SetOrResetPasswordView(PasswordResetView):
+    """Django's reset view, with the sender's address limited."""
+
+    form_class = SetOrResetPasswordForm
+
+    def form_valid(self, form):
+        if not link_request_allowed(self.request):
+            form.add_error(None, TOO_MANY_LINK_REQUESTS)
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().form_valid(form)
 
 
 @login_required
