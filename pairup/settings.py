@@ -204,7 +204,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": PAIRUP_CHANNEL_CAPACITY},
+            "CONFIG": {
+                # redis-py's default socket timeout (5 s) breaks channels_redis'
+                # blocking receive: every idle socket would die with 1011.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "capacity": PAIRUP_CHANNEL_CAPACITY,
+            },
         }
     }
     CACHES = {

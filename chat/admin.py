@@ -1,0 +1,104 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from chat.models import Message, Mute, Room
+from chat.services import message_delete, mute_lift, mute_set
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "project", "created_at"]
+    list_filter = [("project", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "slug"]
+    list_select_related = ["project"]
+    readonly_fields = ["slug", "project", "created_at"]
+    fields = ["name", "slug", "project", "created_at"]
+
+    def has_add_permission(self, request):
+        # Public rooms are opened on /chat/, team rooms come with their team.
+        return False
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["id", "room", "author", "short_text", "sent_at"]
+    list_filter = ["room"]
+    search_fields = ["text", "author__username", "author__first_name"]
+    list_select_related = ["room", "author"]
+    readonly_fields = ["room", "author", "text", "sent_at"]
+    date_hierarchy = "sent_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="text")
+    def short_text(self, obj):
+        return obj.text if len(obj.text) <= 80 else f"{obj.text[:79]}…"
+
+    def delete_model(self, request, obj):
+        message_delete(actor=request.user, message=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for message in queryset:
+                message_delete(actor=request.user, message=message)
+
+
+class MuteAdminForm(forms.ModelForm):
+    class Meta:
+        model = Mute
+        fields = ["user", "until", "reason"]
+
+    def clean_until(self):
+        until = self.cleaned_data["until"]
+        if until is not None and until <= timezone.now():
+            raise ValidationError("The end of a mute must be in the future.")
+        return until
+
+
+@admin.register(Mute)
+class MuteAdmin(admin.ModelAdmin):
+    form = MuteAdminForm
+    list_display = ["user", "until", "is_active_now", "reason", "created_by"]
+    list_filter = [("until", admin.EmptyFieldListFilter)]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    list_select_related = ["user", "created_by"]
+    raw_id_fields = ["user"]
+    fields = ["user", "until", "reason"]
+    actions = ["lift_mutes"]
+
+    @admin.display(boolean=True, description="active")
+    def is_active_now(self, obj):
+        return obj.is_active()
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        try:
+            saved = mute_set(
+                actor=request.user, user=obj.user, until=obj.until, reason=obj.reason
+            )
+        except ValidationError as error:
+            self.message_user(request, "; ".join(error.messages), messages.ERROR)
+            return
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        mute_lift(actor=request.user, user=obj.user)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for mute in queryset.select_related("user"):
+                mute_lift(actor=request.user, user=mute.user)
+
+    @admin.action(description="Lift the selected mutes")
+    def lift_mutes(self, request, queryset):
+        self.delete_queryset(request, queryset)
+        self.message_user(request, "Mutes lifted.", messages.SUCCESS)

@@ -1,0 +1,174 @@
+import json
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.core.exceptions import ValidationError
+from django.http import Http404
+
+from chat import presence, realtime, writer
+from chat.selectors import message_frame, message_history, room_get_for_user
+
+FRAME_MAX_BYTES = 16 * 1024
+NESTING_MAX = 4
+
+
+class BadRequest(Exception):
+    pass
+
+
+def _depth(value, level: int = 1) -> int:
+    """Return the nesting depth of parsed JSON, stopping past NESTING_MAX."""
+    if level > NESTING_MAX or not isinstance(value, dict | list):
+        return level
+    children = value.values() if isinstance(value, dict) else value
+    return max((_depth(child, level + 1) for child in children), default=level)
+
+
+def parse_frame(text_data: str) -> dict:
+    """Return the client's frame as a dict, or raise BadRequest."""
+    try:
+        content = json.loads(text_data)
+    except (ValueError, RecursionError):
+        raise BadRequest("Frames must be JSON objects.") from None
+    if not isinstance(content, dict):
+        raise BadRequest("Frames must be JSON objects.")
+    if _depth(content) > NESTING_MAX:
+        raise BadRequest("The frame is nested too deeply.")
+    if content.get("type") != "message":
+        raise BadRequest('Unknown frame type: send {"type": "message", "text": ...}.')
+    if not isinstance(content.get("text"), str):
+        raise BadRequest('A message needs "text" as a string.')
+    return content
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """A socket in one room: `/ws/chat/<slug>/`, protocol in design.md."""
+
+    room = None
+    backlog = None
+    presence_sent = None
+    closing = False
+    transport = None
+
+    async def connect(self):
+        user = self.scope["user"]
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        try:
+            self.room = await database_sync_to_async(room_get_for_user)(
+                user=user, slug=slug
+            )
+        except Http404:
+            await self.close()  # before accept(): HTTP 403 at the handshake
+            return
+        self.user = user
+        self.transport = realtime.daphne_transport(self.base_send)
+        self.raw_send = realtime.unwrap_send(self.base_send)
+        self.backlog = []  # fan-out frames wait until history and presence
+        first, users = await sync_to_async(presence.join)(
+            self.room.pk,
+            user_id=user.pk,
+            name=user.display_name,
+            staff=user.is_staff or user.is_superuser,
+        )
+        if first:
+            await realtime.room_send_async(
+                self.room.pk,
+                {
+                    "type": "status",
+                    "text": f"{user.display_name} has entered the room.",
+                },
+                skip_user=user.pk,
+            )
+        await realtime.room_join(self.room.pk, self)
+        await self.channel_layer.group_add(
+            realtime.user_group_name(user.pk), self.channel_name
+        )
+        await self.accept()
+        messages = await database_sync_to_async(message_history)(room=self.room)
+        await self.send_frame(
+            {"type": "history", "messages": [message_frame(m) for m in messages]}
+        )
+        self.presence_sent = realtime.encode(realtime.presence_frame(users))
+        await self.send(text_data=self.presence_sent)
+        backlog, self.backlog = self.backlog, None
+        for is_presence, frame in backlog:
+            await (self.deliver_presence if is_presence else self.deliver)(frame)
+        if first:
+            realtime.presence_changed(self.room.pk)
+
+    async def disconnect(self, code):
+        if self.room is None:
+            return
+        room, user = self.room, self.user
+        self.room = None
+        await realtime.room_leave(room.pk, self)
+        await self.channel_layer.group_discard(
+            realtime.user_group_name(user.pk), self.channel_name
+        )
+        last, _users = await sync_to_async(presence.leave)(room.pk, user_id=user.pk)
+        if last:
+            await realtime.room_send_async(
+                room.pk,
+                {"type": "status", "text": f"{user.display_name} has left the room."},
+            )
+            realtime.presence_changed(room.pk)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        # Overridden whole: the JSON consumer would raise (and drop the
+        # socket) on a binary or non-JSON frame; design.md keeps it open.
+        if text_data is None:
+            await self.send_error("bad_request", "Send text frames, not binary.")
+            return
+        if len(text_data) * 4 > FRAME_MAX_BYTES and (
+            len(text_data.encode("utf-8", "surrogatepass")) > FRAME_MAX_BYTES
+        ):
+            await self.send_error("too_long", "That frame is over 16 KiB.")
+            return
+        try:
+            content = parse_frame(text_data)
+        except BadRequest as error:
+            await self.send_error("bad_request", str(error))
+            return
+        try:
+            await writer.post(author=self.user, room=self.room, text=content["text"])
+        except ValidationError as error:
+            await self.send_error(
+                error.code or "bad_request", error.messages[0], error.params
+            )
+
+    async def send_frame(self, frame: dict):
+        await self.send(text_data=realtime.encode(frame))
+
+    async def send_error(self, code: str, detail: str, params: dict | None = None):
+        frame = {"type": "error", "code": code, "detail": detail}
+        if code == "rate_limited" and params:
+            frame["retry_after"] = params["retry_after"]
+        await self.send_frame(frame)
+
+    # From the process's fan-out (chat.realtime.Hub): frames encoded once.
+
+    @property
+    def user_id(self):
+        return self.user.pk
+
+    async def deliver(self, frame: str):
+        if self.backlog is not None:
+            self.backlog.append((False, frame))
+            return
+        await self.raw_send({"type": "websocket.send", "text": frame})
+
+    def unsent_bytes(self) -> int:
+        return realtime.unsent_bytes(self.transport) if self.transport else 0
+
+    async def deliver_presence(self, frame: str):
+        if self.backlog is not None:
+            self.backlog.append((True, frame))
+        elif frame != self.presence_sent:
+            self.presence_sent = frame
+            await self.deliver(frame)
+
+    # Channel-layer events to this socket's own channel.
+
+    async def socket_close(self, event):
+        await self.close(code=event["code"])

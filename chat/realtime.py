@@ -1,0 +1,279 @@
+"""The one path from services to open sockets, and the per-process fan-out.
+
+Everything that reaches a chat socket goes through here, as a frame encoded
+once (not once per listener). Each process keeps `{room: its local
+consumers}` in a `Hub`, joins each room's channel-layer group once with one
+process channel, and a reader task writes every frame to the local sockets.
+A broadcast is then one layer message per process, not one per listener,
+and with channels_redis it reaches every process.
+
+Contract for other apps' consumers (the lab board joins it too): a consumer
+that joins `user_group_name(user_id)` must handle the event
+`{"type": "socket.close", "code": 4401}` (method `socket_close`) by closing
+with that code. `revoke_user_sockets(user_id)` sends it.
+
+A hub's consumer needs `user_id`, `closing`, `deliver(frame)`,
+`deliver_presence(frame)`, `unsent_bytes()` and `close(code)`.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import weakref
+from functools import partial
+
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+CLOSE_REVOKED = 4401  # signed out, password changed or deactivated
+CLOSE_GONE = 4404  # the room (its team) was deleted
+CLOSE_TOO_SLOW = 4413  # outgoing buffer past its limit
+
+# Presence lists go out at most this often per room and process.
+PRESENCE_INTERVAL = 0.25
+# A client whose unsent frames pass this is closed (4413): daphne never
+# applies backpressure, so a reader that stops would grow memory for ever.
+OUTGOING_BUFFER_LIMIT = 1024 * 1024
+# Layer group membership expires (channels' group_expiry, a day by default).
+GROUP_REFRESH_SECONDS = 3600
+
+
+def encode(frame: dict) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def room_group_name(room_id: int) -> str:
+    return f"room-{room_id}"
+
+
+def user_group_name(user_id: int) -> str:
+    return f"user-{user_id}"
+
+
+def _fanout(room_id: int, kind: str, **fields) -> dict:
+    return {"type": "chat.fanout", "room": room_id, "kind": kind, **fields}
+
+
+def room_send(room_id: int, frame: dict) -> None:
+    """Send one frame to every socket in the room (from sync code)."""
+    room_send_many(room_id, [frame])
+
+
+def room_send_many(room_id: int, frames: list[dict]) -> None:
+    """Send frames, in order, to every socket in the room: one layer message."""
+    async_to_sync(get_channel_layer().group_send)(
+        room_group_name(room_id),
+        _fanout(room_id, "frame", frames=[encode(frame) for frame in frames]),
+    )
+
+
+async def room_send_async(
+    room_id: int, frame: dict, *, skip_user: int | None = None
+) -> None:
+    """Send one frame to the room, except to `skip_user`'s sockets."""
+    await get_channel_layer().group_send(
+        room_group_name(room_id),
+        _fanout(room_id, "frame", frames=[encode(frame)], skip_user=skip_user),
+    )
+
+
+def room_close(room_id: int, code: int = CLOSE_GONE) -> None:
+    """Close every socket in the room with `code`."""
+    async_to_sync(get_channel_layer().group_send)(
+        room_group_name(room_id), _fanout(room_id, "close", code=code)
+    )
+
+
+def room_close_user(room_id: int, user_id: int, code: int = CLOSE_GONE) -> None:
+    """Close one user's sockets in the room (e.g. they left the team)."""
+    async_to_sync(get_channel_layer().group_send)(
+        room_group_name(room_id), _fanout(room_id, "close", code=code, user=user_id)
+    )
+
+
+def revoke_user_sockets(user_id: int) -> None:
+    """Close every socket the user holds, in every process (code 4401)."""
+    async_to_sync(get_channel_layer().group_send)(
+        user_group_name(user_id), {"type": "socket.close", "code": CLOSE_REVOKED}
+    )
+
+
+# Presence coalescing: one pending flush per (event loop, room).
+_pending: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def presence_changed(room_id: int) -> None:
+    """Schedule the room's presence list to go out soon, once per burst."""
+    loop = asyncio.get_running_loop()
+    pending = _pending.setdefault(loop, {})
+    if room_id in pending:
+        return
+    pending[room_id] = loop.create_task(_presence_flush(room_id, pending))
+
+
+async def _presence_flush(room_id: int, pending: dict) -> None:
+    from chat import presence
+
+    try:
+        await asyncio.sleep(PRESENCE_INTERVAL)
+    finally:
+        pending.pop(room_id, None)
+    users = await sync_to_async(presence.room_users)(room_id)
+    await get_channel_layer().group_send(
+        room_group_name(room_id),
+        _fanout(room_id, "presence", frame=encode(presence_frame(users))),
+    )
+
+
+def presence_frame(users: list[dict]) -> dict:
+    return {"type": "presence", "users": users}
+
+
+# The per-process fan-out ---------------------------------------------------
+
+
+class Hub:
+    """This process's sockets by room, fed by one layer channel."""
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.rooms: dict[int, set] = {}
+        self.channel: str | None = None
+        self.tasks: list[asyncio.Task] = []
+        self.lock = asyncio.Lock()  # joins and leaves change groups in order
+
+    async def join(self, room_id: int, consumer) -> None:
+        async with self.lock:
+            if self.channel is None:
+                # The layer's own prefix: channels_redis reads every
+                # process-local channel through one "specific." key.
+                self.channel = await self.layer.new_channel()
+                self.tasks = [
+                    asyncio.create_task(self._read(self.channel)),
+                    asyncio.create_task(self._refresh_groups(self.channel)),
+                ]
+            members = self.rooms.setdefault(room_id, set())
+            if not members:
+                await self.layer.group_add(room_group_name(room_id), self.channel)
+            members.add(consumer)
+
+    async def leave(self, room_id: int, consumer) -> None:
+        async with self.lock:
+            members = self.rooms.get(room_id)
+            if not members or consumer not in members:
+                return
+            members.discard(consumer)
+            if not members:
+                del self.rooms[room_id]
+                await self.layer.group_discard(room_group_name(room_id), self.channel)
+            if not self.rooms:
+                for task in self.tasks:
+                    task.cancel()
+                self.tasks, self.channel = [], None
+
+    async def _read(self, channel: str) -> None:
+        while True:
+            event = await self.layer.receive(channel)
+            try:
+                await self.dispatch(event)
+            except Exception:
+                logger.exception("chat fan-out failed for %r", event.get("room"))
+
+    async def _refresh_groups(self, channel: str) -> None:
+        while True:
+            await asyncio.sleep(GROUP_REFRESH_SECONDS)
+            for room_id in list(self.rooms):
+                await self.layer.group_add(room_group_name(room_id), channel)
+
+    async def dispatch(self, event: dict) -> None:
+        """Write one event to every local socket in its room, without yielding
+        between sockets unless a send has to wait."""
+        members = self.rooms.get(event["room"])
+        if not members:
+            return
+        kind, skip, only = event["kind"], event.get("skip_user"), event.get("user")
+        for consumer in list(members):
+            if consumer.closing:
+                continue
+            if skip is not None and consumer.user_id == skip:
+                continue
+            if only is not None and consumer.user_id != only:
+                continue
+            # A socket that is closing raises here; the others still get it.
+            try:
+                if kind == "frame":
+                    for frame in event["frames"]:
+                        await consumer.deliver(frame)
+                elif kind == "presence":
+                    await consumer.deliver_presence(event["frame"])
+                elif kind == "close":
+                    await consumer.close(code=event["code"])
+            except Exception:
+                logger.debug("dropped a frame to a closing socket", exc_info=True)
+                continue
+            if consumer.unsent_bytes() > OUTGOING_BUFFER_LIMIT:
+                consumer.closing = True
+                with contextlib.suppress(Exception):
+                    await consumer.close(code=CLOSE_TOO_SLOW)
+
+
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def hub() -> Hub:
+    """Return this process's hub (one per event loop: tests run several)."""
+    loop = asyncio.get_running_loop()
+    found = _hubs.get(loop)
+    if found is None:
+        found = _hubs[loop] = Hub(get_channel_layer())
+    return found
+
+
+def unwrap_send(send):
+    """Return the server's own send callable behind Channels' middleware.
+
+    Channels' session middleware wraps every send (keeping the original as
+    `real_send`) though it only acts on HTTP responses; skipping it is most
+    of the cost of a fan-out loop.
+    """
+    for _ in range(5):
+        inner = getattr(getattr(send, "__self__", None), "real_send", None)
+        if inner is None:
+            return send
+        send = inner
+    return send
+
+
+def daphne_transport(send):
+    """Return the TCP transport behind an ASGI send callable, or None.
+
+    daphne's send is `partial(server.handle_reply, protocol)`.
+    """
+    send = unwrap_send(send)
+    if isinstance(send, partial) and send.args:
+        return getattr(send.args[0], "transport", None)
+    return None
+
+
+def unsent_bytes(transport) -> int:
+    """Return bytes a Twisted transport still holds (0 when unknown)."""
+    try:
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    except AttributeError:
+        return 0
+
+
+async def room_join(room_id: int, consumer) -> None:
+    await hub().join(room_id, consumer)
+
+
+async def room_leave(room_id: int, consumer) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop is shutting down
+        await hub().leave(room_id, consumer)

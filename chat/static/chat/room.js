@@ -1,0 +1,336 @@
+// Room page: one WebSocket per page, protocol in design.md.
+// User text only ever goes into the page through textContent.
+(function () {
+  "use strict";
+
+  const page = JSON.parse(document.getElementById("chat-page").textContent);
+  const log = document.getElementById("chat-log");
+  const list = document.getElementById("chat-messages");
+  const older = document.getElementById("chat-older");
+  const form = document.getElementById("chat-form");
+  const input = document.getElementById("chat-input");
+  const sendButton = document.getElementById("chat-send");
+  const errorBox = document.getElementById("chat-error");
+  const connection = document.getElementById("chat-connection");
+  const notice = document.getElementById("chat-notice");
+  const presenceList = document.getElementById("chat-presence");
+
+  const HISTORY_PAGE = 50;
+  const CLOSE_MESSAGES = {
+    4401: "Your session ended (you signed out, changed your password, or the account was deactivated). Sign in again to rejoin the chat.",
+    4404: "This room is closed to you now: its team was dissolved, or you are no longer in it.",
+    4413: "Your connection fell behind and was reset. Reconnecting…",
+  };
+  const FINAL_CODES = new Set([4401, 4404]);
+
+  const byId = new Map(); // message id -> <li>
+  let newestId = 0;
+  let synced = false; // a first history has arrived
+  let socket = null;
+  let attempts = 0;
+  let reconnectTimer = null;
+  let stopped = false;
+  let opened = false;
+  let lastSent = "";
+  let loadingOlder = false;
+  let hasOlder = true;
+
+  function setState(state, text) {
+    connection.dataset.state = state;
+    connection.textContent = text;
+    connection.className = "badge " + {
+      connected: "text-bg-success",
+      connecting: "text-bg-secondary",
+      reconnecting: "text-bg-warning",
+      closed: "text-bg-danger",
+    }[state];
+    sendButton.disabled = state !== "connected";
+  }
+
+  function showNotice(text) {
+    notice.textContent = text;
+    notice.classList.remove("d-none");
+  }
+
+  function hideNotice() {
+    notice.classList.add("d-none");
+    notice.textContent = "";
+  }
+
+  function atBottom() {
+    return log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  }
+
+  function scrollToBottom() {
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function messageElement(message) {
+    const item = document.createElement("li");
+    item.className = "chat-message";
+    item.dataset.id = String(message.id);
+    const time = document.createElement("time");
+    time.className = "chat-time";
+    time.dateTime = message.sent_at;
+    time.title = message.sent_at;
+    time.textContent = message.sent_at.slice(11, 16);
+    const author = document.createElement("span");
+    author.className = "chat-author";
+    author.textContent = message.author;
+    const text = document.createElement("span");
+    text.className = "chat-text";
+    text.textContent = message.text;
+    item.append(time, author, text);
+    return item;
+  }
+
+  // Insert in id order, whatever order frames arrive in; ignore duplicates.
+  function addMessage(message) {
+    if (byId.has(message.id)) {
+      return false;
+    }
+    const item = messageElement(message);
+    let next = null;
+    if (message.id < newestId) {
+      for (const [id, element] of byId) {
+        if (id > message.id && (next === null || id < Number(next.dataset.id))) {
+          next = element;
+        }
+      }
+    }
+    newestId = Math.max(newestId, message.id);
+    if (next === null) {
+      list.append(item);
+    } else {
+      list.insertBefore(item, next);
+    }
+    byId.set(message.id, item);
+    return true;
+  }
+
+  function addStatus(text) {
+    const item = document.createElement("li");
+    item.className = "chat-status";
+    item.textContent = text;
+    list.append(item);
+  }
+
+  function removeMessage(id) {
+    const item = byId.get(id);
+    if (item) {
+      item.remove();
+      byId.delete(id);
+    }
+  }
+
+  function applyHistory(messages) {
+    // A resync: anything since the oldest id received that is missing now
+    // was deleted while this page was away.
+    const ids = new Set(messages.map((m) => m.id));
+    const oldest = messages.length ? messages[0].id : -Infinity;
+    for (const id of Array.from(byId.keys())) {
+      if (id >= oldest && !ids.has(id)) {
+        removeMessage(id);
+      }
+    }
+    messages.forEach(addMessage);
+    if (byId.size < HISTORY_PAGE && messages.length < HISTORY_PAGE) {
+      hasOlder = false;
+    }
+  }
+
+  function showPresence(users) {
+    presenceList.replaceChildren(
+      ...users.map((user) => {
+        const item = document.createElement("li");
+        item.textContent = user.staff ? user.name + " (coordinator)" : user.name;
+        return item;
+      })
+    );
+  }
+
+  function showError(frame) {
+    let text = frame.detail || "That message was not sent.";
+    if (frame.code === "rate_limited" && frame.retry_after) {
+      text = "Rate limited: try again in " + frame.retry_after + " s.";
+    }
+    errorBox.textContent = text;
+    if (!input.value && lastSent) {
+      input.value = lastSent; // a refused message is not lost
+    }
+  }
+
+  function onFrame(event) {
+    let frame;
+    try {
+      frame = JSON.parse(event.data);
+    } catch (error) {
+      return;
+    }
+    const stick = atBottom();
+    switch (frame.type) {
+      case "history":
+        applyHistory(frame.messages);
+        if (!synced || stick) {
+          scrollToBottom(); // a resync leaves a reader who scrolled up in place
+        }
+        synced = true;
+        return;
+      case "message":
+        addMessage(frame);
+        if (frame.author_id === page.user_id) {
+          lastSent = "";
+          errorBox.textContent = "";
+          scrollToBottom();
+          return;
+        }
+        break;
+      case "status":
+        addStatus(frame.text);
+        break;
+      case "presence":
+        showPresence(frame.users);
+        return;
+      case "deleted":
+        removeMessage(frame.id);
+        return;
+      case "error":
+        showError(frame);
+        return;
+      default:
+        return;
+    }
+    if (stick) {
+      scrollToBottom();
+    }
+  }
+
+  // After a refused handshake, ask the server (same rules as the socket) so
+  // a lost session or a gone room ends the retries.
+  async function accessLost() {
+    try {
+      const response = await fetch(page.history_url + "?before=1", {
+        credentials: "same-origin",
+        redirect: "manual",
+      });
+      if (response.type === "opaqueredirect" || response.status === 302) {
+        return 4401;
+      }
+      if (response.status === 404) {
+        return 4404;
+      }
+    } catch (error) {
+      // the server is away: keep retrying
+    }
+    return null;
+  }
+
+  function scheduleReconnect() {
+    attempts += 1;
+    const delay = Math.min(30000, 1000 * 2 ** (attempts - 1)) * (0.75 + Math.random() / 2);
+    setState("reconnecting", "Reconnecting in " + Math.round(delay / 1000) + " s…");
+    reconnectTimer = window.setTimeout(connect, delay);
+  }
+
+  async function onClose(event) {
+    socket = null;
+    if (stopped) {
+      return;
+    }
+    let code = event.code;
+    if (!opened && attempts > 0) {
+      code = (await accessLost()) || code;
+    }
+    opened = false;
+    if (FINAL_CODES.has(code)) {
+      stopped = true;
+      setState("closed", "Disconnected");
+      showNotice(CLOSE_MESSAGES[code]);
+      input.disabled = true;
+      return;
+    }
+    if (CLOSE_MESSAGES[code]) {
+      showNotice(CLOSE_MESSAGES[code]);
+    }
+    scheduleReconnect();
+  }
+
+  function connect() {
+    reconnectTimer = null;
+    const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    setState(attempts ? "reconnecting" : "connecting", "Connecting…");
+    socket = new WebSocket(scheme + window.location.host + page.socket_path);
+    socket.addEventListener("open", () => {
+      opened = true;
+      attempts = 0;
+      hideNotice();
+      setState("connected", "Connected");
+    });
+    socket.addEventListener("message", onFrame);
+    socket.addEventListener("close", onClose);
+  }
+
+  function send() {
+    const text = input.value.trim();
+    if (!text || !socket || socket.readyState !== WebSocket.OPEN) {
+      return;
+    }
+    socket.send(JSON.stringify({ type: "message", text: text }));
+    lastSent = input.value;
+    input.value = "";
+    errorBox.textContent = "";
+  }
+
+  async function loadOlder() {
+    if (loadingOlder || !hasOlder || byId.size === 0) {
+      return;
+    }
+    loadingOlder = true;
+    older.classList.remove("d-none");
+    const oldest = Math.min(...byId.keys());
+    try {
+      const response = await fetch(page.history_url + "?before=" + oldest, {
+        credentials: "same-origin",
+      });
+      if (response.ok) {
+        const data = await response.json();
+        const before = log.scrollHeight;
+        data.messages.forEach(addMessage);
+        log.scrollTop += log.scrollHeight - before; // keep the reader's place
+        if (data.messages.length < HISTORY_PAGE) {
+          hasOlder = false;
+        }
+      }
+    } finally {
+      loadingOlder = false;
+      older.classList.add("d-none");
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    send();
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      send();
+    }
+  });
+  log.addEventListener("scroll", () => {
+    if (log.scrollTop < 20) {
+      loadOlder();
+    }
+  });
+  window.addEventListener("pagehide", () => {
+    stopped = true;
+    if (reconnectTimer) {
+      window.clearTimeout(reconnectTimer);
+    }
+    if (socket) {
+      socket.close(1000);
+    }
+  });
+
+  connect();
+})();

@@ -1,0 +1,114 @@
+"""Helpers for chat tests: sockets through the real ASGI stack."""
+
+import asyncio
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from chat import realtime
+
+ORIGIN = b"http://127.0.0.1"
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+async def open_socket(user=None, slug="lobby", *, origin=ORIGIN, path=None):
+    """Open `/ws/chat/<slug>/` as `user` through pairup.asgi.application.
+
+    Return (communicator, connected). Pass user=None for an anonymous socket
+    and origin=None for no Origin header.
+    """
+    from pairup.asgi import application
+
+    headers = []
+    if origin is not None:
+        headers.append((b"origin", origin))
+    if user is not None:
+        cookie = await sync_to_async(session_cookie)(user)
+        headers.append((b"cookie", f"sessionid={cookie}".encode()))
+    communicator = WebsocketCommunicator(
+        application, path or f"/ws/chat/{slug}/", headers=headers
+    )
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+async def joined(user, slug="lobby"):
+    """Open a socket and consume its `history` and `presence` frames."""
+    communicator, connected = await open_socket(user, slug)
+    assert connected
+    history = await communicator.receive_json_from()
+    presence = await communicator.receive_json_from()
+    assert (history["type"], presence["type"]) == ("history", "presence")
+    return communicator
+
+
+async def next_of_type(communicator, frame_type: str, timeout: float = 1):
+    """Return the next frame of `frame_type`, skipping presence and status."""
+    while True:
+        frame = await communicator.receive_json_from(timeout=timeout)
+        if frame["type"] == frame_type:
+            return frame
+        assert frame["type"] in ("presence", "status"), frame
+
+
+async def expect_close(communicator, code: int):
+    """Wait for the server to close the socket with `code`, then let it go.
+
+    A real server reports the disconnect itself; the communicator needs it
+    sent.
+    """
+    while True:
+        output = await communicator.receive_output(timeout=1)
+        if output["type"] == "websocket.close":
+            assert output.get("code") == code
+            await communicator.disconnect(code)
+            return
+        frame = json.loads(output["text"])
+        assert frame["type"] in ("presence", "status"), frame
+
+
+async def drain(communicator, wait: float = 0.1) -> list[dict]:
+    """Return every frame that arrives within `wait` seconds."""
+    frames = []
+    while not await communicator.receive_nothing(timeout=wait):
+        frames.append(await communicator.receive_json_from())
+    return frames
+
+
+@pytest.fixture(autouse=True)
+def _fast_presence(monkeypatch):
+    monkeypatch.setattr(realtime, "PRESENCE_INTERVAL", 0.05)
+
+
+@pytest.fixture
+def team(alice, bob):
+    from projects.tests.factories import make_team
+
+    return make_team(alice, bob)
+
+
+async def settle():
+    await asyncio.sleep(0.1)
+
+
+@pytest.fixture(autouse=True)
+def lobby(request):
+    """The lobby the data migration makes (transactional tests flush it).
+
+    Browser tests get None: they never touch the ORM.
+    """
+    if request.node.get_closest_marker("browser"):
+        return None
+    request.getfixturevalue("db")
+    from chat.models import Room
+
+    room, _ = Room.objects.get_or_create(slug="lobby", defaults={"name": "Lobby"})
+    return room

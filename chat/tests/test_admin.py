@@ -1,0 +1,120 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from chat import services
+from chat.models import Message, Mute, Room
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    frames = []
+    monkeypatch.setattr(
+        services.realtime, "room_send", lambda room_id, frame: frames.append(frame)
+    )
+    return frames
+
+
+@pytest.fixture
+def coordinator_client(client, dana):
+    client.force_login(dana)
+    return client
+
+
+def test_coordinator_sees_rooms_and_messages(coordinator_client, alice):
+    lobby = Room.objects.get(slug="lobby")
+    Message.objects.create(room=lobby, author=alice, text="hello admin")
+    assert coordinator_client.get("/admin/chat/room/").status_code == 200
+    response = coordinator_client.get("/admin/chat/message/")
+    assert response.status_code == 200
+    assert "hello admin" in response.content.decode()
+
+
+def test_deleting_a_message_in_the_admin_goes_through_the_service(
+    coordinator_client, alice, sent, django_capture_on_commit_callbacks
+):
+    lobby = Room.objects.get(slug="lobby")
+    message = Message.objects.create(room=lobby, author=alice, text="bad")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = coordinator_client.post(
+            f"/admin/chat/message/{message.pk}/delete/", {"post": "yes"}
+        )
+    assert response.status_code == 302
+    assert not Message.objects.filter(pk=message.pk).exists()
+    assert sent == [{"type": "deleted", "id": message.pk}]
+
+
+def test_bulk_deleting_messages_announces_each(
+    coordinator_client, alice, sent, django_capture_on_commit_callbacks
+):
+    lobby = Room.objects.get(slug="lobby")
+    ids = [Message.objects.create(room=lobby, author=alice, text="x").pk for _ in "ab"]
+    with django_capture_on_commit_callbacks(execute=True):
+        coordinator_client.post(
+            "/admin/chat/message/",
+            {"action": "delete_selected", "_selected_action": ids, "post": "yes"},
+        )
+    assert not Message.objects.exists()
+    assert sorted(frame["id"] for frame in sent) == ids
+
+
+def test_muting_in_the_admin_with_an_end(coordinator_client, alice, dana):
+    until = timezone.localtime() + timedelta(days=1)
+    response = coordinator_client.post(
+        "/admin/chat/mute/add/",
+        {
+            "user": alice.pk,
+            "until_0": until.strftime("%d/%m/%Y"),
+            "until_1": until.strftime("%H:%M:%S"),
+            "reason": "spam",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    mute = Mute.objects.get(user=alice)
+    assert mute.created_by == dana
+    assert mute.reason == "spam"
+    assert abs(mute.until - until) < timedelta(seconds=1)
+
+
+def test_muting_in_the_admin_until_lifted(coordinator_client, alice):
+    response = coordinator_client.post(
+        "/admin/chat/mute/add/",
+        {"user": alice.pk, "until_0": "", "until_1": "", "reason": ""},
+    )
+    assert response.status_code == 302
+    assert Mute.objects.get(user=alice).until is None
+
+
+def test_admin_refuses_a_mute_ending_in_the_past(coordinator_client, alice):
+    past = timezone.localtime() - timedelta(hours=1)
+    response = coordinator_client.post(
+        "/admin/chat/mute/add/",
+        {
+            "user": alice.pk,
+            "until_0": past.strftime("%d/%m/%Y"),
+            "until_1": past.strftime("%H:%M:%S"),
+        },
+    )
+    assert response.status_code == 200
+    assert "must be in the future" in response.content.decode()
+    assert not Mute.objects.exists()
+
+
+def test_lifting_a_mute_in_the_admin(coordinator_client, alice, dana):
+    services.mute_set(actor=dana, user=alice)
+    mute = Mute.objects.get(user=alice)
+    response = coordinator_client.post(
+        f"/admin/chat/mute/{mute.pk}/delete/", {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not Mute.objects.exists()
+
+
+def test_students_never_reach_the_chat_admin(client, alice):
+    client.force_login(alice)
+    response = client.get("/admin/chat/message/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")

@@ -1,0 +1,85 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from chat import presence
+from chat.forms import RoomOpenForm
+from chat.selectors import (
+    message_frame,
+    message_history,
+    room_get_for_user,
+    room_list_public,
+    team_room_for_user,
+)
+from chat.services import room_open, room_slug_for
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def room_list(request):
+    """List public rooms with who is in them; open a room by name (POST)."""
+    if request.method == "POST":
+        form = RoomOpenForm(request.POST)
+        if form.is_valid():
+            try:
+                room, _created = room_open(name=form.cleaned_data["name"])
+            except ValidationError as error:
+                form.add_error("name", error)
+            else:
+                return redirect(room)
+    else:
+        form = RoomOpenForm(initial={"name": request.GET.get("name", "")[:40]})
+    rooms = list(room_list_public())
+    users = presence.rooms_users([room.pk for room in rooms])
+    for room in rooms:
+        room.present = users[room.pk]
+    return render(
+        request,
+        "chat/room_list.html",
+        {
+            "rooms": rooms,
+            "form": form,
+            "team_room": team_room_for_user(user=request.user),
+        },
+    )
+
+
+def _openable(slug: str) -> bool:
+    try:
+        room_slug_for(slug)
+    except ValidationError:
+        return False
+    return True
+
+
+@login_required
+@require_GET
+def room_detail(request, slug):
+    try:
+        room = room_get_for_user(user=request.user, slug=slug)
+    except Http404:
+        context = {"slug": slug, "openable": _openable(slug)}
+        return render(request, "chat/room_missing.html", context, status=404)
+    page = {
+        "socket_path": f"/ws/chat/{room.slug}/",
+        "history_url": reverse("chat:room_history", kwargs={"slug": room.slug}),
+        "user_id": request.user.pk,
+    }
+    return render(request, "chat/room_detail.html", {"room": room, "page": page})
+
+
+@login_required
+@require_GET
+def room_history(request, slug):
+    """Return JSON: the 50 messages before `?before=<id>`, oldest first."""
+    room = room_get_for_user(user=request.user, slug=slug)
+    before = request.GET.get("before")
+    if before is not None and not (
+        before.isascii() and before.isdigit() and len(before) <= 18
+    ):
+        return JsonResponse({"error": "before must be a message id."}, status=400)
+    messages = message_history(room=room, before=int(before) if before else None)
+    return JsonResponse({"messages": [message_frame(m) for m in messages]})
