@@ -2,11 +2,12 @@
 
 import re
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from chat.models import Message, Mute, Room
+from projects.models import Membership
 from projects.selectors import project_for_user, project_get_for_user
 
 HISTORY_LIMIT = 50
@@ -39,6 +40,22 @@ def room_get_for_user(*, user, slug: str) -> Room:
 
 def room_list_public() -> QuerySet[Room]:
     return Room.objects.filter(project__isnull=True).order_by("name", "pk")
+
+
+def room_list_teams() -> QuerySet[Room]:
+    """Team rooms by team, each with its project's members preloaded (for
+    coordinators, who may see team names)."""
+    return (
+        Room.objects.filter(project__isnull=False)
+        .select_related("project")
+        .prefetch_related(
+            Prefetch(
+                "project__memberships",
+                queryset=Membership.objects.select_related("user"),
+            )
+        )
+        .order_by("project_id")
+    )
 
 
 def team_room_for_user(*, user) -> Room | None:

@@ -12,6 +12,7 @@ from chat.selectors import (
     message_history,
     room_get_for_user,
     room_list_public,
+    room_list_teams,
     team_room_for_user,
 )
 from chat.services import room_open, room_slug_for
@@ -43,6 +44,9 @@ def room_list(request):
             "rooms": rooms,
             "form": form,
             "team_room": team_room_for_user(user=request.user),
+            "team_rooms": (
+                list(room_list_teams()) if request.user.is_coordinator else []
+            ),
         },
     )
 

@@ -52,6 +52,22 @@ def test_room_list_never_lists_team_rooms(client, charlie, team):
     assert f"team-{team.pk}" not in response.content.decode()
 
 
+def test_coordinators_see_every_team_room_by_team_name(
+    client, dana, team, charlie, django_assert_num_queries
+):
+    from projects.tests.factories import make_team
+
+    other = make_team(charlie)
+    client.force_login(dana)
+    # session, user, groups, public rooms, team rooms, their members
+    with django_assert_num_queries(7):
+        response = client.get(reverse("chat:room_list"))
+    body = response.content.decode()
+    assert f'href="/chat/team-{team.pk}/"' in body
+    assert f'href="/chat/team-{other.pk}/"' in body
+    assert f"Team {team.pk}: Alice, Bob" in body
+
+
 def test_opening_a_room_creates_it_and_redirects(client, alice):
     client.force_login(alice)
     assert not Room.objects.filter(slug="study-group").exists()
