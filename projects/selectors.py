@@ -5,7 +5,18 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    When,
+)
 from django.http import Http404
 from django.utils import timezone
 
@@ -198,7 +209,8 @@ def lab_rooms_and_days(*, now=None) -> tuple[list[str], list[date]]:
 
 
 def student_search(*, q: str) -> list:
-    """Find students by name or number; "looking" first, then by last name.
+    """Find students by name or number; free "looking" students first, then
+    other "looking" ones, then by last name.
 
     Each result has `has_project` annotated. Fewer than two characters find
     nothing.
@@ -210,9 +222,21 @@ def student_search(*, q: str) -> list:
         User.objects.students()
         .filter(User.name_query(q))
         .annotate(has_project=Exists(Membership.objects.filter(user=OuterRef("pk"))))
-        .order_by("-looking_for_partner", "last_name", "first_name", "username")[
-            :SEARCH_LIMIT
-        ]
+        .annotate(
+            # Free students who are looking come first: they can be invited.
+            free_and_looking=Case(
+                When(Q(looking_for_partner=True) & Q(has_project=False), then=1),
+                default=0,
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by(
+            "-free_and_looking",
+            "-looking_for_partner",
+            "last_name",
+            "first_name",
+            "username",
+        )[:SEARCH_LIMIT]
     )
 
 

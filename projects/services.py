@@ -205,6 +205,11 @@ def _join(*, user: User, project: Project) -> Membership:
     _cancel_invitations(Invitation.objects.filter(invitee=user))
     if project.memberships.count() >= settings.PAIRUP_TEAM_SIZE:
         _cancel_invitations(project.invitations.all())
+        # A full team's members are no longer looking, nor waiting to be
+        # assigned: search and the coordinator's lists would mislead.
+        User.objects.filter(membership__project=project).update(
+            looking_for_partner=False, please_assign_me=False
+        )
     return membership
 
 

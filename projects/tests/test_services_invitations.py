@@ -243,3 +243,28 @@ def test_team_size_comes_from_settings(alice, settings):
     assert project.memberships.count() == 3
     with pytest.raises(ValidationError, match="already full"):
         invite(project, alice, StudentFactory())
+
+
+def test_a_full_team_clears_its_members_partner_flags(alice, bob):
+    alice.looking_for_partner = True
+    alice.please_assign_me = True
+    alice.save()
+    bob.looking_for_partner = True
+    bob.save()
+
+    make_team(alice, bob)
+
+    alice.refresh_from_db()
+    bob.refresh_from_db()
+    assert not (alice.looking_for_partner or alice.please_assign_me)
+    assert not bob.looking_for_partner
+
+
+def test_a_solo_project_keeps_the_looking_flag(alice):
+    alice.looking_for_partner = True
+    alice.save()
+
+    make_team(alice)
+
+    alice.refresh_from_db()
+    assert alice.looking_for_partner

@@ -29,6 +29,30 @@ def test_looking_students_come_first_and_are_marked(client, alice):
     assert "Looking for a partner" in response.content.decode()
 
 
+def test_free_looking_students_come_before_looking_ones_in_a_solo_project(
+    client, alice
+):
+    StudentFactory(username="20000011", first_name="Sam", last_name="Adams")
+    solo = StudentFactory(
+        username="20000012",
+        first_name="Sam",
+        last_name="Baker",
+        looking_for_partner=True,
+    )
+    make_team(solo)
+    StudentFactory(
+        username="20000013",
+        first_name="Sam",
+        last_name="Zane",
+        looking_for_partner=True,
+    )
+    client.force_login(alice)
+
+    response = client.get(SEARCH, {"q": "sam"})
+
+    assert results(response) == ["20000013", "20000012", "20000011"]
+
+
 def test_search_matches_number_and_preferred_name(client, alice):
     StudentFactory(username="20004242", first_name="Robert", preferred_name="Bobby")
     client.force_login(alice)

@@ -17,7 +17,7 @@
 
   const HISTORY_PAGE = 50;
   const CLOSE_MESSAGES = {
-    4401: "Your session ended (you signed out, changed your password, or the account was deactivated). Sign in again to rejoin the chat.",
+    4401: "Your session ended (you signed out, changed your password, or the account was deactivated). Reload the page to rejoin (you may be asked to sign in).",
     4404: "This room is closed to you now: its team was dissolved, or you are no longer in it.",
     4413: "Your connection fell behind and was reset. Reconnecting…",
   };
