@@ -1,3 +1,5 @@
+from copy import copy
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -85,7 +87,10 @@ class SetOrResetPasswordView(PasswordResetView):
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request):
-    form = ProfileForm(request.POST or None, instance=request.user)
+    # The form edits a copy: a ModelForm writes valid fields onto its instance
+    # while validating, and a failed form must not show unsaved values as the
+    # signed-in user's (the navbar's display name).
+    form = ProfileForm(request.POST or None, instance=copy(request.user))
     if request.method == "POST" and form.is_valid():
         profile_update(user=request.user, **form.cleaned_data)
         messages.success(request, "Your profile was saved.")

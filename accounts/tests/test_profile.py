@@ -100,6 +100,18 @@ def test_bad_email_keeps_what_was_typed_and_changes_nothing(client, alice):
 
 
 @pytest.mark.django_db
+def test_a_failed_save_leaves_the_navbar_name_alone(client, alice):
+    client.force_login(alice)
+
+    response = client.post(URL, {**CHANGES, "email": "ally@campus"})
+
+    assert response.status_code == 200
+    assert "Enter a valid email address." in response.text
+    assert response.context["user"].display_name == "Alice"
+    assert 'data-testid="nav-user">Alice<' in response.text
+
+
+@pytest.mark.django_db
 def test_profile_cannot_change_the_number_or_names(client, alice):
     client.force_login(alice)
 
