@@ -7,6 +7,7 @@ state through the UI or through `live_server.manage(...)`. Keep browser tests
 in modules of their own (the browser fixture is module-scoped).
 """
 
+import hashlib
 import os
 import shutil
 import socket
@@ -70,6 +71,21 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Give each test its own channel layer instance.
+
+    Each async test runs its own event loop, and channels_redis's layer keeps
+    a receive lock bound to the loop of whoever receives first: a receiver
+    left in a finished test's loop would break every later test.
+    """
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 # Personas ---------------------------------------------------------------
@@ -167,7 +183,11 @@ def live_database_url(workdir: Path) -> str:
         return f"sqlite:///{workdir / 'live.sqlite3'}"
     import psycopg
 
-    name = "pairup_live_" + "".join(ch for ch in workdir.name if ch.isalnum()).lower()
+    # Named after the whole path: a nested pytest run (the browser-harness
+    # tests) has its own basetemp but the same "live0" folder name.
+    digest = hashlib.sha256(str(workdir).encode()).hexdigest()[:12]
+    label = "".join(ch for ch in workdir.name if ch.isalnum()).lower()[:20]
+    name = f"pairup_live_{label}_{digest}"
     base, _, _ = url.rpartition("/")
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')

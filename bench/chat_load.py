@@ -1,22 +1,46 @@
-"""Chat load benchmark (not a test): deliveries/s, latency and loss.
+"""Chat load benchmark (not a test): deliveries/s, latency, loss, memory.
 
-    .venv/bin/python bench/chat_load.py [--clients 50] [--senders 5] [--rate 20]
-        [--duration 5] [--burst 20] [--runs 1]
+    .venv/bin/python bench/chat_load.py [--runs 3] [--clients 50] [--senders 5]
+        [--rate 20] [--duration 5] [--burst 20] [--big-clients 200]
+        [--big-senders 50] [--idle 1000] [--redis redis://127.0.0.1:6379/0]
+        [--only a,b,c,d,e,f,g,h]
 
 Starts daphne on a scratch SQLite database with PAIRUP_CHAT_RATE=off (a
 refused message would count as lost), creates the users and their sessions
-directly (no password hashing), connects the clients with an Origin header
-and a session cookie, and reports for
+directly (no password hashing), and runs, one server at a time, the same
+load client against:
 
-  (a) paced: N clients, S senders at R messages/s each, in Pair-Up's lobby;
-  (b) burst: N clients each sending B messages at once, in Pair-Up's lobby;
-  (c) the same burst against a bare tutorial-style consumer this script
-      carries (no storage, no checks, same channel layer settings).
+  (a) Pair-Up paced: N clients in the lobby, S of them sending R messages/s;
+  (b) Pair-Up burst: N clients each sending B messages at once;
+  (c) the same burst against the Channels tutorial's consumer (in-memory
+      layer, no storage, no checks), carried here as `baseline_app`;
+  (d) the same burst against a bare ASGI app on daphne that writes one
+      frame to every socket (no Channels, no storage): `bare_app`;
+  (e) Pair-Up, a bigger room: 200 clients, 50 of them sending B each;
+  (f) the tutorial consumer under (e)'s load;
+  (g) Pair-Up, 1,000 idle signed-in sockets joining the lobby on a fresh
+      process: seconds until every socket has its history and presence,
+      presence frames received (coalesced: far fewer than one list per
+      join per member), and the daphne process's resident memory (VmRSS
+      from /proc) before and with the sockets open;
+  (h) with --redis (or REDIS_URL): two Pair-Up processes on one database
+      and Redis, the clients and senders split between them, burst as (b).
+      Each process counts the room-group layer messages it sends and
+      receives (`PAIRUP_CHAT_STATS`, chat/realtime.py): receipts per send
+      equal the number of processes, not of listeners.
 
-A delivery is one message frame arriving at one client; every client,
-sender included, should get every message. Lost = expected - delivered
-within the wait (30 s + 0.5 s per message per sender, after the last send).
-The same module is the baseline's ASGI app: `bench.chat_load:baseline_app`.
+How it measures. The client shares the 2-core machine with the server, so it
+is kept cheap: one asyncio event loop, a minimal WebSocket client on raw
+asyncio protocols (no per-frame futures, queues or UTF-8 decoding; frames
+are scanned in the receive buffer), and outgoing frames masked with a zero
+key, so a frame is its header and payload. Each message text carries the
+sender's perf_counter_ns; a delivery is one message frame arriving at one
+client (every client, sender included, should get every message), and its
+latency is arrival minus send time in the same clock. Deliveries/s =
+deliveries / (last delivery - first send). Lost = expected - delivered
+within the wait (30 s + 0.5 s per message per sender after the last send).
+Each scenario runs --runs times against one server process; the table gives
+min / median / max of deliveries/s and the median p50 and p99.
 """
 
 import argparse
@@ -32,6 +56,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -77,6 +102,32 @@ if os.environ.get("PAIRUP_BENCH_BASELINE") == "1":
     baseline_app = _baseline()
 
 
+# The bare server: plain ASGI, one frame to every socket. ------------------
+
+_bare_sockets: set = set()
+
+
+async def bare_app(scope, receive, send):
+    """Accept every socket; write each received message to all of them."""
+    if scope["type"] != "websocket":
+        return
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    _bare_sockets.add(send)
+    try:
+        while True:
+            event = await receive()
+            if event["type"] == "websocket.disconnect":
+                return
+            text = json.dumps({"message": json.loads(event["text"])["text"]})
+            frame = {"type": "websocket.send", "text": text}
+            for other in list(_bare_sockets):
+                with contextlib.suppress(Exception):
+                    await other(frame)
+    finally:
+        _bare_sockets.discard(send)
+
+
 # Servers ------------------------------------------------------------------
 
 
@@ -109,7 +160,7 @@ print(json.dumps(keys))
 
 
 class Server:
-    def __init__(self, workdir: Path, app: str, extra_env: dict):
+    def __init__(self, workdir: Path, app: str, extra_env: dict, name: str = ""):
         self.env = {
             **os.environ,
             "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
@@ -117,12 +168,14 @@ class Server:
             "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "PAIRUP_CHAT_RATE": "off",
+            "PYTHONUNBUFFERED": "1",
         }
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
         self.env.pop("REDIS_URL", None)  # one process: the in-memory layer
         self.env.update(extra_env)
         self.port = free_port()
-        self.log = (workdir / f"daphne-{self.port}.log").open("w")
+        self.log_path = workdir / f"daphne-{name or self.port}.log"
+        self.log = self.log_path.open("w")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -150,6 +203,26 @@ class Server:
                     raise RuntimeError(f"daphne did not start ({app})") from None
                 time.sleep(0.1)
 
+    def rss_mb(self) -> float:
+        """Return the daphne process's resident memory (VmRSS), in MB."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        kb = int(re.search(r"VmRSS:\s+(\d+) kB", status)[1])
+        return round(kb / 1024, 1)
+
+    def stats(self) -> dict:
+        """Return the last `chat-stats` counters the process printed."""
+        lines = [
+            line
+            for line in self.log_path.read_text().splitlines()
+            if line.startswith("chat-stats ")
+        ]
+        if not lines:
+            return {}
+        return {
+            key: int(value)
+            for key, value in (field.split("=") for field in lines[-1].split()[1:])
+        }
+
     def stop(self):
         self.process.terminate()
         try:
@@ -167,112 +240,251 @@ def manage(env: dict, *args: str) -> str:
         check=True,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
     ).stdout
 
 
-# Clients ------------------------------------------------------------------
+# The load client ------------------------------------------------------------
 
 
 class Stats:
-    def __init__(self):
+    def __init__(self, expected_each: int = 0):
+        self.expected_each = expected_each
         self.latencies_ns: list[int] = []
         self.errors = 0
+        self.presence = 0
+        self.status = 0
+        self.closes: list[int] = []
         self.first_send = 0
         self.last_delivery = 0
+        self.last_frame = time.monotonic()
+        self.waiting = 0
+        self.all_done: asyncio.Future | None = None
 
 
-async def open_clients(url: str, cookies: list[str | None]):
-    from websockets.asyncio.client import connect
-
-    async def one(cookie):
-        headers = [("Cookie", f"sessionid={cookie}")] if cookie else []
-        client = await connect(
-            url,
-            origin=ORIGIN,
-            additional_headers=headers,
-            compression=None,
-            max_queue=None,
-            ping_interval=None,
-        )
-        return client
-
-    clients = []
-    for start in range(0, len(cookies), 50):  # don't stampede the handshake
-        clients += await asyncio.gather(*(one(c) for c in cookies[start : start + 50]))
-    return clients
+def frame_bytes(text: str | bytes, opcode: int = 0x1) -> bytes:
+    """Return a client frame masked with a zero key (payload unchanged)."""
+    data = text.encode() if isinstance(text, str) else text
+    size = len(data)
+    if size < 126:
+        header = bytes([0x80 | opcode, 0x80 | size])
+    elif size < 65536:
+        header = bytes([0x80 | opcode, 0x80 | 126]) + size.to_bytes(2, "big")
+    else:
+        header = bytes([0x80 | opcode, 0x80 | 127]) + size.to_bytes(8, "big")
+    return header + b"\0\0\0\0" + data
 
 
-async def reader(client, stats: Stats, expected: int, done: asyncio.Event):
-    got = 0
-    async for frame in client:
-        data = frame.encode() if isinstance(frame, str) else frame
-        match = MARK.search(data)
+CLOSE_FRAME = bytes([0x88, 0x82, 0, 0, 0, 0]) + (1000).to_bytes(2, "big")
+
+
+class Client(asyncio.Protocol):
+    """A WebSocket client that counts frames in its receive buffer."""
+
+    def __init__(self, stats: Stats, request: bytes):
+        self.stats = stats
+        self.request = request
+        self.buffer = bytearray()
+        self.opened = asyncio.get_running_loop().create_future()
+        self.transport = None
+        self.got = 0
+        self.joined = False  # history and presence received
+
+    def connection_made(self, transport):
+        self.transport = transport
+        transport.write(self.request)
+
+    def connection_lost(self, exc):
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError("closed before the upgrade"))
+
+    def send(self, text: str) -> None:
+        self.transport.write(frame_bytes(text))
+
+    def close(self) -> None:
+        if self.transport and not self.transport.is_closing():
+            self.transport.write(CLOSE_FRAME)
+            self.transport.close()
+
+    def data_received(self, data):
+        buffer = self.buffer
+        buffer += data
+        if not self.opened.done():
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = bytes(buffer[: buffer.find(b"\r\n")])
+            del buffer[: end + 4]
+            if b" 101 " not in status:
+                self.opened.set_exception(ConnectionError(status.decode()))
+                self.transport.close()
+                return
+            self.opened.set_result(None)
+        stats = self.stats
+        stats.last_frame = time.monotonic()
+        pos, size = 0, len(buffer)
+        while size - pos >= 2:
+            length, head = buffer[pos + 1] & 0x7F, 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length, head = int.from_bytes(buffer[pos + 2 : pos + 4], "big"), 4
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length, head = int.from_bytes(buffer[pos + 2 : pos + 10], "big"), 10
+            start, end = pos + head, pos + head + length
+            if end > size:
+                break
+            opcode = buffer[pos] & 0x0F
+            if opcode == 0x1:
+                self.frame(buffer, start, end)
+            elif opcode == 0x8:
+                stats.closes.append(int.from_bytes(buffer[start : start + 2], "big"))
+            elif opcode == 0x9:  # daphne's keep-alive ping
+                self.transport.write(frame_bytes(bytes(buffer[start:end]), 0xA))
+            pos = end
+        del buffer[:pos]
+
+    def frame(self, buffer: bytearray, start: int, end: int) -> None:
+        stats = self.stats
+        if buffer.startswith(b'{"type":"history"', start):
+            return  # earlier runs' messages
+        match = MARK.search(buffer, start, end)
         if match is None:
-            if b'"type":"error"' in data:
+            if buffer.startswith(b'{"type":"presence"', start):
+                stats.presence += 1
+                if not self.joined:
+                    self.joined = True
+                    stats.waiting -= 1
+                    if stats.waiting == 0 and stats.all_done:
+                        stats.all_done.set_result(None)
+            elif buffer.startswith(b'{"type":"status"', start):
+                stats.status += 1
+            elif buffer.find(b'"type":"error"', start, end) >= 0:
                 stats.errors += 1
-            continue
+            return
         now = time.perf_counter_ns()
         stats.latencies_ns.append(now - int(match[3]))
         stats.last_delivery = now
-        got += 1
-        if got >= expected:
-            done.set()
+        self.got += 1
+        if self.got == stats.expected_each:
+            stats.waiting -= 1
+            if stats.waiting == 0 and stats.all_done:
+                stats.all_done.set_result(None)
+
+
+def upgrade_request(url: str, cookie: str | None) -> tuple[str, int, bytes]:
+    host, port, path = re.fullmatch(r"ws://([^:/]+):(\d+)(/.*)", url).groups()
+    lines = [
+        f"GET {path} HTTP/1.1",
+        f"Host: {host}:{port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version: 13",
+        f"Origin: {ORIGIN}",
+    ]
+    if cookie:
+        lines.append(f"Cookie: sessionid={cookie}")
+    return host, int(port), ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+async def open_clients(urls: list[str], cookies: list, stats: Stats, chunk=50):
+    """Connect one client per cookie, spreading them over `urls` in turn."""
+    loop = asyncio.get_running_loop()
+
+    async def one(index, cookie):
+        host, port, request = upgrade_request(urls[index % len(urls)], cookie)
+        _transport, client = await loop.create_connection(
+            lambda: Client(stats, request), host, port
+        )
+        await client.opened
+        return client
+
+    clients = []
+    for start in range(0, len(cookies), chunk):  # don't stampede the handshake
+        clients += await asyncio.gather(
+            *(one(start + n, c) for n, c in enumerate(cookies[start : start + chunk]))
+        )
+    return clients
+
+
+async def quiet(stats: Stats, seconds: float = 0.3, limit: float = 30) -> None:
+    """Wait until no frame has arrived for `seconds` (history, status...)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        idle = time.monotonic() - stats.last_frame
+        if idle >= seconds:
             return
+        await asyncio.sleep(seconds - idle)
 
 
 def payload(kind: str, sender: int, seq: int) -> str:
     text = f"B|{sender}|{seq}|{time.perf_counter_ns()}|E"
-    return json.dumps(
-        {"type": "message", "text": text} if kind == "pairup" else {"text": text}
-    )
+    if kind == "pairup":
+        return f'{{"type":"message","text":"{text}"}}'
+    return f'{{"text":"{text}"}}'
 
 
-async def scenario(url, cookies, kind, senders, per_sender, rate=None, settle=0.5):
-    """Run one load; return a result dict."""
-    clients = await open_clients(url, cookies)
-    await asyncio.sleep(settle)  # history, presence and status frames go by
-    expected_each = senders * per_sender
+async def close_all(clients) -> None:
+    for client in clients:
+        client.close()
+    await asyncio.sleep(1.0)  # let the server run its disconnects
+
+
+async def scenario(
+    urls, cookies, kind, senders, per_sender, rate=None, on_ready=None, on_done=None
+):
+    """Run one load; return a result dict.
+
+    `on_ready` runs once every client has settled, `on_done` once the load
+    is delivered (or timed out), before the clients close.
+    """
     stats = Stats()
-    events = [asyncio.Event() for _ in clients]
-    readers = [
-        asyncio.create_task(reader(c, stats, expected_each, e))
-        for c, e in zip(clients, events, strict=True)
-    ]
+    clients = await open_clients(urls, cookies, stats)
+    await quiet(stats)
+    if on_ready:
+        on_ready()
+    stats.expected_each = senders * per_sender
+    stats.waiting = len(clients)
+    stats.all_done = asyncio.get_running_loop().create_future()
 
     async def send_paced(client, sender):
         start = time.perf_counter()
         for seq in range(per_sender):
-            await client.send(payload(kind, sender, seq))
+            client.send(payload(kind, sender, seq))
             delay = start + (seq + 1) / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
 
-    async def send_burst(client, sender):
-        for seq in range(per_sender):
-            await client.send(payload(kind, sender, seq))
-
     stats.first_send = time.perf_counter_ns()
-    send = send_paced if rate else send_burst
-    await asyncio.gather(*(send(clients[i], i) for i in range(senders)))
-    with contextlib.suppress(TimeoutError):  # what is missing then is lost
-        await asyncio.wait_for(
-            asyncio.gather(*(e.wait() for e in events)), timeout=30 + per_sender / 2
-        )
-    for task in readers:
-        task.cancel()
-    await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
-    expected = expected_each * len(clients)
+    if rate:
+        await asyncio.gather(*(send_paced(clients[i], i) for i in range(senders)))
+    else:  # the burst: every message written at once, in one loop turn
+        for seq in range(per_sender):
+            for sender in range(senders):
+                clients[sender].send(payload(kind, sender, seq))
+    # What is missing then is lost. The wait allows 2,000 deliveries/s on top
+    # of 30 s, so even the slow baseline finishes its burst.
+    wait = 30 + per_sender / 2 + stats.expected_each * len(clients) / 2000
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stats.all_done, timeout=wait)
+    if on_done:
+        on_done()
+    await close_all(clients)
+    expected = stats.expected_each * len(clients)
     delivered = len(stats.latencies_ns)
     elapsed = max(stats.last_delivery - stats.first_send, 1) / 1e9
     lat = sorted(stats.latencies_ns)
     return {
         "clients": len(clients),
-        "messages": expected_each,
+        "messages": stats.expected_each,
         "expected": expected,
         "delivered": delivered,
         "lost": expected - delivered,
         "errors": stats.errors,
+        "closed": len(stats.closes),
         "deliveries_per_s": round(delivered / elapsed),
         "p50_ms": round(lat[len(lat) // 2] / 1e6, 1) if lat else None,
         "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] / 1e6, 1)
@@ -281,7 +493,48 @@ async def scenario(url, cookies, kind, senders, per_sender, rate=None, settle=0.
     }
 
 
+async def idle_join(url, cookies, server: Server):
+    """Connect every client at once-ish; time until all have joined."""
+    stats = Stats()
+    stats.waiting = len(cookies)
+    stats.all_done = asyncio.get_running_loop().create_future()
+    rss_before = server.rss_mb()
+    start = time.monotonic()
+    clients = await open_clients([url], cookies, stats, chunk=100)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stats.all_done, timeout=60)
+    joined_s = time.monotonic() - start
+    joined = len(cookies) - stats.waiting
+    await quiet(stats, 1.0, limit=60)
+    await asyncio.sleep(1.0)
+    result = {
+        "clients": len(clients),
+        "joined": joined,
+        "join_s": round(joined_s, 2),
+        "presence_frames": stats.presence,
+        "presence_per_client": round(stats.presence / max(len(clients), 1), 1),
+        "status_frames": stats.status,
+        "rss_before_mb": rss_before,
+        "rss_mb": server.rss_mb(),
+        "closed": len(stats.closes),
+    }
+    await close_all(clients)
+    return result
+
+
 # Main ---------------------------------------------------------------------
+
+
+def summary(runs: list[dict]) -> str:
+    rates = [r["deliveries_per_s"] for r in runs]
+    p50 = statistics.median(r["p50_ms"] or 0 for r in runs)
+    p99 = statistics.median(r["p99_ms"] or 0 for r in runs)
+    lost = sum(r["lost"] for r in runs)
+    return (
+        f"{min(rates):>8} {statistics.median(rates):>8g} {max(rates):>8} "
+        f"{p50:>7g} {p99:>7g} {max(r['p99_ms'] or 0 for r in runs):>7g} "
+        f"{lost:>5} {sum(r['errors'] for r in runs):>4}"
+    )
 
 
 def main() -> None:
@@ -290,95 +543,222 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=5)
     parser.add_argument("--rate", type=float, default=20, help="messages/s per sender")
     parser.add_argument("--duration", type=float, default=5, help="seconds, paced")
-    parser.add_argument("--burst", type=int, default=20, help="messages per client")
-    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--burst", type=int, default=20, help="messages per sender")
+    parser.add_argument("--big-clients", type=int, default=200)
+    parser.add_argument("--big-senders", type=int, default=50)
+    parser.add_argument("--idle", type=int, default=1000, help="sockets in (g)")
+    parser.add_argument("--redis", default=os.environ.get("REDIS_URL", ""))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", default="abcdefgh", help="scenario letters")
     args = parser.parse_args()
+    only = set(args.only.replace(",", ""))
+    if not args.redis:
+        only.discard("h")
 
     print("Pair-Up chat load benchmark")
     print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, {platform.platform()}")
-    print(f"python {platform.python_version()}; one daphne process, in-memory layer")
+    print(f"python {platform.python_version()}; client and servers share the machine")
     print(
         "Rate limit: OFF for this run (PAIRUP_CHAT_RATE=off), so no message is refused"
     )
-    results: dict[str, list[dict]] = {"a": [], "b": [], "c": []}
+    results: dict[str, list[dict]] = {key: [] for key in "abcdefh"}
+    idle: dict = {}
+    counters: list[dict] = []
+    paced_count = max(1, int(args.rate * args.duration))
+    burst = [None] * args.clients
+    big = [None] * args.big_clients
     with tempfile.TemporaryDirectory(prefix="pairup-bench-") as tmp:
         workdir = Path(tmp)
-        server = Server(workdir, "pairup.asgi:application", {})
+        users = max(args.clients, args.big_clients, args.idle)
+        server = Server(workdir, "pairup.asgi:application", {}, "pairup")
+        sent = 0
         try:
             manage(server.env, "migrate", "--noinput", "-v", "0")
-            keys = json.loads(
+            code = SETUP_CODE.replace("COUNT", str(users))
+            keys = json.loads(manage(server.env, "shell", "--no-imports", "-c", code))
+            urls = [f"ws://127.0.0.1:{server.port}/ws/chat/lobby/"]
+            for _ in range(args.runs):
+                if "a" in only:
+                    result = asyncio.run(
+                        scenario(
+                            urls,
+                            keys[: args.clients],
+                            "pairup",
+                            args.senders,
+                            paced_count,
+                            args.rate,
+                        )
+                    )
+                    results["a"].append(result)
+                    sent += args.senders * paced_count
+                if "b" in only:
+                    result = asyncio.run(
+                        scenario(
+                            urls,
+                            keys[: args.clients],
+                            "pairup",
+                            args.clients,
+                            args.burst,
+                        )
+                    )
+                    results["b"].append(result)
+                    sent += args.clients * args.burst
+                if "e" in only:
+                    result = asyncio.run(
+                        scenario(
+                            urls,
+                            keys[: args.big_clients],
+                            "pairup",
+                            args.big_senders,
+                            args.burst,
+                        )
+                    )
+                    results["e"].append(result)
+                    sent += args.big_senders * args.burst
+        finally:
+            server.stop()
+
+        for key, app, env, name in (
+            (
+                "c",
+                "bench.chat_load:baseline_app",
+                {"PAIRUP_BENCH_BASELINE": "1"},
+                "tut",
+            ),
+            ("d", "bench.chat_load:bare_app", {}, "bare"),
+        ):
+            wanted = {"c", "f"} if key == "c" else {key}
+            if not wanted & only:
+                continue
+            other = Server(workdir, app, env, name)
+            urls = [f"ws://127.0.0.1:{other.port}/ws/bench/"]
+            try:
+                for _ in range(args.runs):
+                    if key in only:
+                        results[key].append(
+                            asyncio.run(
+                                scenario(
+                                    urls, burst, "baseline", args.clients, args.burst
+                                )
+                            )
+                        )
+                    if key == "c" and "f" in only:
+                        results["f"].append(
+                            asyncio.run(
+                                scenario(
+                                    urls, big, "baseline", args.big_senders, args.burst
+                                )
+                            )
+                        )
+            finally:
+                other.stop()
+
+        if "g" in only:
+            fresh = Server(workdir, "pairup.asgi:application", {}, "idle")
+            try:
+                url = f"ws://127.0.0.1:{fresh.port}/ws/chat/lobby/"
+                idle = asyncio.run(idle_join(url, keys[: args.idle], fresh))
+            finally:
+                fresh.stop()
+
+        if "h" in only:
+            env = {"REDIS_URL": args.redis, "PAIRUP_CHAT_STATS": "0.2"}
+            pair = [
+                Server(workdir, "pairup.asgi:application", env, f"redis{n}")
+                for n in (1, 2)
+            ]
+            try:
+                urls = [f"ws://127.0.0.1:{s.port}/ws/chat/lobby/" for s in pair]
+                for _ in range(args.runs):
+                    before: list[dict] = []
+                    after: list[dict] = []
+
+                    def snapshot(into):
+                        time.sleep(0.5)  # a stats line per 0.2 s
+                        into.extend(s.stats() for s in pair)
+
+                    result = asyncio.run(
+                        scenario(
+                            urls,
+                            keys[: args.clients],
+                            "pairup",
+                            args.clients,
+                            args.burst,
+                            on_ready=partial(snapshot, before),
+                            on_done=partial(snapshot, after),
+                        )
+                    )
+                    delta = [
+                        {k: a[k] - b.get(k, 0) for k in a if k != "pid"}
+                        for a, b in zip(after, before, strict=True)
+                    ]
+                    result["layer_sends"] = sum(d["layer_sends"] for d in delta)
+                    result["layer_messages"] = sum(d["layer_messages"] for d in delta)
+                    result["per_process"] = delta
+                    counters.append(delta)
+                    results["h"].append(result)
+                    sent += args.clients * args.burst
+            finally:
+                for s in pair:
+                    s.stop()
+
+        if sent:
+            stored = int(
                 manage(
                     server.env,
                     "shell",
                     "--no-imports",
                     "-c",
-                    SETUP_CODE.replace("COUNT", str(args.clients)),
+                    "from chat.models import Message; print(Message.objects.count())",
                 ).strip()
             )
-            url = f"ws://127.0.0.1:{server.port}/ws/chat/lobby/"
-            paced_count = max(1, int(args.rate * args.duration))
-            for _ in range(args.runs):
-                results["a"].append(
-                    asyncio.run(
-                        scenario(
-                            url, keys, "pairup", args.senders, paced_count, args.rate
-                        )
-                    )
-                )
-                results["b"].append(
-                    asyncio.run(scenario(url, keys, "pairup", args.clients, args.burst))
-                )
-            stored = manage(
-                server.env,
-                "shell",
-                "--no-imports",
-                "-c",
-                "from chat.models import Message; print(Message.objects.count())",
-            ).strip()
-        finally:
-            server.stop()
-        baseline = Server(
-            workdir, "bench.chat_load:baseline_app", {"PAIRUP_BENCH_BASELINE": "1"}
-        )
-        try:
-            url = f"ws://127.0.0.1:{baseline.port}/ws/bench/"
-            for _ in range(args.runs):
-                results["c"].append(
-                    asyncio.run(
-                        scenario(
-                            url,
-                            [None] * args.clients,
-                            "baseline",
-                            args.clients,
-                            args.burst,
-                        )
-                    )
-                )
-        finally:
-            baseline.stop()
+            print(f"messages stored by Pair-Up: {stored} of {sent} sent")
 
-    sent = args.runs * (args.senders * paced_count + args.clients * args.burst)
-    print(f"messages stored by Pair-Up: {stored} of {sent} sent")
     titles = {
-        "a": f"(a) Pair-Up paced: {args.clients} clients, {args.senders} senders x {args.rate:g}/s",
-        "b": f"(b) Pair-Up burst: {args.clients} clients x {args.burst} messages",
-        "c": f"(c) tutorial consumer burst: {args.clients} clients x {args.burst} messages",
+        "a": f"(a) Pair-Up paced: {args.clients} clients, {args.senders} x {args.rate:g}/s",
+        "b": f"(b) Pair-Up burst: {args.clients} x {args.burst}",
+        "c": f"(c) tutorial consumer burst: {args.clients} x {args.burst}",
+        "d": f"(d) bare ASGI broadcast burst: {args.clients} x {args.burst}",
+        "e": f"(e) Pair-Up {args.big_clients} clients, {args.big_senders} x {args.burst}",
+        "f": f"(f) tutorial {args.big_clients} clients, {args.big_senders} x {args.burst}",
+        "h": f"(h) Pair-Up 2 processes on Redis: {args.clients} x {args.burst}",
     }
+    print(f"\nruns per scenario: {args.runs}; deliveries/s min / median / max")
     print(
-        f"{'scenario':58} {'deliv/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'lost':>6} {'err':>4}"
+        f"{'scenario':46} {'min':>8} {'median':>8} {'max':>8} "
+        f"{'p50ms':>7} {'p99ms':>7} {'p99max':>7} {'lost':>5} {'err':>4}"
     )
+    medians = {}
     for key, runs in results.items():
-        for run in runs:
-            print(
-                f"{titles[key]:58} {run['deliveries_per_s']:>8} {run['p50_ms']!s:>8} "
-                f"{run['p99_ms']!s:>8} {run['lost']:>6} {run['errors']:>4}"
-            )
-        if len(runs) > 1:
-            rates = [r["deliveries_per_s"] for r in runs]
-            print(
-                f"{'':58} min {min(rates)} / median {statistics.median(rates):g} / max {max(rates)}"
-            )
-    print(json.dumps(results))
+        if runs:
+            medians[key] = statistics.median(r["deliveries_per_s"] for r in runs)
+            print(f"{titles[key]:46} {summary(runs)}")
+    for ours, theirs, what in (
+        ("b", "c", "burst vs tutorial (target >= 10x)"),
+        ("b", "d", "burst vs bare ASGI (target >= 0.8x)"),
+        ("e", "f", "200-client room vs tutorial (target >= 20x)"),
+        ("h", "c", "2 processes on Redis vs tutorial"),
+    ):
+        if ours in medians and theirs in medians:
+            print(f"{what}: {medians[ours] / medians[theirs]:.2f}x (medians)")
+    if idle:
+        print(
+            f"(g) {idle['joined']} of {idle['clients']} idle sockets joined in "
+            f"{idle['join_s']} s; presence frames {idle['presence_frames']} "
+            f"({idle['presence_per_client']} per socket), status frames "
+            f"{idle['status_frames']}; daphne RSS {idle['rss_before_mb']} MB empty, "
+            f"{idle['rss_mb']} MB with the sockets open"
+        )
+    for n, delta in enumerate(counters, 1):
+        sends = sum(d["layer_sends"] for d in delta)
+        received = sum(d["layer_messages"] for d in delta)
+        print(
+            f"(h) run {n}: room-group layer messages sent {sends}, received "
+            f"{received} over {len(delta)} processes = {received / max(sends, 1):.2f} "
+            f"per send ({args.clients} listeners); frames carried "
+            f"{sum(d['frames'] for d in delta)}; per process {delta}"
+        )
+    print(json.dumps({"results": results, "idle": idle}))
 
 
 if __name__ == "__main__":

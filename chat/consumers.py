@@ -42,6 +42,18 @@ def parse_frame(text_data: str) -> dict:
     return content
 
 
+def _join_and_history(room, user) -> tuple[bool, list, list]:
+    """Count the socket in the room's presence; return (first socket?, users,
+    the history's message frames): one hop to the database thread."""
+    first, users = presence.join(
+        room.pk,
+        user_id=user.pk,
+        name=user.display_name,
+        staff=user.is_staff or user.is_superuser,
+    )
+    return first, users, [message_frame(m) for m in message_history(room=room)]
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     """A socket in one room: `/ws/chat/<slug>/`, protocol in design.md."""
 
@@ -49,6 +61,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     backlog = None
     presence_sent = None
     closing = False
+    protocol = None
     transport = None
 
     async def connect(self):
@@ -62,33 +75,26 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close()  # before accept(): HTTP 403 at the handshake
             return
         self.user = user
-        self.transport = realtime.daphne_transport(self.base_send)
+        self.protocol = realtime.daphne_protocol(self.base_send)
+        self.transport = getattr(self.protocol, "transport", None)
         self.raw_send = realtime.unwrap_send(self.base_send)
         self.backlog = []  # fan-out frames wait until history and presence
-        first, users = await sync_to_async(presence.join)(
-            self.room.pk,
-            user_id=user.pk,
-            name=user.display_name,
-            staff=user.is_staff or user.is_superuser,
+        # In the fan-out first, so nothing said after the history is missed.
+        await realtime.room_join(self.room.pk, self)
+        first, users, history = await database_sync_to_async(_join_and_history)(
+            self.room, user
         )
         if first:
-            await realtime.room_send_async(
+            realtime.room_status(
                 self.room.pk,
-                {
-                    "type": "status",
-                    "text": f"{user.display_name} has entered the room.",
-                },
+                f"{user.display_name} has entered the room.",
                 skip_user=user.pk,
             )
-        await realtime.room_join(self.room.pk, self)
         await self.channel_layer.group_add(
             realtime.user_group_name(user.pk), self.channel_name
         )
         await self.accept()
-        messages = await database_sync_to_async(message_history)(room=self.room)
-        await self.send_frame(
-            {"type": "history", "messages": [message_frame(m) for m in messages]}
-        )
+        await self.send_frame({"type": "history", "messages": history})
         self.presence_sent = realtime.encode(realtime.presence_frame(users))
         await self.send(text_data=self.presence_sent)
         backlog, self.backlog = self.backlog, None
@@ -108,11 +114,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         last, _users = await sync_to_async(presence.leave)(room.pk, user_id=user.pk)
         if last:
-            await realtime.room_send_async(
-                room.pk,
-                {"type": "status", "text": f"{user.display_name} has left the room."},
-            )
+            realtime.room_status(room.pk, f"{user.display_name} has left the room.")
             realtime.presence_changed(room.pk)
+
+    async def dispatch(self, message):
+        # Channels closes stale database connections before every handler: a
+        # hop to the database thread per received frame, queued behind the
+        # writer's batches. A frame reaches the database only through the
+        # writer, whose database_sync_to_async does that itself.
+        if message["type"] == "websocket.receive":
+            await self.websocket_receive(message)
+        else:
+            await super().dispatch(message)
 
     async def receive(self, text_data=None, bytes_data=None):
         # Overridden whole: the JSON consumer would raise (and drop the
@@ -158,6 +171,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         await self.raw_send({"type": "websocket.send", "text": frame})
 
+    def write_wire(self, data: bytes) -> bool:
+        """Write frames framed by `realtime.wire_frames` straight to daphne's
+        transport; return False (send them one by one) when that can't be
+        done: not on daphne, history not sent yet, or the socket not open."""
+        protocol = self.protocol
+        if (
+            self.backlog is not None
+            or protocol is None
+            or protocol.state != protocol.STATE_OPEN
+            or self.transport is None
+        ):
+            return False
+        self.transport.write(data)
+        return True
+
     def unsent_bytes(self) -> int:
         return realtime.unsent_bytes(self.transport) if self.transport else 0
 
@@ -166,7 +194,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.backlog.append((True, frame))
         elif frame != self.presence_sent:
             self.presence_sent = frame
-            await self.deliver(frame)
+            if not self.write_wire(realtime.wire_frame(frame)):
+                await self.deliver(frame)
 
     # Channel-layer events to this socket's own channel.
 

@@ -13,13 +13,18 @@ that joins `user_group_name(user_id)` must handle the event
 with that code. `revoke_user_sockets(user_id)` sends it.
 
 A hub's consumer needs `user_id`, `closing`, `deliver(frame)`,
-`deliver_presence(frame)`, `unsent_bytes()` and `close(code)`.
+`deliver_presence(frame)`, `unsent_bytes()` and `close(code)`, and may have
+`write_wire(data) -> bool`: write a batch of frames already framed for the
+wire (`wire_frames`) in one go, or return False to get them one by one.
 """
 
 import asyncio
 import contextlib
 import json
 import logging
+import os
+import sys
+import time
 import weakref
 from functools import partial
 
@@ -40,9 +45,49 @@ OUTGOING_BUFFER_LIMIT = 1024 * 1024
 # Layer group membership expires (channels' group_expiry, a day by default).
 GROUP_REFRESH_SECONDS = 3600
 
+# Counters for the load benchmark and for operators (not a product surface):
+# layer messages this process sent to room groups, layer messages its hub
+# received, and frames those carried. With N processes in a room, each
+# batch is one send and N receipts, whatever the number of listeners.
+# `PAIRUP_CHAT_STATS=<seconds>` prints them to stderr that often.
+STATS = {"layer_sends": 0, "layer_messages": 0, "frames": 0, "deliveries": 0}
+STATS_INTERVAL = float(os.environ.get("PAIRUP_CHAT_STATS") or 0)
+
 
 def encode(frame: dict) -> str:
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def wire_frames(frames: list[str]) -> bytes:
+    """Return `frames` as unmasked WebSocket text frames (RFC 6455), joined.
+
+    Built once per batch and process, then written whole to every local
+    socket: one transport write per socket per batch instead of one ASGI
+    send (and one UTF-8 encode and frame header) per frame per socket.
+    """
+    parts = []
+    for frame in frames:
+        data = frame.encode()
+        size = len(data)
+        if size < 126:
+            parts.append(bytes((0x81, size)))
+        elif size < 65536:
+            parts.append(b"\x81\x7e" + size.to_bytes(2, "big"))
+        else:
+            parts.append(b"\x81\x7f" + size.to_bytes(8, "big"))
+        parts.append(data)
+    return b"".join(parts)
+
+
+_last_wire: list = [None, b""]
+
+
+def wire_frame(frame: str) -> bytes:
+    """Return `wire_frames([frame])`, reusing the last result for the same
+    string object (one presence list goes to every socket of a process)."""
+    if _last_wire[0] is not frame:
+        _last_wire[:] = [frame, wire_frames([frame])]
+    return _last_wire[1]
 
 
 def room_group_name(room_id: int) -> str:
@@ -64,6 +109,7 @@ def room_send(room_id: int, frame: dict) -> None:
 
 def room_send_many(room_id: int, frames: list[dict]) -> None:
     """Send frames, in order, to every socket in the room: one layer message."""
+    STATS["layer_sends"] += 1
     async_to_sync(get_channel_layer().group_send)(
         room_group_name(room_id),
         _fanout(room_id, "frame", frames=[encode(frame) for frame in frames]),
@@ -74,14 +120,59 @@ async def room_send_async(
     room_id: int, frame: dict, *, skip_user: int | None = None
 ) -> None:
     """Send one frame to the room, except to `skip_user`'s sockets."""
+    STATS["layer_sends"] += 1
     await get_channel_layer().group_send(
         room_group_name(room_id),
         _fanout(room_id, "frame", frames=[encode(frame)], skip_user=skip_user),
     )
 
 
+# Status lines ("... has entered the room.") that queue within this long go
+# out as one layer message: a crowd joining costs one fan-out per interval,
+# not one per join.
+STATUS_INTERVAL = 0.05
+_statuses: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+_status_tasks: set = set()
+
+
+def room_status(room_id: int, text: str, *, skip_user: int | None = None) -> None:
+    """Queue a status line for the room, except for `skip_user`'s sockets."""
+    loop = asyncio.get_running_loop()
+    pending = _statuses.setdefault(loop, {})
+    queued = pending.get(room_id)
+    if queued is None:
+        queued = pending[room_id] = []
+        task = loop.create_task(_status_flush(room_id, pending))
+        _status_tasks.add(task)  # a task nobody references may vanish
+        task.add_done_callback(_status_tasks.discard)
+    queued.append((encode({"type": "status", "text": text}), skip_user, time.time()))
+
+
+async def _status_flush(room_id: int, pending: dict) -> None:
+    try:
+        await asyncio.sleep(STATUS_INTERVAL)
+    finally:
+        queued = pending.pop(room_id, [])
+    STATS["layer_sends"] += 1
+    await get_channel_layer().group_send(
+        room_group_name(room_id),
+        _fanout(
+            room_id,
+            "frame",
+            frames=[frame for frame, _skip, _at in queued],
+            skip_users=[skip for _frame, skip, _at in queued],
+            queued_at=[at for _frame, _skip, at in queued],
+        ),
+    )
+
+
 def room_close(room_id: int, code: int = CLOSE_GONE) -> None:
     """Close every socket in the room with `code`."""
+    STATS["layer_sends"] += 1
     async_to_sync(get_channel_layer().group_send)(
         room_group_name(room_id), _fanout(room_id, "close", code=code)
     )
@@ -124,6 +215,7 @@ async def _presence_flush(room_id: int, pending: dict) -> None:
     finally:
         pending.pop(room_id, None)
     users = await sync_to_async(presence.room_users)(room_id)
+    STATS["layer_sends"] += 1
     await get_channel_layer().group_send(
         room_group_name(room_id),
         _fanout(room_id, "presence", frame=encode(presence_frame(users))),
@@ -146,6 +238,7 @@ class Hub:
         self.channel: str | None = None
         self.tasks: list[asyncio.Task] = []
         self.lock = asyncio.Lock()  # joins and leaves change groups in order
+        self.joined_at: dict = {}  # consumer -> time.time() it joined
 
     async def join(self, room_id: int, consumer) -> None:
         async with self.lock:
@@ -156,11 +249,15 @@ class Hub:
                 self.tasks = [
                     asyncio.create_task(self._read(self.channel)),
                     asyncio.create_task(self._refresh_groups(self.channel)),
+                    asyncio.create_task(self._heartbeat()),
                 ]
+                if STATS_INTERVAL:
+                    self.tasks.append(asyncio.create_task(self._print_stats()))
             members = self.rooms.setdefault(room_id, set())
             if not members:
                 await self.layer.group_add(room_group_name(room_id), self.channel)
             members.add(consumer)
+            self.joined_at[consumer] = time.time()
 
     async def leave(self, room_id: int, consumer) -> None:
         async with self.lock:
@@ -168,6 +265,7 @@ class Hub:
             if not members or consumer not in members:
                 return
             members.discard(consumer)
+            self.joined_at.pop(consumer, None)
             if not members:
                 del self.rooms[room_id]
                 await self.layer.group_discard(room_group_name(room_id), self.channel)
@@ -179,6 +277,7 @@ class Hub:
     async def _read(self, channel: str) -> None:
         while True:
             event = await self.layer.receive(channel)
+            STATS["layer_messages"] += 1
             try:
                 await self.dispatch(event)
             except Exception:
@@ -190,6 +289,27 @@ class Hub:
             for room_id in list(self.rooms):
                 await self.layer.group_add(room_group_name(room_id), channel)
 
+    async def _heartbeat(self) -> None:
+        """Keep this process's presence counts alive while it holds sockets."""
+        from chat import presence
+
+        while True:
+            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
+            try:
+                await sync_to_async(presence.heartbeat)()
+            except Exception:
+                logger.exception("presence heartbeat failed")
+
+    async def _print_stats(self) -> None:
+        last = None
+        while True:
+            await asyncio.sleep(STATS_INTERVAL)
+            if last != STATS:
+                last = dict(STATS)
+                fields = " ".join(f"{name}={value}" for name, value in STATS.items())
+                print(f"chat-stats pid={os.getpid()} {fields}", file=sys.stderr)
+                sys.stderr.flush()
+
     async def dispatch(self, event: dict) -> None:
         """Write one event to every local socket in its room, without yielding
         between sockets unless a send has to wait."""
@@ -197,6 +317,17 @@ class Hub:
         if not members:
             return
         kind, skip, only = event["kind"], event.get("skip_user"), event.get("user")
+        wire = None
+        if kind == "frame":
+            frames = event["frames"]
+            # Batched status lines skip their subject's own sockets, and
+            # sockets that joined after the line was queued.
+            skips = event.get("skip_users") or ()
+            skip_set = set(skips)
+            queued_at = event.get("queued_at")
+            oldest = min(queued_at) if queued_at else float("inf")
+            STATS["frames"] += len(frames)
+            STATS["deliveries"] += len(frames) * len(members)
         for consumer in list(members):
             if consumer.closing:
                 continue
@@ -207,8 +338,24 @@ class Hub:
             # A socket that is closing raises here; the others still get it.
             try:
                 if kind == "frame":
-                    for frame in event["frames"]:
-                        await consumer.deliver(frame)
+                    since = self.joined_at.get(consumer, 0)
+                    if consumer.user_id in skip_set or since > oldest:
+                        for frame, skipped, at in zip(
+                            frames, skips, queued_at, strict=True
+                        ):
+                            if skipped != consumer.user_id and at >= since:
+                                await consumer.deliver(frame)
+                        continue
+                    write_wire = getattr(consumer, "write_wire", None)
+                    if write_wire is not None:
+                        if wire is None:
+                            wire = wire_frames(frames)
+                        written = write_wire(wire)
+                    else:
+                        written = False
+                    if not written:
+                        for frame in frames:
+                            await consumer.deliver(frame)
                 elif kind == "presence":
                     await consumer.deliver_presence(event["frame"])
                 elif kind == "close":
@@ -251,15 +398,20 @@ def unwrap_send(send):
     return send
 
 
-def daphne_transport(send):
-    """Return the TCP transport behind an ASGI send callable, or None.
+def daphne_protocol(send):
+    """Return daphne's WebSocket protocol behind an ASGI send callable, or None.
 
     daphne's send is `partial(server.handle_reply, protocol)`.
     """
     send = unwrap_send(send)
     if isinstance(send, partial) and send.args:
-        return getattr(send.args[0], "transport", None)
+        return send.args[0]
     return None
+
+
+def daphne_transport(send):
+    """Return the TCP transport behind an ASGI send callable, or None."""
+    return getattr(daphne_protocol(send), "transport", None)
 
 
 def unsent_bytes(transport) -> int:
