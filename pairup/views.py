@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.http import HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
@@ -21,7 +20,7 @@ def home(request):
         {
             "project": project,
             "partners": [m for m in members if m.pk != request.user.pk],
-            "has_room": len(members) < settings.PAIRUP_TEAM_SIZE,
+            "has_room": project.has_room() if project else False,
             "incoming": incoming,
             "outgoing": outgoing,
         },

@@ -97,6 +97,13 @@ class Project(TimeStampedModel):
         """Members in joining order; uses the with_members() prefetch if there."""
         return [m.user for m in self.memberships.all()]
 
+    def has_room(self) -> bool:
+        """True while the team has fewer than PAIRUP_TEAM_SIZE members.
+
+        Uses the with_members() prefetch if there; services count under a lock.
+        """
+        return len(self.member_list()) < settings.PAIRUP_TEAM_SIZE
+
     @property
     def team_name(self) -> str:
         names = ", ".join(user.display_name for user in self.member_list())

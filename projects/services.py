@@ -193,6 +193,11 @@ def _cancel_invitations(queryset) -> None:
     )
 
 
+def _team_full(project: Project) -> bool:
+    """Count the members afresh: call after locking the project."""
+    return project.memberships.count() >= settings.PAIRUP_TEAM_SIZE
+
+
 def _join(*, user: User, project: Project) -> Membership:
     """Add the user to the project and cancel what that makes moot."""
     try:
@@ -203,7 +208,7 @@ def _join(*, user: User, project: Project) -> Membership:
             "You already belong to a project.", code="already_member"
         ) from None
     _cancel_invitations(Invitation.objects.filter(invitee=user))
-    if project.memberships.count() >= settings.PAIRUP_TEAM_SIZE:
+    if _team_full(project):
         _cancel_invitations(project.invitations.all())
         # A full team's members are no longer looking, nor waiting to be
         # assigned: search and the coordinator's lists would mislead.
@@ -366,7 +371,7 @@ def invitation_send(*, user, project: Project, invitee_number: str) -> Invitatio
     _require_member(user, project)
     _require_team_changes_open(user)
     project = _lock_project(project)
-    if project.memberships.count() >= settings.PAIRUP_TEAM_SIZE:
+    if _team_full(project):
         raise ValidationError(
             {"partner": ValidationError("Your team is already full.", code="team_full")}
         )
@@ -423,7 +428,7 @@ def invitation_accept(*, user, invitation: Invitation) -> Membership:
             "You already belong to a project: dissolve it first to join another.",
             code="already_member",
         )
-    if project.memberships.count() >= settings.PAIRUP_TEAM_SIZE:
+    if _team_full(project):
         raise ValidationError("That team is already full.", code="team_full")
     invitation.status = Invitation.Status.ACCEPTED
     invitation.responded_at = timezone.now()
@@ -531,7 +536,7 @@ def membership_add(
         )
     _lock_student(student)
     project = _lock_project(project)
-    if project.memberships.count() >= settings.PAIRUP_TEAM_SIZE:
+    if _team_full(project):
         raise ValidationError("That team is already full.", code="team_full")
     if Membership.objects.filter(user=student).exists():
         raise ValidationError(

@@ -74,10 +74,6 @@ def _require_project(request) -> Project | None:
     return project
 
 
-def _has_room(project: Project) -> bool:
-    return len(project.member_list()) < settings.PAIRUP_TEAM_SIZE
-
-
 # Board rows -------------------------------------------------------------
 
 
@@ -208,7 +204,7 @@ def _mine_context(request, project, *, edit_form=None, invite_form=None) -> dict
         or ProjectEditForm(initial={"description": project.description}),
         "invite_form": invite_form
         or InviteForm(action=reverse("projects:project_invite")),
-        "has_room": _has_room(project),
+        "has_room": project.has_room(),
         "outgoing": outgoing,
         "window": window,
         "booking_open": window.is_booking_open(now),
@@ -397,7 +393,7 @@ def student_search(request):
             "results": results,
             "searched": form.is_bound,
             "limit": selectors.SEARCH_LIMIT,
-            "can_invite": project is not None and _has_room(project),
+            "can_invite": project is not None and project.has_room(),
             "back": request.get_full_path(),
         },
     )
