@@ -65,12 +65,17 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Keep the rate limit and axes' cache state from leaking between tests."""
+    """Keep the rate limit, axes' cache state and the process's chat presence
+    from leaking between tests."""
     from django.core.cache import cache
 
+    from chat import presence
+
     cache.clear()
+    presence.reset()
     yield
     cache.clear()
+    presence.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -3,9 +3,10 @@
     .venv/bin/python bench/chat_load.py [--runs 3] [--clients 50] [--senders 5]
         [--rate 20] [--duration 5] [--burst 20] [--big-clients 200]
         [--big-senders 50] [--idle 1000] [--redis redis://127.0.0.1:6379/0]
-        [--only a,b,c,d,e,f,g,h]
+        [--database-url postgres://...] [--only a,b,c,d,e,f,g,h]
 
-Starts daphne on a scratch SQLite database with PAIRUP_CHAT_RATE=off (a
+Starts daphne on a scratch SQLite database (or --database-url, which it
+empties first: give it a database of its own) with PAIRUP_CHAT_RATE=off (a
 refused message would count as lost), creates the users and their sessions
 directly (no password hashing), and runs, one server at a time, the same
 load client against:
@@ -142,6 +143,8 @@ import json
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.backends.db import SessionStore
+from chat.models import Room
+Room.objects.get_or_create(slug="lobby", defaults={"name": "Lobby"})
 User = get_user_model()
 users = User.objects.bulk_create(
     [User(username=f"{90000000 + n:08d}", first_name=f"Load{n:04d}",
@@ -156,6 +159,19 @@ for user in User.objects.filter(username__startswith="9").order_by("username"):
     session.create()
     keys.append(session.session_key)
 print(json.dumps(keys))
+"""
+
+# (g) joins a room with a full history (50 messages), whatever ran before.
+HISTORY_CODE = """
+from django.contrib.auth import get_user_model
+from chat.models import Message, Room
+room = Room.objects.get(slug="lobby")
+author = get_user_model().objects.filter(username__startswith="9").first()
+missing = max(0, 50 - Message.objects.filter(room=room).count())
+Message.objects.bulk_create(
+    [Message(room=room, author=author, text=f"earlier {n}") for n in range(missing)]
+)
+print(missing)
 """
 
 
@@ -254,6 +270,7 @@ class Stats:
         self.errors = 0
         self.presence = 0
         self.status = 0
+        self.history_sizes: set[int] = set()  # messages per history frame
         self.closes: list[int] = []
         self.first_send = 0
         self.last_delivery = 0
@@ -349,7 +366,9 @@ class Client(asyncio.Protocol):
     def frame(self, buffer: bytearray, start: int, end: int) -> None:
         stats = self.stats
         if buffer.startswith(b'{"type":"history"', start):
-            return  # earlier runs' messages
+            # Earlier runs' messages: counted, not deliveries.
+            stats.history_sizes.add(buffer.count(b'{"type":"message"', start, end))
+            return
         match = MARK.search(buffer, start, end)
         if match is None:
             if buffer.startswith(b'{"type":"presence"', start):
@@ -514,6 +533,7 @@ async def idle_join(url, cookies, server: Server):
         "presence_frames": stats.presence,
         "presence_per_client": round(stats.presence / max(len(clients), 1), 1),
         "status_frames": stats.status,
+        "history_messages": sorted(stats.history_sizes),
         "rss_before_mb": rss_before,
         "rss_mb": server.rss_mb(),
         "closed": len(stats.closes),
@@ -548,6 +568,12 @@ def main() -> None:
     parser.add_argument("--big-senders", type=int, default=50)
     parser.add_argument("--idle", type=int, default=1000, help="sockets in (g)")
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", ""))
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="a scratch database for the Pair-Up servers, EMPTIED first "
+        "(e.g. postgres://...); default: a new SQLite file",
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", default="abcdefgh", help="scenario letters")
     args = parser.parse_args()
@@ -559,10 +585,14 @@ def main() -> None:
     print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, {platform.platform()}")
     print(f"python {platform.python_version()}; client and servers share the machine")
     print(
+        "database:",
+        args.database_url.split("://")[0] if args.database_url else "sqlite (WAL)",
+    )
+    print(
         "Rate limit: OFF for this run (PAIRUP_CHAT_RATE=off), so no message is refused"
     )
     results: dict[str, list[dict]] = {key: [] for key in "abcdefh"}
-    idle: dict = {}
+    idle: list[dict] = []
     counters: list[dict] = []
     paced_count = max(1, int(args.rate * args.duration))
     burst = [None] * args.clients
@@ -570,10 +600,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pairup-bench-") as tmp:
         workdir = Path(tmp)
         users = max(args.clients, args.big_clients, args.idle)
-        server = Server(workdir, "pairup.asgi:application", {}, "pairup")
+        database = {"DATABASE_URL": args.database_url} if args.database_url else {}
+        server = Server(workdir, "pairup.asgi:application", database, "pairup")
         sent = 0
         try:
             manage(server.env, "migrate", "--noinput", "-v", "0")
+            if args.database_url:
+                manage(server.env, "flush", "--noinput", "-v", "0")
             code = SETUP_CODE.replace("COUNT", str(users))
             keys = json.loads(manage(server.env, "shell", "--no-imports", "-c", code))
             urls = [f"ws://127.0.0.1:{server.port}/ws/chat/lobby/"]
@@ -654,17 +687,23 @@ def main() -> None:
                 other.stop()
 
         if "g" in only:
-            fresh = Server(workdir, "pairup.asgi:application", {}, "idle")
-            try:
-                url = f"ws://127.0.0.1:{fresh.port}/ws/chat/lobby/"
-                idle = asyncio.run(idle_join(url, keys[: args.idle], fresh))
-            finally:
-                fresh.stop()
+            sent += int(manage(server.env, "shell", "--no-imports", "-c", HISTORY_CODE))
+            for run in range(args.runs):
+                fresh = Server(
+                    workdir, "pairup.asgi:application", database, f"idle{run}"
+                )
+                try:
+                    url = f"ws://127.0.0.1:{fresh.port}/ws/chat/lobby/"
+                    idle.append(asyncio.run(idle_join(url, keys[: args.idle], fresh)))
+                finally:
+                    fresh.stop()
 
         if "h" in only:
             env = {"REDIS_URL": args.redis, "PAIRUP_CHAT_STATS": "0.2"}
             pair = [
-                Server(workdir, "pairup.asgi:application", env, f"redis{n}")
+                Server(
+                    workdir, "pairup.asgi:application", {**database, **env}, f"redis{n}"
+                )
                 for n in (1, 2)
             ]
             try:
@@ -742,12 +781,22 @@ def main() -> None:
         if ours in medians and theirs in medians:
             print(f"{what}: {medians[ours] / medians[theirs]:.2f}x (medians)")
     if idle:
+        times = sorted(run["join_s"] for run in idle)
+        middle = idle[
+            [run["join_s"] for run in idle].index(statistics.median_low(times))
+        ]
         print(
-            f"(g) {idle['joined']} of {idle['clients']} idle sockets joined in "
-            f"{idle['join_s']} s; presence frames {idle['presence_frames']} "
-            f"({idle['presence_per_client']} per socket), status frames "
-            f"{idle['status_frames']}; daphne RSS {idle['rss_before_mb']} MB empty, "
-            f"{idle['rss_mb']} MB with the sockets open"
+            f"(g) {middle['clients']} idle sockets joining one room, seconds until "
+            f"every one had history and presence, min / median / max: "
+            f"{times[0]} / {statistics.median(times)} / {times[-1]}"
+        )
+        print(
+            f"    median run: {middle['joined']} joined; history "
+            f"{middle['history_messages']} messages each; presence frames "
+            f"{middle['presence_frames']} ({middle['presence_per_client']} per "
+            f"socket); status frames {middle['status_frames']}; closed "
+            f"{middle['closed']}; daphne RSS {middle['rss_before_mb']} MB empty, "
+            f"{middle['rss_mb']} MB with the sockets open"
         )
     for n, delta in enumerate(counters, 1):
         sends = sum(d["layer_sends"] for d in delta)

@@ -1,6 +1,10 @@
+import contextlib
 import json
+import logging
+from functools import partial
 
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
@@ -8,6 +12,8 @@ from django.http import Http404
 
 from chat import presence, realtime, writer
 from chat.selectors import message_frame, message_history, room_get_for_user
+
+logger = logging.getLogger(__name__)
 
 FRAME_MAX_BYTES = 16 * 1024
 NESTING_MAX = 4
@@ -42,22 +48,18 @@ def parse_frame(text_data: str) -> dict:
     return content
 
 
-def _join_and_history(room, user) -> tuple[bool, list, list]:
-    """Count the socket in the room's presence; return (first socket?, users,
-    the history's message frames): one hop to the database thread."""
-    first, users = presence.join(
-        room.pk,
-        user_id=user.pk,
-        name=user.display_name,
-        staff=user.is_staff or user.is_superuser,
-    )
-    return first, users, [message_frame(m) for m in message_history(room=room)]
+def _history_frame(room) -> str:
+    """Return the room's `history` frame, encoded."""
+    messages = [message_frame(m) for m in message_history(room=room)]
+    return realtime.encode({"type": "history", "messages": messages})
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
     """A socket in one room: `/ws/chat/<slug>/`, protocol in design.md."""
 
     room = None
+    counted = False  # in the room's presence
+    accepted = False
     backlog = None
     presence_sent = None
     closing = False
@@ -79,31 +81,54 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.transport = getattr(self.protocol, "transport", None)
         self.raw_send = realtime.unwrap_send(self.base_send)
         self.backlog = []  # fan-out frames wait until history and presence
+        try:
+            await self.enter(self.room, user)
+        except Exception:
+            # A database or cache failure: undo what was done and say so
+            # (1011) instead of leaving a socket in the fan-out for ever.
+            logger.exception("joining room %s failed", self.room.pk)
+            await self.leave()
+            with contextlib.suppress(Exception):  # the client may be gone
+                if not self.accepted:
+                    await self.accept()
+                await self.close(code=1011)
+
+    async def enter(self, room, user):
         # In the fan-out first, so nothing said after the history is missed.
-        await realtime.room_join(self.room.pk, self)
-        first, users, history = await database_sync_to_async(_join_and_history)(
-            self.room, user
+        version = await realtime.room_join(room.pk, self)
+        history = await realtime.room_history(
+            room.pk, version, partial(database_sync_to_async(_history_frame), room)
         )
+        first = await sync_to_async(presence.join, thread_sensitive=False)(
+            room.pk,
+            user_id=user.pk,
+            name=user.display_name,
+            staff=user.is_staff or user.is_superuser,
+        )
+        self.counted = True
         if first:
             realtime.room_status(
-                self.room.pk,
-                f"{user.display_name} has entered the room.",
-                skip_user=user.pk,
+                room.pk, f"{user.display_name} has entered the room.", skip_user=user.pk
             )
         await self.channel_layer.group_add(
             realtime.user_group_name(user.pk), self.channel_name
         )
         await self.accept()
-        await self.send_frame({"type": "history", "messages": history})
-        self.presence_sent = realtime.encode(realtime.presence_frame(users))
+        self.accepted = True
+        await self.send(text_data=history)
+        self.presence_sent = presence.frame(room.pk)
         await self.send(text_data=self.presence_sent)
         backlog, self.backlog = self.backlog, None
         for is_presence, frame in backlog:
             await (self.deliver_presence if is_presence else self.deliver)(frame)
         if first:
-            realtime.presence_changed(self.room.pk)
+            realtime.presence_changed(room.pk)
 
     async def disconnect(self, code):
+        await self.leave()
+
+    async def leave(self):
+        """Take the socket out of the fan-out and the room's presence."""
         if self.room is None:
             return
         room, user = self.room, self.user
@@ -112,20 +137,26 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(
             realtime.user_group_name(user.pk), self.channel_name
         )
-        last, _users = await sync_to_async(presence.leave)(room.pk, user_id=user.pk)
+        if not self.counted:
+            return
+        self.counted = False
+        last = await sync_to_async(presence.leave, thread_sensitive=False)(
+            room.pk, user_id=user.pk
+        )
         if last:
             realtime.room_status(room.pk, f"{user.display_name} has left the room.")
             realtime.presence_changed(room.pk)
 
     async def dispatch(self, message):
         # Channels closes stale database connections before every handler: a
-        # hop to the database thread per received frame, queued behind the
-        # writer's batches. A frame reaches the database only through the
-        # writer, whose database_sync_to_async does that itself.
-        if message["type"] == "websocket.receive":
-            await self.websocket_receive(message)
-        else:
-            await super().dispatch(message)
+        # hop to the database thread per event, queued behind the writer's
+        # batches and the other sockets' connects. Every handler here reaches
+        # the database only through database_sync_to_async (the room lookup,
+        # the history, the writer), which does that itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def receive(self, text_data=None, bytes_data=None):
         # Overridden whole: the JSON consumer would raise (and drop the

@@ -42,6 +42,9 @@ PRESENCE_INTERVAL = 0.25
 # A client whose unsent frames pass this is closed (4413): daphne never
 # applies backpressure, so a reader that stops would grow memory for ever.
 OUTGOING_BUFFER_LIMIT = 1024 * 1024
+# A room's history frame is shared by joining sockets for this long at most.
+HISTORY_MAX_AGE = 5.0
+STATUS_PREFIX = '{"type":"status"'
 # Layer group membership expires (channels' group_expiry, a day by default).
 GROUP_REFRESH_SECONDS = 3600
 
@@ -192,10 +195,21 @@ def revoke_user_sockets(user_id: int) -> None:
     )
 
 
-# Presence coalescing: one pending flush per (event loop, room).
+# Presence coalescing: one pending flush per (event loop, room). The flush
+# publishes this process's users and tells every process in the room (one
+# layer message); each process's hub then builds the list once, reading the
+# others' snapshots, and writes it to its sockets. Built by each receiver
+# after the publish it was told of, the last list is never a stale one.
 _pending: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = (
     weakref.WeakKeyDictionary()
 )
+
+
+def presence_interval(users: int) -> float:
+    """Return how long a room's presence changes gather before going out:
+    `PRESENCE_INTERVAL`, and longer in a big room, where every list is long
+    and goes to everyone (a second for 1,000 users)."""
+    return max(PRESENCE_INTERVAL, min(users / 1000, 2.0))
 
 
 def presence_changed(room_id: int) -> None:
@@ -211,19 +225,14 @@ async def _presence_flush(room_id: int, pending: dict) -> None:
     from chat import presence
 
     try:
-        await asyncio.sleep(PRESENCE_INTERVAL)
+        await asyncio.sleep(presence_interval(len(hub().rooms.get(room_id, ()))))
     finally:
         pending.pop(room_id, None)
-    users = await sync_to_async(presence.room_users)(room_id)
+    await sync_to_async(presence.publish, thread_sensitive=False)(room_id)
     STATS["layer_sends"] += 1
     await get_channel_layer().group_send(
-        room_group_name(room_id),
-        _fanout(room_id, "presence", frame=encode(presence_frame(users))),
+        room_group_name(room_id), _fanout(room_id, "presence")
     )
-
-
-def presence_frame(users: list[dict]) -> dict:
-    return {"type": "presence", "users": users}
 
 
 # The per-process fan-out ---------------------------------------------------
@@ -239,8 +248,17 @@ class Hub:
         self.tasks: list[asyncio.Task] = []
         self.lock = asyncio.Lock()  # joins and leaves change groups in order
         self.joined_at: dict = {}  # consumer -> time.time() it joined
+        # Each room's history frame, shared by the sockets that join while
+        # no message is stored or deleted (see `history`).
+        self.versions: dict[int, int] = {}  # bumped by every such change
+        self.histories: dict[int, tuple] = {}  # room -> (version, at, frame)
+        self.loading: dict[int, tuple] = {}  # room -> (version, future)
+        self.presence_tasks: dict[int, asyncio.Task] = {}
+        self.presence_again: set[int] = set()
 
-    async def join(self, room_id: int, consumer) -> None:
+    async def join(self, room_id: int, consumer) -> int:
+        """Add a socket to the room; return the room's history version (for
+        `history`)."""
         async with self.lock:
             if self.channel is None:
                 # The layer's own prefix: channels_redis reads every
@@ -258,6 +276,7 @@ class Hub:
                 await self.layer.group_add(room_group_name(room_id), self.channel)
             members.add(consumer)
             self.joined_at[consumer] = time.time()
+            return self.versions.get(room_id, 0)
 
     async def leave(self, room_id: int, consumer) -> None:
         async with self.lock:
@@ -268,11 +287,86 @@ class Hub:
             self.joined_at.pop(consumer, None)
             if not members:
                 del self.rooms[room_id]
+                self.histories.pop(room_id, None)
                 await self.layer.group_discard(room_group_name(room_id), self.channel)
             if not self.rooms:
                 for task in self.tasks:
                     task.cancel()
                 self.tasks, self.channel = [], None
+
+    async def history(self, room_id: int, version: int, load) -> str:
+        """Return the room's history frame for a socket that joined the room
+        at `version`: cached, being loaded, or loaded by `load()` (async).
+
+        A frame loaded from version v serves a socket that joined at v: no
+        message was stored or deleted between the load's start and the
+        join, and everything after the join reaches the socket through the
+        fan-out. A crowd joining a room costs one query, not one per
+        socket. Kept `HISTORY_MAX_AGE` seconds at most (author names).
+        """
+        cached = self.histories.get(room_id)
+        if (
+            cached is not None
+            and cached[0] == version
+            and time.monotonic() - cached[1] < HISTORY_MAX_AGE
+        ):
+            return cached[2]
+        loading = self.loading.get(room_id)
+        if loading is not None and loading[0] == version:
+            return await asyncio.shield(loading[1])
+        start = self.versions.get(room_id, 0)
+        future = asyncio.get_running_loop().create_future()
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self.loading[room_id] = (start, future)
+        at = time.monotonic()
+        try:
+            frame = await load()
+        except BaseException as error:
+            future.set_exception(error)
+            raise
+        else:
+            future.set_result(frame)
+        finally:
+            if self.loading.get(room_id, (None, None))[1] is future:
+                del self.loading[room_id]
+        if self.versions.get(room_id, 0) == start and room_id in self.rooms:
+            self.histories[room_id] = (start, at, frame)
+        return frame
+
+    def history_changed(self, room_id: int) -> None:
+        self.versions[room_id] = self.versions.get(room_id, 0) + 1
+        self.histories.pop(room_id, None)
+
+    def presence_poke(self, room_id: int) -> None:
+        """Build the room's presence list and send it to the local sockets;
+        pokes that arrive meanwhile make one more round."""
+        if room_id in self.presence_tasks:
+            self.presence_again.add(room_id)
+            return
+        task = asyncio.get_running_loop().create_task(self._presence(room_id))
+        self.presence_tasks[room_id] = task
+
+    async def _presence(self, room_id: int) -> None:
+        from chat import presence
+
+        try:
+            while True:
+                self.presence_again.discard(room_id)
+                await sync_to_async(presence.refresh, thread_sensitive=False)(room_id)
+                frame = presence.frame(room_id)
+                for consumer in list(self.rooms.get(room_id, ())):
+                    if consumer.closing:
+                        continue
+                    try:
+                        await consumer.deliver_presence(frame)
+                    except Exception:
+                        logger.debug("dropped presence to a closing socket")
+                if room_id not in self.presence_again:
+                    return
+        except Exception:
+            logger.exception("presence update failed for room %s", room_id)
+        finally:
+            self.presence_tasks.pop(room_id, None)
 
     async def _read(self, channel: str) -> None:
         while True:
@@ -294,11 +388,11 @@ class Hub:
         from chat import presence
 
         while True:
-            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
             try:
-                await sync_to_async(presence.heartbeat)()
+                await sync_to_async(presence.heartbeat, thread_sensitive=False)()
             except Exception:
                 logger.exception("presence heartbeat failed")
+            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
 
     async def _print_stats(self) -> None:
         last = None
@@ -313,10 +407,19 @@ class Hub:
     async def dispatch(self, event: dict) -> None:
         """Write one event to every local socket in its room, without yielding
         between sockets unless a send has to wait."""
-        members = self.rooms.get(event["room"])
+        room_id = event["room"]
+        kind, skip, only = event["kind"], event.get("skip_user"), event.get("user")
+        if kind == "close" or (
+            kind == "frame"
+            and not all(f.startswith(STATUS_PREFIX) for f in event["frames"])
+        ):
+            self.history_changed(room_id)
+        members = self.rooms.get(room_id)
         if not members:
             return
-        kind, skip, only = event["kind"], event.get("skip_user"), event.get("user")
+        if kind == "presence":
+            self.presence_poke(room_id)
+            return
         wire = None
         if kind == "frame":
             frames = event["frames"]
@@ -356,8 +459,6 @@ class Hub:
                     if not written:
                         for frame in frames:
                             await consumer.deliver(frame)
-                elif kind == "presence":
-                    await consumer.deliver_presence(event["frame"])
                 elif kind == "close":
                     await consumer.close(code=event["code"])
             except Exception:
@@ -422,8 +523,15 @@ def unsent_bytes(transport) -> int:
         return 0
 
 
-async def room_join(room_id: int, consumer) -> None:
-    await hub().join(room_id, consumer)
+async def room_join(room_id: int, consumer) -> int:
+    """Add the consumer to the room's local sockets; return the version to
+    pass to `room_history`."""
+    return await hub().join(room_id, consumer)
+
+
+async def room_history(room_id: int, version: int, load) -> str:
+    """Return the room's encoded history frame (see `Hub.history`)."""
+    return await hub().history(room_id, version, load)
 
 
 async def room_leave(room_id: int, consumer) -> None:

@@ -65,16 +65,14 @@ async def test_a_socket_that_fails_to_send_does_not_stop_the_others(alice, bob):
 
 
 def test_presence_counts_sockets_per_user():
-    assert presence.join(7, user_id=1, name="Bo", staff=False) == (
-        True,
-        [{"id": 1, "name": "Bo", "staff": False}],
-    )
-    first, users = presence.join(7, user_id=1, name="Bo", staff=False)
-    assert first is False
-    assert len(users) == 1
-    assert presence.leave(7, user_id=1)[0] is False
-    assert presence.leave(7, user_id=1) == (True, [])
-    assert presence.leave(7, user_id=1) == (False, [])  # already gone
+    assert presence.join(7, user_id=1, name="Bo", staff=False) is True
+    assert presence.room_users(7) == [{"id": 1, "name": "Bo", "staff": False}]
+    assert presence.join(7, user_id=1, name="Bo", staff=False) is False
+    assert len(presence.room_users(7)) == 1
+    assert presence.leave(7, user_id=1) is False
+    assert presence.leave(7, user_id=1) is True
+    assert presence.room_users(7) == []
+    assert presence.leave(7, user_id=1) is False  # already gone
 
 
 def test_presence_is_sorted_by_name_then_id():
