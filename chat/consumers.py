@@ -6,6 +6,7 @@ from functools import partial
 from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -123,6 +124,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await (self.deliver_presence if is_presence else self.deliver)(frame)
         if first:
             realtime.presence_changed(room.pk)
+
+    async def websocket_disconnect(self, message):
+        # As Channels' own, without its database hop (see `dispatch`): this
+        # consumer joins no groups through `groups`.
+        await self.disconnect(message["code"])
+        raise StopConsumer()
 
     async def disconnect(self, code):
         await self.leave()

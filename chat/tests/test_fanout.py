@@ -197,3 +197,10 @@ async def test_a_stalled_writer_refuses_with_rate_limited(alice, monkeypatch):
     error = await next_of_type(socket, "error")
     assert (error["code"], error["retry_after"]) == ("rate_limited", 1)
     await socket.disconnect()
+
+
+def test_presence_lists_gather_longer_in_a_big_room(monkeypatch):
+    monkeypatch.setattr(realtime, "PRESENCE_INTERVAL", 0.25)
+    assert realtime.presence_interval(2) == 0.25
+    assert realtime.presence_interval(1000) == 1.0  # still one a second
+    assert realtime.presence_interval(50_000) == 2.0
