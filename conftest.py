@@ -78,6 +78,23 @@ def _clear_cache():
     presence.reset()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_worker_thread_connections(request):
+    """Close the database connection of asgiref's worker thread at the end.
+
+    Async tests reach the database from asgiref's single worker thread; with
+    persistent connections (CONN_MAX_AGE) that connection outlives the tests
+    and PostgreSQL then refuses to drop the test database. Set up after the
+    test database, so this runs before it is dropped.
+    """
+    request.getfixturevalue("django_db_setup")
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_channel_layer():
     """Give each test its own channel layer instance.
