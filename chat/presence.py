@@ -6,13 +6,13 @@ or a leave costs the same in a room of 1,000 as in a room of two, and a
 joiner's list is one string join.
 
 Several processes (daphne on Redis) see each other through Django's cache:
-a process lists itself under the room (`chat:presence:<room>`, changed under
-a short lock taken with the atomic `cache.add`, once per process and room)
-and publishes a snapshot of its users there
+a process lists itself under the room (`chat:presence-processes:<room>`,
+changed under a short lock taken with the atomic `cache.add`, once per
+process and room) and publishes a snapshot of its users
 (`chat:presence:<room>:<process>`): at once when a user's first socket joins
 or last socket leaves while another process shares the room, and otherwise
 with the room's coalesced presence update (`publish`), so a process alone in
-a room pays nothing per join. A user's first and last socket count across
+a room pays one small cache read per join. A user's first and last socket count across
 processes: a join or leave that is first or last here asks the other
 processes' snapshots. Each process keeps a key of its own alive
 (`ALIVE_TTL`, refreshed by `heartbeat()` from the process's fan-out); the
@@ -50,7 +50,7 @@ FRAME_END = "]}"
 
 
 def _key(room_id: int) -> str:
-    return f"chat:presence:{room_id}"
+    return f"chat:presence-processes:{room_id}"
 
 
 def _snapshot_key(room_id: int, process: str) -> str:

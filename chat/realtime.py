@@ -313,7 +313,12 @@ class Hub:
             return cached[2]
         loading = self.loading.get(room_id)
         if loading is not None and loading[0] == version:
-            return await asyncio.shield(loading[1])
+            try:
+                return await asyncio.shield(loading[1])
+            except asyncio.CancelledError:
+                if not loading[1].cancelled():
+                    raise  # this socket's connect was cancelled
+                # The loading socket's was: load here.
         start = self.versions.get(room_id, 0)
         future = asyncio.get_running_loop().create_future()
         future.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -321,7 +326,10 @@ class Hub:
         at = time.monotonic()
         try:
             frame = await load()
-        except BaseException as error:
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as error:
             future.set_exception(error)
             raise
         else:

@@ -203,3 +203,30 @@ async def test_a_failed_history_load_closes_the_socket_and_leaves_no_trace(
     assert len(realtime.hub().rooms[lobby.pk]) == 1
     assert await drain(first, 0.2) == []  # no "Alice has left the room."
     await first.disconnect()
+
+
+async def test_a_socket_waiting_on_a_cancelled_load_loads_for_itself():
+    hub = realtime.hub()
+    first, second = Member(1), Member(2)
+    version = await hub.join(7, first)
+    assert await hub.join(7, second) == version
+    held = asyncio.Event()
+
+    async def held_load():
+        await held.wait()
+        return "never"
+
+    async def own_load():
+        return "own"
+
+    loading = asyncio.create_task(hub.history(7, version, held_load))
+    await asyncio.sleep(0)
+    waiting = asyncio.create_task(hub.history(7, version, own_load))
+    await asyncio.sleep(0)
+    loading.cancel()  # e.g. the server shutting the first socket's app down
+
+    assert await asyncio.wait_for(waiting, 1) == "own"
+    with pytest.raises(asyncio.CancelledError):
+        await loading
+    await hub.leave(7, first)
+    await hub.leave(7, second)

@@ -15,7 +15,7 @@ OTHER = "other-host-1-deadbeef"
 
 def _other_process_holds(room_id: int, users: dict) -> None:
     """Publish `users` ({id: name}) as another live process would."""
-    cache.set(f"chat:presence:{room_id}", {OTHER})
+    cache.set(f"chat:presence-processes:{room_id}", {OTHER})
     cache.set(
         f"chat:presence:{room_id}:{OTHER}",
         {user_id: (name, False) for user_id, name in users.items()},
@@ -57,7 +57,7 @@ def test_a_user_with_sockets_in_two_live_processes_leaves_with_the_last():
 def test_publishing_shows_this_process_users_to_the_others_until_they_leave():
     presence.join(7, user_id=1, name="Bo", staff=False)
     presence.publish(7)
-    assert presence.PROCESS in cache.get("chat:presence:7")
+    assert presence.PROCESS in cache.get("chat:presence-processes:7")
     assert cache.get(f"chat:alive:{presence.PROCESS}") == 1  # seen alive at once
     assert cache.get(f"chat:presence:7:{presence.PROCESS}") == {1: ("Bo", False)}
 
@@ -71,7 +71,7 @@ def test_publishing_drops_dead_processes_from_the_room():
     _other_process_dies()
     presence.join(7, user_id=1, name="Bo", staff=False)
     presence.publish(7)
-    assert cache.get("chat:presence:7") == {presence.PROCESS}
+    assert cache.get("chat:presence-processes:7") == {presence.PROCESS}
 
 
 def test_the_frame_merges_the_other_processes_users_in_name_order():
