@@ -219,7 +219,14 @@ def join(room_id: int, *, user_id: int, name: str, staff: bool) -> bool:
         if room is None:
             room = _rooms[room_id] = _Room()
         first_here = room.add(user_id, name, staff)
-    return first_here and not _changed_here(room_id, user_id)
+    if not first_here:
+        return False
+    try:
+        return not _changed_here(room_id, user_id)
+    except Exception:
+        with _lock:  # not counted after all: the caller sees the error
+            room.remove(user_id)
+        raise
 
 
 def leave(room_id: int, *, user_id: int) -> bool:

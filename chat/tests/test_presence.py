@@ -142,3 +142,15 @@ async def test_a_process_with_open_sockets_keeps_refreshing_its_heartbeat(
     await asyncio.sleep(0.1)
     assert await sync_to_async(cache.get)(key) == 1
     await socket.disconnect()
+
+
+def test_a_join_that_cannot_reach_the_cache_is_not_counted(monkeypatch):
+    def down(*args, **kwargs):
+        raise ConnectionError("cache unreachable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(cache, "get_many", down)
+        with pytest.raises(ConnectionError):
+            presence.join(7, user_id=1, name="Bo", staff=False)
+    assert presence.room_users(7) == []
+    assert presence.join(7, user_id=1, name="Bo", staff=False) is True
