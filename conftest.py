@@ -78,16 +78,15 @@ def _clear_cache():
     presence.reset()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _close_worker_thread_connections(request):
-    """Close the database connection of asgiref's worker thread at the end.
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test database, and at the end, before it is dropped,
+    the database connection of asgiref's worker thread closed.
 
     Async tests reach the database from asgiref's single worker thread; with
     persistent connections (CONN_MAX_AGE) that connection outlives the tests
-    and PostgreSQL then refuses to drop the test database. Set up after the
-    test database, so this runs before it is dropped.
+    and PostgreSQL then refuses to drop the test database.
     """
-    request.getfixturevalue("django_db_setup")
     yield
     from asgiref.sync import SyncToAsync
     from django.db import connections
