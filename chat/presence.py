@@ -200,12 +200,10 @@ def _changed_here(room_id: int, user_id: int) -> bool:
     publish at once if other processes share the room (or this process is
     not listed in it yet), refresh the view of them, and return whether
     another live process holds a socket of the user in the room."""
-    remote, shared = _remote([room_id])[room_id]
+    remote, shared = refresh(room_id)
     with _lock:
         room = _rooms.get(room_id)
         listed = room is not None and room.shared
-        if room is not None and room.remote != remote:
-            room.remote, room.frame = remote, None
     if shared or not listed:
         publish(room_id)
     return user_id in remote
@@ -278,13 +276,15 @@ def _list_process(room_id: int) -> None:
         cache.set(_key(room_id), processes, timeout=PRESENCE_TTL)
 
 
-def refresh(room_id: int) -> None:
-    """Read the other processes' users in the room (before `frame()`)."""
-    remote, _shared = _remote([room_id])[room_id]
+def refresh(room_id: int) -> tuple[dict, bool]:
+    """Read the other processes' users in the room (before `frame()`);
+    return them and whether another live process is listed there."""
+    remote, shared = _remote([room_id])[room_id]
     with _lock:
         room = _rooms.get(room_id)
         if room is not None and room.remote != remote:
             room.remote, room.frame = remote, None
+    return remote, shared
 
 
 def frame(room_id: int) -> str:
