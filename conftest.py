@@ -65,17 +65,13 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Keep the rate limit, axes' cache state and the process's chat presence
-    from leaking between tests."""
+    """Keep the rate limit and axes' cache state from leaking between tests
+    (each test's event loop gets a fresh chat hub and layer listener)."""
     from django.core.cache import cache
 
-    from chat import presence
-
     cache.clear()
-    presence.reset()
     yield
     cache.clear()
-    presence.reset()
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +103,19 @@ def _fresh_channel_layer():
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture
+def shared_layer(monkeypatch):
+    """Run the in-memory channel layer as if it were shared (Redis): the
+    listener joins groups and reads the layer, and chat presence goes
+    through the cache, so the several-process path runs in one process."""
+    import pairup.layer
+
+    class NoSuchLayer:
+        pass
+
+    monkeypatch.setattr(pairup.layer, "InMemoryChannelLayer", NoSuchLayer)
 
 
 # Personas ---------------------------------------------------------------

@@ -6,15 +6,12 @@ class ChatConfig(AppConfig):
     verbose_name = "Chat"
 
     def ready(self):
-        from django.contrib.auth import get_user_model
-        from django.contrib.auth.signals import user_logged_out
-        from django.db.models.signals import post_delete, post_save, pre_save
+        from django.db.models.signals import post_delete, post_save
 
         from chat import signals
         from chat.models import Room
         from projects.models import Membership, Project
 
-        User = get_user_model()
         post_save.connect(
             signals.project_saved, sender=Project, dispatch_uid="chat_team_room_create"
         )
@@ -25,13 +22,4 @@ class ChatConfig(AppConfig):
             signals.membership_deleted,
             sender=Membership,
             dispatch_uid="chat_membership_deleted_close",
-        )
-        user_logged_out.connect(
-            signals.user_signed_out, dispatch_uid="chat_revoke_on_sign_out"
-        )
-        pre_save.connect(
-            signals.user_pre_save, sender=User, dispatch_uid="chat_user_access_check"
-        )
-        post_save.connect(
-            signals.user_saved, sender=User, dispatch_uid="chat_revoke_on_access_change"
         )

@@ -1,9 +1,7 @@
 import contextlib
 import json
 import logging
-from functools import partial
 
-from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -11,8 +9,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
-from chat import presence, realtime, writer
-from chat.selectors import message_frame, message_history, room_get_for_user
+from accounts import revocation
+from chat.broadcast import encode
+from chat.hub import hub
+from chat.selectors import room_get_for_user
+from pairup.internals import RawSocket
 
 logger = logging.getLogger(__name__)
 
@@ -49,85 +50,80 @@ def parse_frame(text_data: str) -> dict:
     return content
 
 
-def _history_frame(room) -> str:
-    """Return the room's `history` frame, encoded."""
-    messages = [message_frame(m) for m in message_history(room=room)]
-    return realtime.encode({"type": "history", "messages": messages})
+def _room_if_allowed(*, session_key, user, slug):
+    """Return the room if the session still signs the user in and the user
+    may enter it, else None (one trip to the database thread)."""
+    if not revocation.session_is_valid(session_key=session_key, user_id=user.pk):
+        return None
+    try:
+        return room_get_for_user(user=user, slug=slug)
+    except Http404:
+        return None
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
-    """A socket in one room: `/ws/chat/<slug>/`, protocol in design.md."""
+    """A socket in one room: `/ws/chat/<slug>/`, protocol in design.md.
 
+    It never reads the channel layer itself: the process's hub and listener
+    do (chat/hub.py, pairup/layer.py), and call `deliver`, `revoked` and
+    `close` here.
+    """
+
+    channel_layer_alias = None  # no layer channel per socket
+
+    user = None
     room = None
-    counted = False  # in the room's presence
-    accepted = False
-    backlog = None
-    presence_sent = None
+    session_key = None
+    present = False  # counted in the room's presence (by the hub)
+    presence = None  # the presence frame it has (by the hub)
+    joined = False  # in the hub's room
+    accepting = False
     closing = False
-    protocol = None
-    transport = None
+    refused = False  # access ended during the handshake
+    backlog = None  # frames that arrived before the history was sent
+    raw = None
 
     async def connect(self):
         user = self.scope["user"]
-        slug = self.scope["url_route"]["kwargs"]["slug"]
-        try:
-            self.room = await database_sync_to_async(room_get_for_user)(
-                user=user, slug=slug
-            )
-        except Http404:
+        if not user.is_authenticated:
             await self.close()  # before accept(): HTTP 403 at the handshake
             return
         self.user = user
-        self.protocol = realtime.daphne_protocol(self.base_send)
-        self.transport = getattr(self.protocol, "transport", None)
-        self.raw_send = realtime.unwrap_send(self.base_send)
-        self.backlog = []  # fan-out frames wait until history and presence
+        self.session_key = getattr(self.scope.get("session"), "session_key", None)
+        self.raw = RawSocket(self.base_send)
+        self.raw.prepare()
+        self.backlog = []
         try:
-            await self.enter(self.room, user)
-        except Exception:
-            # A database or cache failure: undo what was done and say so
-            # (1011) instead of leaving a socket in the fan-out for ever.
-            logger.exception("joining room %s failed", self.room.pk)
-            await self.leave()
-            with contextlib.suppress(Exception):  # the client may be gone
-                if not self.accepted:
-                    await self.accept()
-                await self.close(code=1011)
-
-    async def enter(self, room, user):
-        # In the fan-out first, so nothing said after the history is missed.
-        version = await realtime.room_join(room.pk, self)
-        history = await realtime.room_history(
-            room.pk, version, partial(database_sync_to_async(_history_frame), room)
-        )
-        first = await sync_to_async(presence.join, thread_sensitive=False)(
-            room.pk,
-            user_id=user.pk,
-            name=user.display_name,
-            staff=user.is_staff or user.is_superuser,
-        )
-        self.counted = True
-        if first:
-            realtime.room_status(
-                room.pk, f"{user.display_name} has entered the room.", skip_user=user.pk
+            await revocation.watch(self, user.pk)
+            self.room = await database_sync_to_async(_room_if_allowed)(
+                session_key=self.session_key,
+                user=user,
+                slug=self.scope["url_route"]["kwargs"]["slug"],
             )
-        await self.channel_layer.group_add(
-            realtime.user_group_name(user.pk), self.channel_name
-        )
+            if self.room is not None and not self.refused:
+                history, presence = await hub().join(self)  # undone if it fails
+                self.joined = True
+        except Exception:
+            # The database, the cache or the layer is away: refuse the
+            # handshake (the page retries) and leave nothing behind.
+            logger.warning("a socket could not join %s", self.room, exc_info=True)
+            await self.leave()
+            await self.close()
+            return
+        if self.room is None or self.refused:
+            await self.leave()
+            await self.close()
+            return
+        self.accepting = True
         await self.accept()
-        self.accepted = True
         await self.send(text_data=history)
-        self.presence_sent = presence.frame(room.pk)
-        await self.send(text_data=self.presence_sent)
+        await self.send(text_data=presence)
         backlog, self.backlog = self.backlog, None
-        for is_presence, frame in backlog:
-            await (self.deliver_presence if is_presence else self.deliver)(frame)
-        if first:
-            realtime.presence_changed(room.pk)
+        for frame in backlog:
+            await self.send(text_data=frame)
 
     async def websocket_disconnect(self, message):
-        # As Channels' own, without its database hop (see `dispatch`): this
-        # consumer joins no groups through `groups`.
+        # As Channels' own, without its database hop (see `dispatch`).
         await self.disconnect(message["code"])
         raise StopConsumer()
 
@@ -135,31 +131,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.leave()
 
     async def leave(self):
-        """Take the socket out of the fan-out and the room's presence."""
-        if self.room is None:
-            return
-        room, user = self.room, self.user
-        self.room = None
-        await realtime.room_leave(room.pk, self)
-        await self.channel_layer.group_discard(
-            realtime.user_group_name(user.pk), self.channel_name
-        )
-        if not self.counted:
-            return
-        self.counted = False
-        last = await sync_to_async(presence.leave, thread_sensitive=False)(
-            room.pk, user_id=user.pk
-        )
-        if last:
-            realtime.room_status(room.pk, f"{user.display_name} has left the room.")
-            realtime.presence_changed(room.pk)
+        """Take the socket out of the hub and of its user's group."""
+        if self.joined:
+            self.joined = False
+            await hub().leave(self)
+        if self.user is not None:
+            await revocation.unwatch(self, self.user.pk)
 
     async def dispatch(self, message):
         # Channels closes stale database connections before every handler: a
         # hop to the database thread per event, queued behind the writer's
         # batches and the other sockets' connects. Every handler here reaches
-        # the database only through database_sync_to_async (the room lookup,
-        # the history, the writer), which does that itself.
+        # the database only through database_sync_to_async, which does that
+        # itself.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -182,60 +166,44 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error("bad_request", str(error))
             return
         try:
-            await writer.post(author=self.user, room=self.room, text=content["text"])
+            await hub().post(author=self.user, room=self.room, text=content["text"])
         except ValidationError as error:
             await self.send_error(
                 error.code or "bad_request", error.messages[0], error.params
             )
 
-    async def send_frame(self, frame: dict):
-        await self.send(text_data=realtime.encode(frame))
-
     async def send_error(self, code: str, detail: str, params: dict | None = None):
         frame = {"type": "error", "code": code, "detail": detail}
-        if code == "rate_limited" and params:
+        if params and "retry_after" in params:
             frame["retry_after"] = params["retry_after"]
-        await self.send_frame(frame)
+        await self.send(text_data=encode(frame))
 
-    # From the process's fan-out (chat.realtime.Hub): frames encoded once.
+    # Called by the hub and the listener ---------------------------------
 
-    @property
-    def user_id(self):
-        return self.user.pk
-
-    async def deliver(self, frame: str):
+    async def deliver(self, frames: list[str], wire=None) -> None:
+        """Send frames; `wire()` gives them framed for the wire, written
+        straight to daphne's transport when the socket is open on it."""
         if self.backlog is not None:
-            self.backlog.append((False, frame))
+            self.backlog.extend(frames)
             return
-        await self.raw_send({"type": "websocket.send", "text": frame})
+        if wire is not None and self.raw.write(wire()):
+            return
+        for frame in frames:
+            await self.raw.send({"type": "websocket.send", "text": frame})
 
-    def write_wire(self, data: bytes) -> bool:
-        """Write frames framed by `realtime.wire_frames` straight to daphne's
-        transport; return False (send them one by one) when that can't be
-        done: not on daphne, history not sent yet, or the socket not open."""
-        protocol = self.protocol
-        if (
-            self.backlog is not None
-            or protocol is None
-            or protocol.state != protocol.STATE_OPEN
-            or self.transport is None
-        ):
-            return False
-        self.transport.write(data)
-        return True
+    def unsent(self) -> int:
+        return self.raw.unsent()
 
-    def unsent_bytes(self) -> int:
-        return realtime.unsent_bytes(self.transport) if self.transport else 0
+    async def close_slow(self, code: int) -> None:
+        self.raw.slow_close()
+        await self.close(code=code)
 
-    async def deliver_presence(self, frame: str):
-        if self.backlog is not None:
-            self.backlog.append((True, frame))
-        elif frame != self.presence_sent:
-            self.presence_sent = frame
-            if not self.write_wire(realtime.wire_frame(frame)):
-                await self.deliver(frame)
-
-    # Channel-layer events to this socket's own channel.
-
-    async def socket_close(self, event):
-        await self.close(code=event["code"])
+    async def revoked(self, code: int) -> None:
+        """The user's access ended (sign-out, password, deactivation)."""
+        if not self.accepting:
+            self.refused = True  # `connect` refuses the handshake
+            return
+        if not self.closing:
+            self.closing = True
+            with contextlib.suppress(Exception):
+                await self.close(code=code)

@@ -1,5 +1,6 @@
 """Write side of chat. Every change to rooms, messages and mutes goes here."""
 
+import logging
 import math
 import time
 from datetime import datetime
@@ -8,16 +9,20 @@ from functools import partial
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from chat import realtime
+from chat import broadcast
 from chat.models import TEAM_SLUG_PREFIX, Message, Mute, Room
-from chat.selectors import message_frame, mute_active_for
+from chat.selectors import message_frame
+
+logger = logging.getLogger(__name__)
 
 ROOM_NAME_MAX = 40
 MESSAGE_MAX = 1000
+ROOM_GONE = "This room no longer exists."
+NOT_STORED = "That message could not be stored: try again in a moment."
 
 
 def room_slug_for(name: str) -> str:
@@ -135,29 +140,29 @@ def _check_sender(author, mute: Mute | None) -> None:
         )
 
 
-@transaction.atomic
 def message_post(*, author, room: Room, text: str) -> Message:
     """Store a message and broadcast it to the room after commit.
 
-    Raise ValidationError with code empty, too_long, bad_request, muted or
-    rate_limited (params["retry_after"] in seconds); nothing is stored then.
+    Raise ValidationError with code empty, too_long, bad_request, muted,
+    rate_limited (params["retry_after"] in seconds) or unavailable; nothing
+    is stored then.
     """
-    text = _message_text(text)
-    _check_sender(author, mute_active_for(user=author))
-    message = Message(room=room, author=author, text=text)
-    message.full_clean(exclude=["room", "author"])  # both are known to exist
-    message.save()
-    transaction.on_commit(partial(realtime.room_send, room.pk, message_frame(message)))
-    return message
+    [result] = message_post_many(posts=[(author, room, text)])
+    if isinstance(result, ValidationError):
+        raise result
+    return result
 
 
-@transaction.atomic
 def message_post_many(*, posts: list[tuple]) -> list[Message | ValidationError]:
-    """Store many `(author, room, text)` posts in one transaction.
+    """Store many `(author, room, text)` posts; return, in order, each stored
+    Message or the ValidationError that refused it.
 
-    The same checks as message_post, post by post; return, in order, each
-    stored Message or the ValidationError that refused it. After commit each
-    room gets its new messages as one broadcast. One insert and one mute
+    Each post is checked once (text, mute, the rate limit, which counts it),
+    then the accepted ones are inserted in one transaction, and each room
+    gets its new messages as one broadcast after commit. If that insert
+    fails (a room deleted meanwhile), each post is inserted on its own,
+    without being checked or counted again: one bad post never costs the
+    others theirs, and nothing is stored twice. One insert and one mute
     query for the lot keep a burst from queueing behind a commit per message.
     """
     author_ids = {author.pk for author, _room, _text in posts}
@@ -165,23 +170,47 @@ def message_post_many(*, posts: list[tuple]) -> list[Message | ValidationError]:
         mute.user_id: mute
         for mute in Mute.objects.active().filter(user_id__in=author_ids)
     }
+    rooms = set(
+        Room.objects.filter(pk__in={room.pk for _a, room, _t in posts}).values_list(
+            "pk", flat=True
+        )
+    )
     results: list[Message | ValidationError] = []
     for author, room, text in posts:
         try:
+            if room.pk not in rooms:
+                raise ValidationError(ROOM_GONE, code="bad_request")
             text = _message_text(text)
             _check_sender(author, mutes.get(author.pk))
         except ValidationError as error:
             results.append(error)
         else:
             results.append(Message(room=room, author=author, text=text))
-    new = [result for result in results if isinstance(result, Message)]
-    Message.objects.bulk_create(new)
+    accepted = [n for n, result in enumerate(results) if isinstance(result, Message)]
+    try:
+        _insert([results[n] for n in accepted])
+    except DatabaseError:
+        logger.warning("storing %d messages at once failed", len(accepted))
+        for n in accepted:
+            try:
+                _insert([results[n]])
+            except DatabaseError:
+                logger.exception("storing a message failed")
+                results[n] = ValidationError(NOT_STORED, code="unavailable")
+    return results
+
+
+@transaction.atomic
+def _insert(messages: list[Message]) -> None:
+    """Insert checked messages; broadcast each room's after commit."""
+    Message.objects.bulk_create(messages)
     by_room: dict[int, list[dict]] = {}
-    for message in new:
+    for message in messages:
         by_room.setdefault(message.room_id, []).append(message_frame(message))
     for room_id, frames in by_room.items():
-        transaction.on_commit(partial(realtime.room_send_many, room_id, frames))
-    return results
+        transaction.on_commit(
+            partial(broadcast.messages_stored, room_id, frames), robust=True
+        )
 
 
 def _require_coordinator(actor) -> None:
@@ -196,7 +225,7 @@ def message_delete(*, actor, message: Message) -> None:
     room_id, message_id = message.room_id, message.pk
     message.delete()
     transaction.on_commit(
-        partial(realtime.room_send, room_id, {"type": "deleted", "id": message_id})
+        partial(broadcast.message_deleted, room_id, message_id), robust=True
     )
 
 

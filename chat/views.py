@@ -5,8 +5,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from chat import presence
 from chat.forms import RoomOpenForm
+from chat.hub import rooms_users
 from chat.selectors import (
     message_frame,
     message_history,
@@ -34,7 +34,7 @@ def room_list(request):
     else:
         form = RoomOpenForm(initial={"name": request.GET.get("name", "")[:40]})
     rooms = list(room_list_public())
-    users = presence.rooms_users([room.pk for room in rooms])
+    users = rooms_users([room.pk for room in rooms])
     for room in rooms:
         room.present = users[room.pk]
     return render(

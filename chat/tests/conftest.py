@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from chat import realtime
+from chat import hub
 
 ORIGIN = b"http://127.0.0.1"
 
@@ -83,9 +83,31 @@ async def drain(communicator, wait: float = 0.1) -> list[dict]:
     return frames
 
 
+@pytest.fixture
+def published(monkeypatch):
+    """Events the services publish to room groups after commit, as
+    (room id, event) with the frames decoded."""
+    from chat import broadcast
+
+    events = []
+
+    def record(group, event):
+        frames = [json.loads(frame) for frame in event.get("frames", ())]
+        events.append((event["room"], {**event, "frames": frames}))
+        return True
+
+    monkeypatch.setattr(broadcast, "publish", record)
+    return events
+
+
+def frames_sent(published) -> list[dict]:
+    """Return every frame in `published` events, in order."""
+    return [frame for _room, event in published for frame in event["frames"]]
+
+
 @pytest.fixture(autouse=True)
 def _fast_presence(monkeypatch):
-    monkeypatch.setattr(realtime, "PRESENCE_INTERVAL", 0.05)
+    monkeypatch.setattr(hub, "PRESENCE_INTERVAL", 0.05)
 
 
 @pytest.fixture

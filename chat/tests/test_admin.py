@@ -5,17 +5,9 @@ from django.utils import timezone
 
 from chat import services
 from chat.models import Message, Mute, Room
+from chat.tests.conftest import frames_sent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    frames = []
-    monkeypatch.setattr(
-        services.realtime, "room_send", lambda room_id, frame: frames.append(frame)
-    )
-    return frames
 
 
 @pytest.fixture
@@ -34,7 +26,7 @@ def test_coordinator_sees_rooms_and_messages(coordinator_client, alice):
 
 
 def test_deleting_a_message_in_the_admin_goes_through_the_service(
-    coordinator_client, alice, sent, django_capture_on_commit_callbacks
+    coordinator_client, alice, published, django_capture_on_commit_callbacks
 ):
     lobby = Room.objects.get(slug="lobby")
     message = Message.objects.create(room=lobby, author=alice, text="bad")
@@ -44,11 +36,11 @@ def test_deleting_a_message_in_the_admin_goes_through_the_service(
         )
     assert response.status_code == 302
     assert not Message.objects.filter(pk=message.pk).exists()
-    assert sent == [{"type": "deleted", "id": message.pk}]
+    assert frames_sent(published) == [{"type": "deleted", "id": message.pk}]
 
 
 def test_bulk_deleting_messages_announces_each(
-    coordinator_client, alice, sent, django_capture_on_commit_callbacks
+    coordinator_client, alice, published, django_capture_on_commit_callbacks
 ):
     lobby = Room.objects.get(slug="lobby")
     ids = [Message.objects.create(room=lobby, author=alice, text="x").pk for _ in "ab"]
@@ -58,7 +50,7 @@ def test_bulk_deleting_messages_announces_each(
             {"action": "delete_selected", "_selected_action": ids, "post": "yes"},
         )
     assert not Message.objects.exists()
-    assert sorted(frame["id"] for frame in sent) == ids
+    assert sorted(frame["id"] for frame in frames_sent(published)) == ids
 
 
 def test_muting_in_the_admin_with_an_end(coordinator_client, alice, dana):

@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from django.test import override_settings
 from django.utils import timezone
 
-from chat import realtime
+from chat import hub
 from chat.models import Message, Room
 from chat.services import message_delete, mute_lift, mute_set
 from chat.tests.conftest import (
@@ -135,7 +135,7 @@ async def test_others_get_status_and_presence_on_first_socket_only(alice, bob):
 async def test_presence_is_coalesced_and_sorted_by_name(
     make_student, dana, monkeypatch
 ):
-    monkeypatch.setattr(realtime, "PRESENCE_INTERVAL", 0.5)
+    monkeypatch.setattr(hub, "PRESENCE_INTERVAL", 0.5)
     watcher = await joined(dana)
     students = await sync_to_async(
         lambda: [make_student(first_name=name) for name in "EDCBA"]

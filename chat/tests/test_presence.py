@@ -1,21 +1,76 @@
-"""Presence outlives no process: a crashed process's users drop out."""
+"""Presence: counted in memory; with other processes, shared through the
+cache, and a crashed process's users drop out."""
 
+import asyncio
 import json
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.core.cache import cache
 
-from chat import presence
-
-pytestmark = pytest.mark.django_db
-
+from chat import hub as hub_module
+from chat.hub import Presence, rooms_users
+from chat.tests.conftest import joined, next_of_type, open_socket
+from pairup.layer import PROCESS
 
 OTHER = "other-host-1-deadbeef"
 
 
+def names(frame: str) -> list[str]:
+    return [user["name"] for user in json.loads(frame)["users"]]
+
+
+# One process ------------------------------------------------------------------
+
+
+def test_presence_counts_sockets_per_user():
+    presence = Presence(shared=False)
+    assert presence.join(7, user_id=1, name="Bo", staff=False) is True
+    assert names(presence.frame(7)) == ["Bo"]
+    assert presence.join(7, user_id=1, name="Bo", staff=False) is False
+    assert presence.leave(7, user_id=1) is False
+    assert presence.leave(7, user_id=1) is True
+    assert names(presence.frame(7)) == []
+    assert presence.leave(7, user_id=1) is False  # already gone
+
+
+def test_presence_is_sorted_by_name_then_id():
+    presence = Presence(shared=False)
+    presence.join(8, user_id=3, name="bea", staff=False)
+    presence.join(8, user_id=2, name="Adam", staff=True)
+    presence.join(8, user_id=1, name="Bea", staff=False)
+    assert [u["id"] for u in json.loads(presence.frame(8))["users"]] == [2, 1, 3]
+    assert presence.users([8, 9])[9] == {}
+
+
+def test_a_user_keeps_their_place_until_their_last_socket_leaves():
+    presence = Presence(shared=False)
+    presence.join(7, user_id=1, name="Bo", staff=False)
+    presence.join(7, user_id=1, name="Bo", staff=False)
+    presence.join(7, user_id=2, name="Al", staff=False)
+    assert presence.leave(7, user_id=1) is False
+    assert names(presence.frame(7)) == ["Al", "Bo"]
+    assert presence.leave(7, user_id=1) is True
+    assert names(presence.frame(7)) == ["Al"]
+
+
+def test_one_process_never_touches_the_cache(monkeypatch):
+    def no_cache(*args, **kwargs):
+        raise AssertionError("the cache was used")
+
+    for method in ("get", "get_many", "set", "delete", "add"):
+        monkeypatch.setattr(cache, method, no_cache)
+    presence = Presence(shared=False)
+    assert presence.join(7, user_id=1, name="Bo", staff=False) is True
+    assert presence.leave(7, user_id=1) is True
+
+
+# Several processes (the cache stands for Redis) ------------------------------
+
+
 def _other_process_holds(room_id: int, users: dict) -> None:
     """Publish `users` ({id: name}) as another live process would."""
-    cache.set(f"chat:presence-processes:{room_id}", {OTHER})
+    cache.set(hub_module.REGISTRY_KEY, [OTHER])
     cache.set(
         f"chat:presence:{room_id}:{OTHER}",
         {user_id: (name, False) for user_id, name in users.items()},
@@ -29,59 +84,64 @@ def _other_process_dies() -> None:
 
 def test_users_of_a_process_that_stopped_its_heartbeat_drop_out():
     _other_process_holds(7, {5: "Gone"})
+    presence = Presence(shared=True)
     presence.join(7, user_id=1, name="Bo", staff=False)
-    assert [u["name"] for u in presence.room_users(7)] == ["Bo", "Gone"]
+    presence.refresh(7)
+    assert names(presence.frame(7)) == ["Bo", "Gone"]
 
     _other_process_dies()
 
-    assert [u["name"] for u in presence.room_users(7)] == ["Bo"]
-    assert [u["name"] for u in presence.rooms_users([7])[7]] == ["Bo"]
+    assert presence.heartbeat() == {OTHER}
+    presence.refresh(7)
+    assert names(presence.frame(7)) == ["Bo"]
+    assert cache.get(hub_module.REGISTRY_KEY) == [PROCESS]  # pruned
 
 
 def test_a_user_left_behind_by_a_dead_process_counts_as_new_on_joining_again():
     _other_process_holds(7, {5: "Gone"})
     _other_process_dies()
-
+    presence = Presence(shared=True)
     assert presence.join(7, user_id=5, name="Gone", staff=False) is True
-    assert [u["id"] for u in presence.room_users(7)] == [5]
     assert presence.leave(7, user_id=5) is True
 
 
 def test_a_user_with_sockets_in_two_live_processes_leaves_with_the_last():
     _other_process_holds(7, {5: "Ann"})
+    presence = Presence(shared=True)
     assert presence.join(7, user_id=5, name="Ann", staff=False) is False
-    assert presence.leave(7, user_id=5) is False
-    assert [u["id"] for u in presence.room_users(7)] == [5]
+    assert presence.leave(7, user_id=5) is False  # no "has left the room."
+    assert cache.get(f"chat:presence:7:{PROCESS}") is None
 
 
 def test_publishing_shows_this_process_users_to_the_others_until_they_leave():
+    presence = Presence(shared=True)
     presence.join(7, user_id=1, name="Bo", staff=False)
     presence.publish(7)
-    assert presence.PROCESS in cache.get("chat:presence-processes:7")
-    assert cache.get(f"chat:alive:{presence.PROCESS}") == 1  # seen alive at once
-    assert cache.get(f"chat:presence:7:{presence.PROCESS}") == {1: ("Bo", False)}
+    assert PROCESS in cache.get(hub_module.REGISTRY_KEY)
+    assert cache.get(f"chat:alive:{PROCESS}") == 1  # seen alive at once
+    assert cache.get(f"chat:presence:7:{PROCESS}") == {1: ("Bo", False)}
 
     presence.leave(7, user_id=1)
     presence.publish(7)
-    assert cache.get(f"chat:presence:7:{presence.PROCESS}") is None
+    assert cache.get(f"chat:presence:7:{PROCESS}") is None
 
 
-def test_publishing_drops_dead_processes_from_the_room():
-    _other_process_holds(7, {5: "Gone"})
-    _other_process_dies()
+def test_a_process_shares_a_room_with_another_at_once():
+    _other_process_holds(7, {5: "Ann"})
+    presence = Presence(shared=True)
     presence.join(7, user_id=1, name="Bo", staff=False)
-    presence.publish(7)
-    assert cache.get("chat:presence-processes:7") == {presence.PROCESS}
+    # Not waiting for the coalesced update: the other process counts on it.
+    assert cache.get(f"chat:presence:7:{PROCESS}") == {1: ("Bo", False)}
 
 
 def test_the_frame_merges_the_other_processes_users_in_name_order():
     _other_process_holds(7, {5: "Cy", 1: "Bo"})
+    presence = Presence(shared=True)
     presence.join(7, user_id=1, name="Bo", staff=False)  # in both: listed once
     presence.join(7, user_id=2, name="Di", staff=True)
     presence.join(7, user_id=3, name="al", staff=False)
     presence.refresh(7)
-    frame = json.loads(presence.frame(7))
-    assert frame == {
+    assert json.loads(presence.frame(7)) == {
         "type": "presence",
         "users": [
             {"id": 3, "name": "al", "staff": False},
@@ -90,67 +150,84 @@ def test_the_frame_merges_the_other_processes_users_in_name_order():
             {"id": 2, "name": "Di", "staff": True},
         ],
     }
-    _other_process_dies()
-    presence.refresh(7)
-    assert [u["id"] for u in json.loads(presence.frame(7))["users"]] == [3, 1, 2]
 
 
 def test_the_frame_of_a_room_nobody_is_in_is_an_empty_list():
-    assert json.loads(presence.frame(9)) == {"type": "presence", "users": []}
-
-
-def test_a_user_keeps_their_place_until_their_last_socket_leaves():
-    presence.join(7, user_id=1, name="Bo", staff=False)
-    presence.join(7, user_id=1, name="Bo", staff=False)
-    presence.join(7, user_id=2, name="Al", staff=False)
-    assert presence.leave(7, user_id=1) is False
-    assert [u["id"] for u in json.loads(presence.frame(7))["users"]] == [2, 1]
-    assert presence.leave(7, user_id=1) is True
-    assert [u["id"] for u in json.loads(presence.frame(7))["users"]] == [2]
+    assert json.loads(Presence(shared=True).frame(9)) == {
+        "type": "presence",
+        "users": [],
+    }
 
 
 def test_the_heartbeat_keeps_a_process_alive_for_a_short_ttl(monkeypatch):
-    timeouts = []
+    timeouts = {}
     real_set = cache.set
-    monkeypatch.setattr(
-        cache,
-        "set",
-        lambda key, *a, **kw: timeouts.append((key, kw)) or real_set(key, *a, **kw),
-    )
-    presence.heartbeat()
-    key = f"chat:alive:{presence.PROCESS}"
-    assert cache.get(key) == 1
-    assert timeouts == [(key, {"timeout": presence.ALIVE_TTL})]
-    assert presence.ALIVE_TTL <= 60
-    assert presence.HEARTBEAT_SECONDS * 2 < presence.ALIVE_TTL
 
+    def spy(key, value, timeout=None, **kwargs):
+        timeouts[key] = timeout
+        return real_set(key, value, timeout=timeout, **kwargs)
 
-@pytest.mark.django_db(transaction=True)
-async def test_a_process_with_open_sockets_keeps_refreshing_its_heartbeat(
-    alice, monkeypatch
-):
-    import asyncio
-
-    from asgiref.sync import sync_to_async
-
-    from chat.tests.conftest import joined
-
-    monkeypatch.setattr(presence, "HEARTBEAT_SECONDS", 0.02)
-    socket = await joined(alice)
-    key = f"chat:alive:{presence.PROCESS}"
-    await sync_to_async(cache.delete)(key)  # as if its TTL ran out
-    await asyncio.sleep(0.1)
-    assert await sync_to_async(cache.get)(key) == 1
-    await socket.disconnect()
+    monkeypatch.setattr(cache, "set", spy)
+    Presence(shared=True).heartbeat()
+    assert cache.get(f"chat:alive:{PROCESS}") == 1
+    assert timeouts[f"chat:alive:{PROCESS}"] == hub_module.ALIVE_TTL
+    # A dead process drops out of open sockets' lists within 40 s.
+    assert hub_module.ALIVE_TTL + hub_module.HEARTBEAT_SECONDS <= 30
 
 
 def test_a_join_that_cannot_reach_the_cache_is_not_counted(monkeypatch):
+    presence = Presence(shared=True)
+
     def down(*args, **kwargs):
         raise ConnectionError("cache unreachable")
 
     with monkeypatch.context() as patched:
-        patched.setattr(cache, "get_many", down)
+        for method in ("get", "get_many", "set"):
+            patched.setattr(cache, method, down)
         with pytest.raises(ConnectionError):
             presence.join(7, user_id=1, name="Bo", staff=False)
-    assert presence.room_users(7) == []
+    assert presence.users([7])[7] == {}
     assert presence.join(7, user_id=1, name="Bo", staff=False) is True
+
+
+def test_the_rooms_page_lists_the_other_processes_users(settings):
+    settings.REDIS_URL = "redis://stands-for-the-cache"
+    _other_process_holds(7, {5: "Ann"})
+    assert rooms_users([7, 8]) == {
+        7: [{"id": 5, "name": "Ann", "staff": False}],
+        8: [],
+    }
+    _other_process_dies()
+    assert rooms_users([7]) == {7: []}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_open_sockets_lose_a_dead_processes_users_without_anyone_joining(
+    alice, lobby, shared_layer, monkeypatch
+):
+    monkeypatch.setattr(hub_module, "HEARTBEAT_SECONDS", 0.05)
+    await sync_to_async(_other_process_holds)(lobby.pk, {99: "Ghost"})
+    socket, connected = await open_socket(alice)
+    assert connected
+    assert (await socket.receive_json_from())["type"] == "history"
+    first = await socket.receive_json_from()
+    assert [u["name"] for u in first["users"]] == ["Alice", "Ghost"]
+
+    await sync_to_async(_other_process_dies)()
+
+    presence = await next_of_type(socket, "presence", timeout=2)
+    assert [u["name"] for u in presence["users"]] == ["Alice"]
+    await socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_process_with_open_sockets_keeps_refreshing_its_heartbeat(
+    alice, shared_layer, monkeypatch
+):
+    monkeypatch.setattr(hub_module, "HEARTBEAT_SECONDS", 0.02)
+    socket = await joined(alice)
+    key = f"chat:alive:{PROCESS}"
+    await sync_to_async(cache.delete)(key)  # as if its TTL ran out
+    await asyncio.sleep(0.1)
+    assert await sync_to_async(cache.get)(key) == 1
+    await socket.disconnect()

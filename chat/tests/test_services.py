@@ -6,7 +6,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import override_settings
 from django.utils import timezone
 
-from chat import services
 from chat.models import Message, Mute, Room
 from chat.services import (
     message_delete,
@@ -16,18 +15,9 @@ from chat.services import (
     mute_set,
     room_open,
 )
+from chat.tests.conftest import frames_sent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """Frames the services hand to the realtime layer."""
-    frames = []
-    monkeypatch.setattr(
-        services.realtime, "room_send", lambda room_id, frame: frames.append(frame)
-    )
-    return frames
 
 
 # Rooms ------------------------------------------------------------------
@@ -75,10 +65,10 @@ def test_room_group_name_is_built_from_the_id(lobby):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_message_post_stores_then_broadcasts_after_commit(alice, lobby, sent):
+def test_message_post_stores_then_broadcasts_after_commit(alice, lobby, published):
     message = message_post(author=alice, room=lobby, text="  hi  ")
     assert Message.objects.get(pk=message.pk).text == "hi"
-    assert sent == [
+    assert frames_sent(published) == [
         {
             "type": "message",
             "id": message.pk,
@@ -92,10 +82,10 @@ def test_message_post_stores_then_broadcasts_after_commit(alice, lobby, sent):
     ]
 
 
-def test_message_post_broadcasts_nothing_before_commit(alice, lobby, sent):
+def test_message_post_broadcasts_nothing_before_commit(alice, lobby, published):
     # The test's transaction never commits here.
     message_post(author=alice, room=lobby, text="hi")
-    assert sent == []
+    assert frames_sent(published) == []
 
 
 @pytest.mark.parametrize(
@@ -189,16 +179,10 @@ def test_students_cannot_mute(alice, bob):
 
 @pytest.mark.django_db(transaction=True)
 def test_message_post_many_stores_the_good_posts_and_returns_each_refusal(
-    alice, bob, dana, lobby, monkeypatch, django_assert_num_queries
+    alice, bob, dana, lobby, published, django_assert_num_queries
 ):
     other, _ = room_open(name="Other")
     mute_set(actor=dana, user=bob)
-    broadcasts = []
-    monkeypatch.setattr(
-        services.realtime,
-        "room_send_many",
-        lambda room_id, frames: broadcasts.append((room_id, frames)),
-    )
     posts = [
         (alice, lobby, " one "),
         (bob, lobby, "muted"),
@@ -206,8 +190,8 @@ def test_message_post_many_stores_the_good_posts_and_returns_each_refusal(
         (alice, lobby, ""),
         (alice, lobby, "three"),
     ]
-    # BEGIN, the mutes, one INSERT for all, COMMIT
-    with django_assert_num_queries(4):
+    # the mutes, the rooms still there, then BEGIN, one INSERT for all, COMMIT
+    with django_assert_num_queries(5):
         results = message_post_many(posts=posts)
     assert [getattr(r, "code", "stored") for r in results] == [
         "stored",
@@ -222,9 +206,13 @@ def test_message_post_many_stores_the_good_posts_and_returns_each_refusal(
         "three",
     ]
     assert [
-        (room_id, [f["text"] for f in frames]) for room_id, frames in broadcasts
+        (room_id, [f["text"] for f in event["frames"]], event["history_changed"])
+        for room_id, event in published
     ] == [
-        (lobby.pk, ["one", "three"]),
-        (other.pk, ["two"]),
+        (lobby.pk, ["one", "three"], True),
+        (other.pk, ["two"], True),
     ]
-    assert [f["id"] for f in broadcasts[0][1]] == [results[0].pk, results[4].pk]
+    assert [f["id"] for f in published[0][1]["frames"]] == [
+        results[0].pk,
+        results[4].pk,
+    ]

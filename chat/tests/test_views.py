@@ -1,8 +1,11 @@
 import pytest
+from asgiref.sync import sync_to_async
+from django.test import Client
 from django.urls import reverse
 
 from chat.models import Message, Room
 from chat.services import room_create_for_project
+from chat.tests.conftest import joined
 
 pytestmark = pytest.mark.django_db
 
@@ -21,22 +24,27 @@ def post_message(room, author, text):
 # /chat/ -----------------------------------------------------------------
 
 
-def test_room_list_shows_public_rooms_who_is_in_them_and_my_team_room(
-    client, alice, team, django_assert_num_queries
+@pytest.mark.django_db(transaction=True)
+async def test_room_list_shows_public_rooms_who_is_in_them_and_my_team_room(
+    alice, team, make_student, django_assert_num_queries
 ):
-    from chat import presence
+    zed = await sync_to_async(make_student)(first_name="Zed")
+    socket = await joined(zed)
 
-    lobby = Room.objects.get(slug="lobby")
-    presence.join(lobby.pk, user_id=99, name="Zed", staff=False)
-    client.force_login(alice)
-    # session, user, public rooms, project + members prefetch, team room
-    with django_assert_num_queries(6):
-        response = client.get(reverse("chat:room_list"))
+    def room_list():
+        client = Client()
+        client.force_login(alice)
+        # session, user, public rooms, project + members prefetch, team room
+        with django_assert_num_queries(6):
+            return client.get(reverse("chat:room_list"))
+
+    response = await sync_to_async(room_list)()
     assert response.status_code == 200
     body = response.content.decode()
     assert "Lobby" in body
     assert "Zed" in body
     assert f'href="/chat/team-{team.pk}/"' in body
+    await socket.disconnect()
 
 
 def test_room_list_without_a_team_has_no_team_link(client, charlie):

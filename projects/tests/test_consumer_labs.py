@@ -1,11 +1,10 @@
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
+from accounts.revocation import revoke_user_sockets
 from projects import services
-from projects.consumers import CLOSE_REVOKED, user_group_name
 from projects.tests.factories import LabFactory, lab_starting_in, make_team
 
 ORIGIN = b"http://127.0.0.1"
@@ -122,9 +121,7 @@ async def test_client_frames_get_bad_request_and_the_socket_stays(alice):
 async def test_signing_out_closes_the_board_with_4401(alice):
     communicator, _ = await open_board(alice)
 
-    await get_channel_layer().group_send(
-        user_group_name(alice.pk), {"type": "socket.close", "code": CLOSE_REVOKED}
-    )
+    await sync_to_async(revoke_user_sockets)(alice.pk)
 
     output = await communicator.receive_output(timeout=1)
     assert output == {"type": "websocket.close", "code": 4401}
@@ -135,9 +132,7 @@ async def test_revoking_one_user_leaves_other_boards_open(alice, bob):
     mine, _ = await open_board(alice)
     theirs, _ = await open_board(bob)
 
-    await get_channel_layer().group_send(
-        user_group_name(alice.pk), {"type": "user.revoke"}
-    )
+    await sync_to_async(revoke_user_sockets)(alice.pk)
 
     assert (await mine.receive_output(timeout=1))["code"] == 4401
     assert await theirs.receive_nothing()
