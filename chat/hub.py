@@ -50,7 +50,7 @@ from chat.broadcast import CLOSE_TOO_SLOW, encode, room_group
 from chat.selectors import message_frame, message_history
 from chat.services import message_post_many
 from pairup.internals import wire_frames
-from pairup.layer import PROCESS, Listener, listener
+from pairup.layer import PROCESS, LayerUnavailable, Listener, listener
 
 logger = logging.getLogger(__name__)
 
@@ -401,6 +401,8 @@ class Hub:
 
         Raise if the room can't be joined; nothing is left behind then.
         """
+        if not self.live.up:
+            raise LayerUnavailable("the channel layer is away")
         room_id, user = consumer.room.pk, consumer.user
         members = self.rooms.setdefault(room_id, {})
         members[consumer] = time.time()
@@ -622,6 +624,11 @@ class Hub:
                 logger.debug("dropped frames to a closing socket", exc_info=True)
                 continue
             if consumer.unsent() > OUTGOING_BUFFER_LIMIT:
+                logger.warning(
+                    "closing a socket of user %s: it fell %d bytes behind (4413)",
+                    consumer.user.pk,
+                    consumer.unsent(),
+                )
                 consumer.closing = True
                 with contextlib.suppress(Exception):
                     await consumer.close_slow(CLOSE_TOO_SLOW)

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 # How long a client closed for reading too slowly has to read up to the
 # close frame before the connection is dropped.
-SLOW_CLOSE_SECONDS = 30.0
+SLOW_CLOSE_SECONDS = 60.0
 
 
 def unwrap_send(send):

@@ -205,9 +205,16 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # redis-py's default socket timeout (5 s) breaks channels_redis'
-                # blocking receive: every idle socket would die with 1011.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                # Longer than channels_redis' blocking read (5 s), so an idle
+                # read never times out; short enough that a Redis that hangs
+                # (rather than restarts) is noticed and retried.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 5,
+                    }
+                ],
                 "capacity": PAIRUP_CHANNEL_CAPACITY,
             },
         }
@@ -216,6 +223,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # A Redis that hangs fails a request in seconds, not never.
+            "OPTIONS": {"socket_timeout": 5, "socket_connect_timeout": 2},
         }
     }
 else:
