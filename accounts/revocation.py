@@ -55,7 +55,9 @@ async def unwatch(consumer, user_id: int) -> None:
 
 
 async def _revoke(consumer, event: dict) -> None:
-    await consumer.revoked(event["code"])
+    # The user's group carries other apps' per-user events too.
+    if event.get("type") == "socket.close":
+        await consumer.revoked(event["code"])
 
 
 def session_is_valid(*, session_key: str | None, user_id: int) -> bool:

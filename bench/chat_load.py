@@ -26,9 +26,10 @@ load client against:
       from /proc) before and with the sockets open;
   (h) with --redis (or REDIS_URL): two Pair-Up processes on one database
       and Redis, the clients and senders split between them, burst as (b).
-      Each process counts the room-group layer messages it sends and
-      receives (`PAIRUP_CHAT_STATS`, chat/realtime.py): receipts per send
-      equal the number of processes, not of listeners.
+      Each process counts the layer messages it sends and receives
+      (`PAIRUP_CHAT_STATS`, chat/hub.py): a process delivers its own events
+      to its sockets without the layer, so receipts per send equal the
+      number of other processes, not of listeners.
 
 How it measures. The client shares the 2-core machine with the server, so it
 is kept cheap: one asyncio event loop, a minimal WebSocket client on raw
@@ -804,7 +805,8 @@ def main() -> None:
         print(
             f"(h) run {n}: room-group layer messages sent {sends}, received "
             f"{received} over {len(delta)} processes = {received / max(sends, 1):.2f} "
-            f"per send ({args.clients} listeners); frames carried "
+            f"per send, one per other process ({args.clients} listeners); frames "
+            f"carried "
             f"{sum(d['frames'] for d in delta)}; per process {delta}"
         )
     print(json.dumps({"results": results, "idle": idle}))
