@@ -1,10 +1,20 @@
-"""Read side of accounts: API tokens."""
+"""Read side of accounts: who is a coordinator, and API tokens."""
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import ApiToken
 from accounts.services import api_token_hash
+
+
+def user_is_coordinator(user) -> bool:
+    """Return whether `user` is a coordinator; False for a signed-out user.
+
+    The one check for code that may meet an anonymous user (the admin's
+    sign-in and sign-out pages build their menus with it), where the
+    model's `is_coordinator` property does not exist.
+    """
+    return user is not None and user.is_authenticated and user.is_coordinator
 
 
 def api_token_get(*, key: str) -> ApiToken | None:

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.selectors import user_is_coordinator
 from chat import realtime
 from chat.models import TEAM_SLUG_PREFIX, Message, Mute, Room
 from chat.selectors import message_frame, mute_active_for
@@ -185,7 +186,7 @@ def message_post_many(*, posts: list[tuple]) -> list[Message | ValidationError]:
 
 
 def _require_coordinator(actor) -> None:
-    if not getattr(actor, "is_coordinator", False):
+    if not user_is_coordinator(actor):
         raise PermissionDenied("Only coordinators moderate the chat.")
 
 
