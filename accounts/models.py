@@ -1,3 +1,5 @@
+import hashlib
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
@@ -70,6 +72,11 @@ class User(AbstractUser):
             | Q(preferred_name__icontains=q)
             | Q(username__icontains=q)
         )
+
+
+def api_token_hash(key: str) -> str:
+    """Return the stored form of an API token's key (SHA-256, hex)."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class ApiTokenQuerySet(models.QuerySet):

@@ -1,4 +1,3 @@
-import hashlib
 import logging
 import secrets
 from datetime import timedelta
@@ -7,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.sites.shortcuts import get_current_site
+from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.http import HttpRequest
@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, api_token_hash
+from accounts.selectors import user_admin_may_change
 from accounts.throttle import link_mail_allowed
 
 User = get_user_model()
@@ -70,6 +71,57 @@ def profile_update(
     return user
 
 
+# What a coordinator may change about a student in the admin: what the unit
+# needs, never permissions, groups, staff or superuser status.
+COORDINATOR_USER_FIELDS = (
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "email",
+    "is_active",
+    "looking_for_partner",
+    "please_assign_me",
+)
+
+
+@transaction.atomic
+def user_admin_save(*, actor: User, user: User, changed: list[str]) -> User:
+    """Save `user` as edited in the admin by `actor`.
+
+    A superuser may save anything. A coordinator may add a student (not a
+    staff or superuser account) and change a student's
+    COORDINATOR_USER_FIELDS only; any other change raises PermissionDenied
+    and nothing is saved. The account as stored decides, not the edited
+    instance, so a forged form can't turn a staff account into a student
+    on the way.
+    """
+    if actor.is_active and actor.is_superuser:
+        user.save()
+        return user
+    creating = user.pk is None
+    stored = (
+        None
+        if creating
+        else User.objects.filter(pk=user.pk).values("is_staff", "is_superuser").first()
+    )
+    if not user_admin_may_change(
+        actor=actor, user=None if stored is None else User(**stored)
+    ):
+        raise PermissionDenied("Only a superuser changes staff accounts.")
+    if user.is_staff or user.is_superuser:
+        raise PermissionDenied("Only a superuser grants staff or superuser status.")
+    forbidden = set(changed) - set(COORDINATOR_USER_FIELDS)
+    if not creating and forbidden:
+        raise PermissionDenied(
+            f"Coordinators may not change {', '.join(sorted(forbidden))}."
+        )
+    if creating:
+        user.save()
+    else:
+        user.save(update_fields=list(changed))
+    return user
+
+
 def password_link_send(*, username: str, request: HttpRequest) -> None:
     """Mail a set-password link to the student with this number, if any.
 
@@ -108,10 +160,6 @@ def password_link_send(*, username: str, request: HttpRequest) -> None:
 # API tokens ---------------------------------------------------------------
 
 API_TOKEN_PREFIX = "pu_"  # noqa: S105 (a marker, not a secret)
-
-
-def api_token_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @transaction.atomic
