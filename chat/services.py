@@ -16,6 +16,7 @@ from accounts.selectors import user_is_coordinator
 from chat import realtime
 from chat.models import TEAM_SLUG_PREFIX, Message, Mute, Room
 from chat.selectors import message_frame, mute_active_for
+from pairup.text import unstorable_reason
 
 ROOM_NAME_MAX = 40
 MESSAGE_MAX = 1000
@@ -106,8 +107,13 @@ def muted_detail(until: datetime | None) -> str:
 def _message_text(text) -> str:
     """Return the trimmed text, or raise ValidationError (empty, too_long,
     bad_request)."""
-    if not isinstance(text, str) or "\x00" in text:
+    if not isinstance(text, str):
         raise ValidationError("Text must be plain text.", code="bad_request")
+    # Refused here, post by post: one unstorable text must never reach (and
+    # fail) the writer's batch of everyone else's messages.
+    reason = unstorable_reason(text)
+    if reason is not None:
+        raise ValidationError(f"Text {reason}.", code="bad_request")
     text = text.strip()
     if not text:
         raise ValidationError("Write something first.", code="empty")

@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from ninja import Schema
 from pydantic import AfterValidator
 
+from pairup.text import unstorable_reason
+
 # Service error codes that mean "the state of things refuses this", not
 # "the input is wrong": the client may retry later or pick something else.
 CONFLICT_CODES = frozenset(
@@ -79,12 +81,9 @@ class ApiError(Exception):
 
 def _no_unstorable_characters(value: str) -> str:
     """Refuse NUL and lone surrogates: no database or encoder takes them."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
+    reason = unstorable_reason(value)
+    if reason is not None:
+        raise ValueError(reason)
     return value
 
 
