@@ -142,7 +142,16 @@ class MePatch(Schema):
     summary="Get a bearer token (HTTP Basic: student number and password)",
 )
 def token_create(request):
-    token, key = api_token_create(user=request.auth)
+    user = request.auth
+    # Asked for from a page signed in as the same user: the token belongs to
+    # that session, and signing out revokes it.
+    session_user = getattr(request, "user", None)
+    session_key = (
+        request.session.session_key
+        if session_user is not None and session_user.pk == user.pk
+        else ""
+    )
+    token, key = api_token_create(user=user, session_key=session_key)
     return Status(
         201, {"token": key, "expires_at": timezone.localtime(token.expires_at)}
     )

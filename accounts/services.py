@@ -163,11 +163,13 @@ API_TOKEN_PREFIX = "pu_"  # noqa: S105 (a marker, not a secret)
 
 
 @transaction.atomic
-def api_token_create(*, user: User) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, session_key: str = "") -> tuple[ApiToken, str]:
     """Issue a bearer token for the user; return it with its key.
 
-    Only the key's SHA-256 hash is stored, so the key is shown this once.
-    The user's expired tokens are deleted on the way.
+    `session_key`: the signed-in session of the same user the request came
+    from, if any; signing out of it revokes the token. Only the key's
+    SHA-256 hash is stored, so the key is shown this once. The user's
+    expired tokens are deleted on the way.
     """
     now = timezone.now()
     ApiToken.objects.filter(user=user, expires_at__lte=now).delete()
@@ -177,6 +179,7 @@ def api_token_create(*, user: User) -> tuple[ApiToken, str]:
         key_hash=api_token_hash(key),
         prefix=key[:10],
         expires_at=now + timedelta(hours=settings.PAIRUP_API_TOKEN_HOURS),
+        session_key=session_key or "",
     )
     return token, key
 
@@ -186,3 +189,16 @@ def api_token_revoke(*, user: User, token_id: int) -> bool:
     """Delete one of the user's tokens; False when there was no such token."""
     deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
     return bool(deleted)
+
+
+@transaction.atomic
+def api_tokens_revoke_for_session(*, user: User, session_key: str | None) -> int:
+    """Delete the user's tokens issued from this session; return how many.
+
+    Called on sign-out. Tokens issued without a session (scripts) stay
+    until they expire or are revoked.
+    """
+    if not session_key:
+        return 0
+    deleted, _ = ApiToken.objects.filter(user=user, session_key=session_key).delete()
+    return deleted
