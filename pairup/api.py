@@ -3,12 +3,18 @@
 Errors are always JSON `{"code", "detail"}` (a 400 adds `errors` by
 field), with the status that says what happened: 400 input, 401 no or bad
 credentials, 403 not allowed, 404 missing or not yours, 405 wrong method,
-409 refused by a rule, 429 throttled. No input answers 500.
+409 refused by a rule, 413 body too large, 429 throttled. No input
+answers 500.
 """
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.urls import re_path
@@ -123,6 +129,24 @@ def _not_found(request, exc):
 @api.exception_handler(PermissionDenied)
 def _forbidden(request, exc):
     return _error(request, 403, "forbidden", "You may not do this.")
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request, exc):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return _error(
+        request,
+        413,
+        "too_large",
+        f"The request body is over the limit of {limit:,} bytes "
+        f"({limit / 1024 / 1024:g} MiB).",
+    )
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request, exc):
+    # As Django answers them outside the API (e.g. too many form fields).
+    return _error(request, 400, "invalid", "The request could not be read.")
 
 
 @api.exception_handler(Exception)

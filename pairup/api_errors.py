@@ -53,10 +53,11 @@ class ErrorOut(Schema):
 def error_responses(*statuses: int) -> dict[int, type[ErrorOut]]:
     """The documented error responses of an operation, for its `response=`.
 
-    Any request may be malformed (400) or come without valid credentials
-    (401), so those two are always listed.
+    Any request may be malformed (400), come without valid credentials
+    (401) or carry a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413,
+    `too_large`), so those three are always listed.
     """
-    return dict.fromkeys(sorted({400, 401, *statuses}), ErrorOut)
+    return dict.fromkeys(sorted({400, 401, 413, *statuses}), ErrorOut)
 
 
 class ApiError(Exception):
