@@ -8,6 +8,7 @@ from projects import services
 from projects.consumers import CLOSE_REVOKED, user_group_name
 from projects.tests.factories import LabFactory, lab_starting_in, make_team
 
+HOST = b"127.0.0.1"  # WebsocketCommunicator sends no Host of its own
 ORIGIN = b"http://127.0.0.1"
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +23,7 @@ async def open_board(user=None, *, origin=ORIGIN):
     """Open `/ws/labs/` through pairup.asgi.application; return (comm, connected)."""
     from pairup.asgi import application
 
-    headers = []
+    headers = [(b"host", HOST)]
     if origin is not None:
         headers.append((b"origin", origin))
     if user is not None:
