@@ -1,8 +1,9 @@
 """Write side of chat. Every change to rooms, messages and mutes goes here."""
 
+import contextlib
 import math
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.utils.text import slugify
 
 from accounts.selectors import user_is_coordinator
 from chat import realtime
-from chat.models import TEAM_SLUG_PREFIX, Message, Mute, Room
+from chat.models import LOBBY_SLUG, TEAM_SLUG_PREFIX, Message, Mute, Room
 from chat.selectors import message_frame, mute_active_for
 from pairup.text import unstorable_reason
 
@@ -43,24 +44,158 @@ def room_slug_for(name: str) -> str:
     return slug
 
 
+ROOM_CLOSED = "This room was closed by a coordinator."
+# Opening a room's page marks it joined at most this often (one UPDATE).
+JOIN_MARK_INTERVAL = timedelta(hours=1)
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{math.ceil(minutes / 60)} hours"
+
+
+def _per(seconds: int) -> str:
+    names = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
+    return f"per {names[seconds]}" if seconds in names else f"per {_duration(seconds)}"
+
+
+def _count_room_open(user) -> None:
+    """Count one room opened by `user`; raise ValidationError (rate_limited)
+    when that is over PAIRUP_ROOM_OPEN_RATE. Coordinators are not limited."""
+    rate = settings.PAIRUP_ROOM_OPEN_RATE
+    if rate is None or user is None or user_is_coordinator(user):
+        return
+    retry_after = _window_retry_after(f"chat:room-open:{user.pk}", rate)
+    if retry_after is not None:
+        limit, seconds = rate
+        raise ValidationError(
+            f"You have opened as many rooms as you may ({limit} {_per(seconds)}). "
+            f"Try again in {_duration(retry_after)}, or join a room that is "
+            f"already open.",
+            code="rate_limited",
+            params={"retry_after": retry_after},
+        )
+
+
+def _uncount_room_open(user) -> None:
+    rate = settings.PAIRUP_ROOM_OPEN_RATE
+    if rate is None or user is None or user_is_coordinator(user):
+        return
+    with contextlib.suppress(ValueError):  # the window ended meanwhile
+        cache.decr(_window_key(f"chat:room-open:{user.pk}", rate[1]))
+
+
 @transaction.atomic
-def room_open(*, name: str) -> tuple[Room, bool]:
+def room_open(*, name: str, user=None) -> tuple[Room, bool]:
     """Open a public room by name, or return the one with the same slug.
 
-    Return (room, created).
+    Return (room, created). Creating a room counts against the user's
+    PAIRUP_ROOM_OPEN_RATE (user=None: not counted, for commands); going to
+    a room that exists is free. Raise ValidationError: a bad name, the
+    room is closed (code closed), or too many rooms opened (rate_limited,
+    params["retry_after"] in seconds).
     """
     slug = room_slug_for(name)
     room = Room.objects.filter(slug=slug).first()
-    if room is not None:
-        return room, False
-    room = Room(slug=slug, name=name.strip())
-    room.full_clean()
-    try:
-        with transaction.atomic():
-            room.save()
-    except IntegrityError:  # opened by someone else meanwhile
-        return Room.objects.get(slug=slug), False
-    return room, True
+    if room is None:
+        _count_room_open(user)
+        created = False
+        try:
+            room = Room(slug=slug, name=name.strip())
+            room.full_clean(validate_unique=False)  # the database's to say
+            with transaction.atomic():
+                room.save()
+            created = True
+        except IntegrityError:  # opened by someone else meanwhile
+            room = Room.objects.get(slug=slug)
+        finally:
+            if not created:  # counted only when a room is made
+                _uncount_room_open(user)
+        if created:
+            return room, True
+    if room.closed:
+        raise ValidationError(ROOM_CLOSED, code="closed")
+    return room, False
+
+
+def room_mark_joined(*, room: Room) -> None:
+    """Note that someone opened the room's page (at most once an hour).
+
+    One conditional UPDATE, atomic on its own; nothing at all (not even a
+    savepoint) while the mark is fresh, so the page pays no query for it.
+    """
+    now = timezone.now()
+    if room.last_joined_at > now - JOIN_MARK_INTERVAL:
+        return
+    Room.objects.filter(
+        pk=room.pk, last_joined_at__lte=now - JOIN_MARK_INTERVAL
+    ).update(last_joined_at=now)
+    room.last_joined_at = now
+
+
+@transaction.atomic
+def room_update(*, actor, room: Room, name: str, closed: bool) -> Room:
+    """Rename a room or close (reopen) it; coordinators only.
+
+    Closing takes the room off the list, refuses new joins and closes its
+    open sockets (4404) after commit. A team room can't be closed: it goes
+    with its team.
+    """
+    _require_coordinator(actor)
+    name = name.strip()
+    if not name or len(name) > ROOM_NAME_MAX:
+        raise ValidationError(
+            {"name": f"Give the room a name of 1 to {ROOM_NAME_MAX} characters."},
+            code="invalid",
+        )
+    if closed and room.is_team_room:
+        raise ValidationError(
+            "A team room goes with its team: it can't be closed.", code="team_room"
+        )
+    newly_closed = closed and not room.closed
+    room.name, room.closed = name, closed
+    room.save(update_fields=["name", "closed"])
+    if newly_closed:
+        transaction.on_commit(partial(realtime.room_close, room.pk))
+    return room
+
+
+@transaction.atomic
+def room_delete(*, actor, room: Room) -> None:
+    """Delete a room with its messages; coordinators only.
+
+    Its open sockets are closed (4404) after commit by chat.signals.
+    """
+    _require_coordinator(actor)
+    room.delete()
+
+
+@transaction.atomic
+def rooms_prune(*, days: int, dry_run: bool = False) -> list[Room]:
+    """Delete public rooms with no messages that nobody joined for `days`.
+
+    Never the lobby, never a team room. Return the rooms deleted (or, with
+    dry_run, those that would be).
+    """
+    cutoff = timezone.now() - timedelta(days=days)
+    stale = (
+        Room.objects.filter(
+            project__isnull=True,
+            last_joined_at__lt=cutoff,
+            messages__isnull=True,
+        )
+        .exclude(slug=LOBBY_SLUG)
+        .order_by("slug")
+    )
+    rooms = list(stale)
+    if rooms and not dry_run:
+        # The same conditions again, so a room joined meanwhile stays.
+        stale.filter(pk__in=[room.pk for room in rooms]).delete()
+    return rooms
 
 
 @transaction.atomic
@@ -73,19 +208,22 @@ def room_create_for_project(*, project) -> Room:
     return room
 
 
-def _rate_limit_retry_after(user_id: int) -> int | None:
-    """Count one message; return seconds to wait when over PAIRUP_CHAT_RATE.
+def _window_key(name: str, seconds: int, now: float | None = None) -> str:
+    window = int((time.time() if now is None else now) // seconds)
+    return f"{name}:{seconds}:{window}"
+
+
+def _window_retry_after(name: str, rate: tuple[int, int]) -> int | None:
+    """Count one hit on `name` in the current fixed window of `rate`
+    (limit, seconds); return the seconds until the window ends when the
+    count is over the limit, else None.
 
     The count lives in Django's cache (atomic add/incr), so it holds across
     tabs, rooms and processes (with Redis).
     """
-    rate = settings.PAIRUP_CHAT_RATE
-    if rate is None:
-        return None
     limit, seconds = rate
     now = time.time()
-    window = int(now // seconds)
-    key = f"chat:rate:{user_id}:{seconds}:{window}"
+    key = _window_key(name, seconds, now)
     cache.add(key, 0, timeout=seconds + 1)
     try:
         used = cache.incr(key)
@@ -94,7 +232,15 @@ def _rate_limit_retry_after(user_id: int) -> int | None:
         used = 1
     if used <= limit:
         return None
-    return max(1, math.ceil((window + 1) * seconds - now))
+    return max(1, math.ceil((int(now // seconds) + 1) * seconds - now))
+
+
+def _rate_limit_retry_after(user_id: int) -> int | None:
+    """Count one message; return seconds to wait when over PAIRUP_CHAT_RATE."""
+    rate = settings.PAIRUP_CHAT_RATE
+    if rate is None:
+        return None
+    return _window_retry_after(f"chat:rate:{user_id}", rate)
 
 
 def muted_detail(until: datetime | None) -> str:

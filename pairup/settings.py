@@ -65,7 +65,7 @@ def parse_rate(name: str, default: str) -> tuple[int, int] | None:
     match = re.fullmatch(r"(\d+)/(\d*)([smh])", value)
     if not match or int(match[1]) < 1:
         raise ImproperlyConfigured(
-            f"{name} must look like '10/10s' (messages per window) or 'off', got {value!r}"
+            f"{name} must look like '10/10s' (how many per window) or 'off', got {value!r}"
         )
     seconds = int(match[2] or 1) * {"s": 1, "m": 60, "h": 3600}[match[3]]
     return int(match[1]), seconds
@@ -257,6 +257,8 @@ except re.error as error:
 PAIRUP_REGISTRATION = env_choice("PAIRUP_REGISTRATION", "open", ("open", "roster"))
 PAIRUP_BOOKING_CUTOFF_MINUTES = env_int("PAIRUP_BOOKING_CUTOFF_MINUTES", "60")
 PAIRUP_CHAT_RATE = parse_rate("PAIRUP_CHAT_RATE", "10/10s")
+# Public rooms one user may open per window (reopening an existing one is free).
+PAIRUP_ROOM_OPEN_RATE = parse_rate("PAIRUP_ROOM_OPEN_RATE", "5/h")
 PAIRUP_API_TOKEN_HOURS = env_int("PAIRUP_API_TOKEN_HOURS", "1", minimum=1)
 
 # Email: the console unless a server is configured.

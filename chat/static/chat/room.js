@@ -18,7 +18,7 @@
   const HISTORY_PAGE = 50;
   const CLOSE_MESSAGES = {
     4401: "Your session ended (you signed out, changed your password, or the account was deactivated). Reload the page to rejoin (you may be asked to sign in).",
-    4404: "This room is closed to you now: its team was dissolved, or you are no longer in it.",
+    4404: "This room is closed to you now: a coordinator closed it, its team was dissolved, or you are no longer in it.",
     4413: "Your connection fell behind and was reset. Reconnecting…",
   };
   const FINAL_CODES = new Set([4401, 4404]);
