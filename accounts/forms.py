@@ -11,7 +11,7 @@ from django.contrib.auth.forms import (
 )
 
 from accounts.throttle import link_mail_allowed
-from accounts.validators import validate_student_number
+from accounts.validators import validate_not_staff_name, validate_student_number
 
 User = get_user_model()
 
@@ -40,6 +40,15 @@ class RegisterForm(UserCreationForm):
             {"autocomplete": "username", "inputmode": "numeric"}
         )
         self.helper = submit_helper("Create account")
+
+    def clean_first_name(self):
+        return _student_name(self.cleaned_data["first_name"])
+
+    def clean_last_name(self):
+        return _student_name(self.cleaned_data["last_name"])
+
+    def clean_preferred_name(self):
+        return _student_name(self.cleaned_data["preferred_name"])
 
     def clean_username(self):
         username = self.cleaned_data["username"].strip()
@@ -78,6 +87,14 @@ class ProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["email"].required = True
         self.helper = submit_helper("Save profile")
+
+    def clean_preferred_name(self):
+        name = self.cleaned_data["preferred_name"]
+        if self.instance.is_staff or self.instance.is_superuser:
+            return name
+        if "preferred_name" not in self.changed_data:
+            return name  # an older name never blocks saving the rest
+        return _student_name(name)
 
 
 class SetOrResetPasswordForm(PasswordResetForm):
@@ -124,6 +141,12 @@ class PasswordLinkForm(forms.Form):
         username = self.cleaned_data["username"].strip()
         validate_student_number(username)
         return username
+
+
+def _student_name(name: str) -> str:
+    """Return a student's name, refusing one that poses as staff."""
+    validate_not_staff_name(name)
+    return name
 
 
 def _casefold(value: str) -> str:

@@ -97,6 +97,8 @@ def message_frame(message: Message) -> dict:
         "id": message.pk,
         "author": message.author.display_name,
         "author_id": message.author_id,
+        # As presence says it: pages badge staff authors, whatever the name.
+        "staff": message.author.is_staff or message.author.is_superuser,
         "text": message.text,
         "sent_at": sent_at.isoformat(),
     }
