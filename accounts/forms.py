@@ -10,6 +10,7 @@ from django.contrib.auth.forms import (
     UserCreationForm,
 )
 
+from accounts.services import site_link_context
 from accounts.throttle import link_mail_allowed
 from accounts.validators import validate_not_staff_name, validate_student_number
 
@@ -107,6 +108,13 @@ class SetOrResetPasswordForm(PasswordResetForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = submit_helper("Send me the link")
+
+    def save(self, **kwargs):
+        # The link goes to PAIRUP_SITE_URL, whatever Host the request named.
+        link = site_link_context()
+        kwargs["domain_override"] = link["domain"]
+        kwargs["use_https"] = link["protocol"] == "https"
+        return super().save(**kwargs)
 
     def get_users(self, email):
         # Django's own comparison too: the database's case-insensitive match

@@ -1,15 +1,14 @@
 import logging
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
-from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.http import HttpRequest
 from django.template import loader
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -122,7 +121,17 @@ def user_admin_save(*, actor: User, user: User, changed: list[str]) -> User:
     return user
 
 
-def password_link_send(*, username: str, request: HttpRequest) -> None:
+def site_link_context() -> dict[str, str]:
+    """Return `protocol`, `domain` and `site_name` for links in mail.
+
+    From PAIRUP_SITE_URL, never from a request: its Host header is the
+    client's to choose, and a reset link must not point at another site.
+    """
+    site = urlsplit(settings.PAIRUP_SITE_URL)
+    return {"protocol": site.scheme, "domain": site.netloc, "site_name": site.netloc}
+
+
+def password_link_send(*, username: str) -> None:
     """Mail a set-password link to the student with this number, if any.
 
     Send nothing when no active student has the number or an email address:
@@ -132,15 +141,12 @@ def password_link_send(*, username: str, request: HttpRequest) -> None:
     user = User.objects.students().filter(username=username).exclude(email="").first()
     if user is None or not link_mail_allowed(user.pk):
         return
-    site = get_current_site(request)
     context = {
         "email": user.email,
-        "domain": site.domain,
-        "site_name": site.name,
+        **site_link_context(),
         "uid": urlsafe_base64_encode(force_bytes(user.pk)),
         "user": user,
         "token": default_token_generator.make_token(user),
-        "protocol": "https" if request.is_secure() else "http",
     }
     subject = loader.render_to_string(
         "registration/password_reset_subject.txt", context

@@ -61,7 +61,7 @@ def _register_from_roster(request):
                 request, "accounts/register_roster.html", {"form": form}, status=429
             )
         username = form.cleaned_data["username"]
-        password_link_send(username=username, request=request)
+        password_link_send(username=username)
         messages.success(
             request,
             f"If {username} is on the unit's roster, a link to set your password "

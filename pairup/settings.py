@@ -8,6 +8,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import django
@@ -55,6 +56,29 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {choices}, got {value!r}")
     return value
+
+
+def env_site_url(name: str, default: str) -> str:
+    """Return `scheme://host[:port]` (http or https), without a trailing slash."""
+    value = (os.environ.get(name) or default).strip().rstrip("/")
+    problem = f"{name} must be an http(s) address like https://pairup.example.edu"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        raise ImproperlyConfigured(f"{problem}, got {value!r}") from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
+        raise ImproperlyConfigured(
+            f"{problem} (scheme, host and port only), got {value!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 def parse_rate(name: str, default: str) -> tuple[int, int] | None:
@@ -284,6 +308,19 @@ if PAIRUP_HTTPS:
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+# The site's address in mailed links (password links): never the request's
+# Host header, which a client chooses. Default: the first allowed host.
+_first_host = ALLOWED_HOSTS[0] if ALLOWED_HOSTS else "localhost"
+if (_first_host.startswith(".") or "*" in _first_host) and not os.environ.get(
+    "PAIRUP_SITE_URL"
+):
+    raise ImproperlyConfigured(
+        "Set PAIRUP_SITE_URL (e.g. https://pairup.example.edu): the first "
+        f"DJANGO_ALLOWED_HOSTS entry {_first_host!r} is a pattern, not an address."
+    )
+PAIRUP_SITE_URL = env_site_url(
+    "PAIRUP_SITE_URL", f"{'https' if PAIRUP_HTTPS else 'http'}://{_first_host}"
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
