@@ -14,9 +14,13 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 
+from accounts.forms import AdminLoginForm
 from accounts.models import ApiToken, User
 from accounts.selectors import user_admin_may_change
 from accounts.services import COORDINATOR_USER_FIELDS, user_admin_save
+
+# The admin's sign-in page gets the per-address failed sign-in limit too.
+admin.site.login_form = AdminLoginForm
 
 PAIRUP_FIELDSET = (
     "Pair-Up",

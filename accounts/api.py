@@ -20,6 +20,7 @@ from ninja.utils import check_csrf
 from accounts.forms import ProfileForm
 from accounts.selectors import api_token_get
 from accounts.services import api_token_create, api_token_revoke, profile_update
+from accounts.throttle import login_address_message, login_address_retry_after
 from pairup.api_errors import ApiError, Text, error_responses
 
 router = Router(tags=["accounts"])
@@ -85,6 +86,16 @@ class PasswordAuth(HttpBasicAuth):
         return self.authenticate(request, username, password)
 
     def authenticate(self, request, username, password):
+        # Before any password is hashed: one address trying number after
+        # number is refused once it has used up its failed sign-ins.
+        retry_after = login_address_retry_after(request)
+        if retry_after is not None:
+            raise ApiError(
+                429,
+                "throttled",
+                login_address_message(retry_after),
+                headers={"Retry-After": str(retry_after)},
+            )
         # Through django.contrib.auth, so axes sees the attempt: it refuses a
         # locked pair and counts a failure as it does for the sign-in page.
         user = authenticate(request=request, username=username, password=password)

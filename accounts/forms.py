@@ -3,6 +3,7 @@ import unicodedata
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import (
     AuthenticationForm,
@@ -11,7 +12,11 @@ from django.contrib.auth.forms import (
 )
 
 from accounts.services import site_link_context
-from accounts.throttle import link_mail_allowed
+from accounts.throttle import (
+    link_mail_allowed,
+    login_address_message,
+    login_address_retry_after,
+)
 from accounts.validators import validate_not_staff_name, validate_student_number
 
 User = get_user_model()
@@ -62,7 +67,23 @@ class RegisterForm(UserCreationForm):
         return username
 
 
-class LoginForm(AuthenticationForm):
+class AddressLimitMixin:
+    """Refuse a sign-in before any password is hashed when the address has
+    used up its failed sign-ins (accounts.throttle)."""
+
+    retry_after: int | None = None
+
+    def clean(self):
+        if self.request is not None:
+            self.retry_after = login_address_retry_after(self.request)
+        if self.retry_after is not None:
+            raise forms.ValidationError(
+                login_address_message(self.retry_after), code="address_throttled"
+            )
+        return super().clean()
+
+
+class LoginForm(AddressLimitMixin, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         # The stock message names the field "username".
@@ -73,6 +94,10 @@ class LoginForm(AuthenticationForm):
         super().__init__(request, *args, **kwargs)
         self.fields["username"].label = "Student number"
         self.helper = submit_helper("Sign in")
+
+
+class AdminLoginForm(AddressLimitMixin, AdminAuthenticationForm):
+    """The admin's sign-in form, with the same per-address limit."""
 
 
 class ProfileForm(forms.ModelForm):

@@ -1,6 +1,7 @@
 """Signal receivers, connected in AccountsConfig.ready()."""
 
 from accounts.services import api_tokens_revoke_for_session
+from accounts.throttle import login_failure_record
 
 
 def user_signed_out(sender, request, user, **kwargs):
@@ -11,3 +12,9 @@ def user_signed_out(sender, request, user, **kwargs):
     api_tokens_revoke_for_session(
         user=user, session_key=session.session_key if session is not None else None
     )
+
+
+def sign_in_failed(sender, credentials, request=None, **kwargs):
+    """Count a failed sign-in (page, admin or API) against the address."""
+    if request is not None:
+        login_failure_record(request)

@@ -262,6 +262,11 @@ MESSAGE_TAGS = {40: "danger"}  # Bootstrap's name for messages.ERROR
 # pair for a while instead.
 PAIRUP_LOGIN_FAILURE_LIMIT = env_int("PAIRUP_LOGIN_FAILURE_LIMIT", "5", minimum=1)
 PAIRUP_LOGIN_COOLOFF_MINUTES = env_int("PAIRUP_LOGIN_COOLOFF_MINUTES", "15", minimum=1)
+# Failed sign-ins from one address, across student numbers, per cool-off
+# window (checked before any password is hashed). A unit behind one campus
+# NAT makes a few dozen typos at a busy lab start; an attacker gets 50 hashes
+# per window instead of thousands.
+PAIRUP_LOGIN_ADDRESS_LIMIT = env_int("PAIRUP_LOGIN_ADDRESS_LIMIT", "50", minimum=1)
 AXES_FAILURE_LIMIT = PAIRUP_LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=PAIRUP_LOGIN_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
