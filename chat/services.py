@@ -21,6 +21,9 @@ from pairup.text import unstorable_reason
 
 ROOM_NAME_MAX = 40
 MESSAGE_MAX = 1000
+ROOM_CLOSED = "This room was closed by a coordinator."
+# Opening a room's page marks it joined at most this often (one UPDATE).
+JOIN_MARK_INTERVAL = timedelta(hours=1)
 
 
 def room_slug_for(name: str) -> str:
@@ -42,11 +45,6 @@ def room_slug_for(name: str) -> str:
             'Names starting with "team" are kept for team rooms.', code="reserved"
         )
     return slug
-
-
-ROOM_CLOSED = "This room was closed by a coordinator."
-# Opening a room's page marks it joined at most this often (one UPDATE).
-JOIN_MARK_INTERVAL = timedelta(hours=1)
 
 
 def _duration(seconds: int) -> str:
@@ -71,6 +69,7 @@ def _count_room_open(user) -> None:
         return
     retry_after = _window_retry_after(f"chat:room-open:{user.pk}", rate)
     if retry_after is not None:
+        _uncount_room_open(user)  # a refusal opens nothing
         limit, seconds = rate
         raise ValidationError(
             f"You have opened as many rooms as you may ({limit} {_per(seconds)}). "
