@@ -23,7 +23,7 @@ run: $(VENV)/.installed-run
 	DJANGO_DEBUG=True $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=True $(BIN)/python manage.py collectstatic --noinput -v 0
 	DJANGO_DEBUG=True $(BIN)/python manage.py seed_demo
-	DJANGO_DEBUG=True $(BIN)/python -m daphne -b 127.0.0.1 -p $(PORT) pairup.asgi:application
+	DJANGO_DEBUG=True PAIRUP_SITE_URL=http://127.0.0.1:$(PORT) $(BIN)/python -m daphne -b 127.0.0.1 -p $(PORT) pairup.asgi:application
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

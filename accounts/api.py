@@ -20,6 +20,7 @@ from ninja.utils import check_csrf
 from accounts.forms import ProfileForm
 from accounts.selectors import api_token_get
 from accounts.services import api_token_create, api_token_revoke, profile_update
+from accounts.throttle import login_address_message, login_address_retry_after
 from pairup.api_errors import ApiError, Text, error_responses
 
 router = Router(tags=["accounts"])
@@ -85,6 +86,16 @@ class PasswordAuth(HttpBasicAuth):
         return self.authenticate(request, username, password)
 
     def authenticate(self, request, username, password):
+        # Before any password is hashed: one address trying number after
+        # number is refused once it has used up its failed sign-ins.
+        retry_after = login_address_retry_after(request)
+        if retry_after is not None:
+            raise ApiError(
+                429,
+                "throttled",
+                login_address_message(retry_after),
+                headers={"Retry-After": str(retry_after)},
+            )
         # Through django.contrib.auth, so axes sees the attempt: it refuses a
         # locked pair and counts a failure as it does for the sign-in page.
         user = authenticate(request=request, username=username, password=password)
@@ -142,7 +153,16 @@ class MePatch(Schema):
     summary="Get a bearer token (HTTP Basic: student number and password)",
 )
 def token_create(request):
-    token, key = api_token_create(user=request.auth)
+    user = request.auth
+    # Asked for from a page signed in as the same user: the token belongs to
+    # that session, and signing out revokes it.
+    session_user = getattr(request, "user", None)
+    session_key = (
+        request.session.session_key
+        if session_user is not None and session_user.pk == user.pk
+        else ""
+    )
+    token, key = api_token_create(user=user, session_key=session_key)
     return Status(
         201, {"token": key, "expires_at": timezone.localtime(token.expires_at)}
     )

@@ -7,12 +7,18 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from django.contrib.auth import get_user_model
-        from django.contrib.auth.signals import user_logged_out
+        from django.contrib.auth.signals import user_logged_out, user_login_failed
         from django.db.models.signals import post_save, pre_save
 
-        from accounts import revocation
+        from accounts import revocation, signals
 
         User = get_user_model()
+        user_logged_out.connect(
+            signals.user_signed_out, dispatch_uid="accounts_revoke_session_tokens"
+        )
+        user_login_failed.connect(
+            signals.sign_in_failed, dispatch_uid="accounts_count_address_failures"
+        )
         user_logged_out.connect(
             revocation.user_signed_out, dispatch_uid="accounts_revoke_on_sign_out"
         )

@@ -3,6 +3,7 @@ import unicodedata
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import (
     AuthenticationForm,
@@ -10,8 +11,13 @@ from django.contrib.auth.forms import (
     UserCreationForm,
 )
 
-from accounts.throttle import link_mail_allowed
-from accounts.validators import validate_student_number
+from accounts.services import site_link_context
+from accounts.throttle import (
+    link_mail_allowed,
+    login_address_message,
+    login_address_retry_after,
+)
+from accounts.validators import validate_not_staff_name, validate_student_number
 
 User = get_user_model()
 
@@ -41,6 +47,15 @@ class RegisterForm(UserCreationForm):
         )
         self.helper = submit_helper("Create account")
 
+    def clean_first_name(self):
+        return _student_name(self.cleaned_data["first_name"])
+
+    def clean_last_name(self):
+        return _student_name(self.cleaned_data["last_name"])
+
+    def clean_preferred_name(self):
+        return _student_name(self.cleaned_data["preferred_name"])
+
     def clean_username(self):
         username = self.cleaned_data["username"].strip()
         validate_student_number(username)
@@ -52,7 +67,23 @@ class RegisterForm(UserCreationForm):
         return username
 
 
-class LoginForm(AuthenticationForm):
+class AddressLimitMixin:
+    """Refuse a sign-in before any password is hashed when the address has
+    used up its failed sign-ins (accounts.throttle)."""
+
+    retry_after: int | None = None
+
+    def clean(self):
+        if self.request is not None:
+            self.retry_after = login_address_retry_after(self.request)
+        if self.retry_after is not None:
+            raise forms.ValidationError(
+                login_address_message(self.retry_after), code="address_throttled"
+            )
+        return super().clean()
+
+
+class LoginForm(AddressLimitMixin, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         # The stock message names the field "username".
@@ -63,6 +94,10 @@ class LoginForm(AuthenticationForm):
         super().__init__(request, *args, **kwargs)
         self.fields["username"].label = "Student number"
         self.helper = submit_helper("Sign in")
+
+
+class AdminLoginForm(AddressLimitMixin, AdminAuthenticationForm):
+    """The admin's sign-in form, with the same per-address limit."""
 
 
 class ProfileForm(forms.ModelForm):
@@ -79,6 +114,14 @@ class ProfileForm(forms.ModelForm):
         self.fields["email"].required = True
         self.helper = submit_helper("Save profile")
 
+    def clean_preferred_name(self):
+        name = self.cleaned_data["preferred_name"]
+        if self.instance.is_staff or self.instance.is_superuser:
+            return name
+        if "preferred_name" not in self.changed_data:
+            return name  # an older name never blocks saving the rest
+        return _student_name(name)
+
 
 class SetOrResetPasswordForm(PasswordResetForm):
     """Django's reset form, but also for accounts with no password yet.
@@ -90,6 +133,13 @@ class SetOrResetPasswordForm(PasswordResetForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = submit_helper("Send me the link")
+
+    def save(self, **kwargs):
+        # The link goes to PAIRUP_SITE_URL, whatever Host the request named.
+        link = site_link_context()
+        kwargs["domain_override"] = link["domain"]
+        kwargs["use_https"] = link["protocol"] == "https"
+        return super().save(**kwargs)
 
     def get_users(self, email):
         # Django's own comparison too: the database's case-insensitive match
@@ -124,6 +174,12 @@ class PasswordLinkForm(forms.Form):
         username = self.cleaned_data["username"].strip()
         validate_student_number(username)
         return username
+
+
+def _student_name(name: str) -> str:
+    """Return a student's name, refusing one that poses as staff."""
+    validate_not_staff_name(name)
+    return name
 
 
 def _casefold(value: str) -> str:

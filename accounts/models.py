@@ -1,3 +1,5 @@
+import hashlib
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
@@ -25,6 +27,8 @@ class User(AbstractUser):
 
     objects = PairUpUserManager()
 
+    _password_unusable = False
+
     class Meta:
         ordering = ["last_name", "first_name", "username"]
         indexes = [
@@ -35,10 +39,32 @@ class User(AbstractUser):
         name = self.get_full_name()
         return f"{self.username} ({name})" if name else self.username
 
+    def save(self, *args, **kwargs):
+        # A new password (changed, reset, set in the admin or a command,
+        # or disabled) ends every API token, as it ends other sessions.
+        # `_password` is Django's own mark of a real change: a hash upgrade
+        # at sign-in clears it and keeps the tokens.
+        update_fields = kwargs.get("update_fields")
+        password_saved = update_fields is None or "password" in update_fields
+        replaced = (
+            password_saved
+            and self.pk is not None
+            and (self._password is not None or self._password_unusable)
+        )
+        super().save(*args, **kwargs)
+        if password_saved:
+            self._password_unusable = False
+        if replaced:
+            ApiToken.objects.filter(user=self).delete()
+
     def clean(self):
         super().clean()
         if not self.is_staff and not self.is_superuser:
             validate_student_number(self.username)
+
+    def set_unusable_password(self):
+        super().set_unusable_password()
+        self._password_unusable = True
 
     @property
     def display_name(self) -> str:
@@ -72,6 +98,11 @@ class User(AbstractUser):
         )
 
 
+def api_token_hash(key: str) -> str:
+    """Return the stored form of an API token's key (SHA-256, hex)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 class ApiTokenQuerySet(models.QuerySet):
     def active(self, now=None):
         from django.utils import timezone
@@ -90,6 +121,11 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=12, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
+    # The session the token was issued from, when the request that asked
+    # for it was signed in as the same user (a page's own script): signing
+    # out of that session revokes it. Empty: a script's token, which lives
+    # until it expires or is revoked.
+    session_key = models.CharField(max_length=40, blank=True, default="")
 
     objects = ApiTokenQuerySet.as_manager()
 

@@ -115,7 +115,12 @@ def user_signed_out(sender, request, user, **kwargs):
 
 
 def user_pre_save(sender, instance, raw=False, update_fields=None, **kwargs):
-    """Note whether this save changes the password or deactivates the user."""
+    """Note whether this save changes the password or deactivates the user.
+
+    A password set with `set_password` (page, reset, admin) carries Django's
+    `_password` mark until saved; a hash upgraded at sign-in doesn't, and
+    keeps the sockets open. Disabling the password counts as a change.
+    """
     instance._revoke_sockets = False
     if raw or instance.pk is None:
         return
@@ -128,7 +133,11 @@ def user_pre_save(sender, instance, raw=False, update_fields=None, **kwargs):
     )
     if old is None:
         return
-    instance._revoke_sockets = old["password"] != instance.password or (
+    new_password = old["password"] != instance.password and (
+        getattr(instance, "_password", None) is not None
+        or not instance.has_usable_password()
+    )
+    instance._revoke_sockets = new_password or (
         old["is_active"] and not instance.is_active
     )
 

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from accounts.validators import validate_student_number
+from accounts.validators import staff_word_in, validate_student_number
 
 User = get_user_model()
 
@@ -122,6 +122,15 @@ def student_import_row(
         validate_email(email)
     except ValidationError:
         problems.append(f"{email!r} is not a valid email address")
+    for field, value in (
+        ("first_name", first_name),
+        ("last_name", last_name),
+        ("preferred_name", preferred_name),
+    ):
+        if (word := staff_word_in(value)) is not None:
+            problems.append(
+                f"{field} {value!r} contains {word!r}, a word kept for coordinators"
+            )
     if problems:
         raise ValidationError(problems)
 

@@ -2,7 +2,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts import views
-from accounts.forms import LoginForm
 
 # Django's auth views keep their own route names (login, logout,
 # password_reset, ...) so that their templates and redirects find them.
@@ -14,13 +13,7 @@ urlpatterns = [
         views.api_token_revoke,
         name="api_token_revoke",
     ),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password_change/",

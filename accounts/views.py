@@ -4,12 +4,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import PasswordResetView
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import (
+    LoginForm,
     PasswordLinkForm,
     ProfileForm,
     RegisterForm,
@@ -61,7 +62,7 @@ def _register_from_roster(request):
                 request, "accounts/register_roster.html", {"form": form}, status=429
             )
         username = form.cleaned_data["username"]
-        password_link_send(username=username, request=request)
+        password_link_send(username=username)
         messages.success(
             request,
             f"If {username} is on the unit's roster, a link to set your password "
@@ -70,6 +71,21 @@ def _register_from_roster(request):
         )
         return redirect("login")
     return render(request, "accounts/register_roster.html", {"form": form})
+
+
+class SignInView(LoginView):
+    """Django's sign-in view; 429 with Retry-After while the address is
+    over its failed sign-ins (the form says how long to wait)."""
+
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.retry_after is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.retry_after)
+        return response
 
 
 class SetOrResetPasswordView(PasswordResetView):

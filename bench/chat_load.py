@@ -63,7 +63,6 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 MARK = re.compile(rb"B\|(\d+)\|(\d+)\|(\d+)\|E")
-ORIGIN = "http://127.0.0.1"
 
 
 # The baseline server: the Channels tutorial's consumer, run by daphne. ---
@@ -403,7 +402,7 @@ def upgrade_request(url: str, cookie: str | None) -> tuple[str, int, bytes]:
         "Connection: Upgrade",
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
         "Sec-WebSocket-Version: 13",
-        f"Origin: {ORIGIN}",
+        f"Origin: http://{host}:{port}",  # same origin: scheme, host and port
     ]
     if cookie:
         lines.append(f"Cookie: sessionid={cookie}")

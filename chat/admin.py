@@ -5,21 +5,79 @@ from django.db import transaction
 from django.utils import timezone
 
 from chat.models import Message, Mute, Room
-from chat.services import message_delete, mute_lift, mute_set
+from chat.services import (
+    message_delete,
+    mute_lift,
+    mute_set,
+    room_delete,
+    room_update,
+)
 
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "project", "created_at"]
-    list_filter = [("project", admin.EmptyFieldListFilter)]
+    """Rooms: rename, close or reopen, delete; always through chat.services."""
+
+    list_display = ["name", "slug", "project", "closed", "last_joined_at", "created_at"]
+    list_filter = ["closed", ("project", admin.EmptyFieldListFilter)]
     search_fields = ["name", "slug"]
     list_select_related = ["project"]
-    readonly_fields = ["slug", "project", "created_at"]
-    fields = ["name", "slug", "project", "created_at"]
+    fields = ["name", "slug", "project", "closed", "created_at", "last_joined_at"]
+    actions = ["close_rooms", "reopen_rooms"]
 
     def has_add_permission(self, request):
         # Public rooms are opened on /chat/, team rooms come with their team.
         return False
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["slug", "project", "created_at", "last_joined_at"]
+        if obj is not None and obj.is_team_room:
+            readonly.append("closed")  # a team room goes with its team
+        return readonly
+
+    def save_model(self, request, obj, form, change):
+        try:
+            room_update(actor=request.user, room=obj, name=obj.name, closed=obj.closed)
+        except ValidationError as error:
+            self.message_user(request, "; ".join(error.messages), messages.ERROR)
+
+    def delete_model(self, request, obj):
+        room_delete(actor=request.user, room=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for room in queryset:
+                room_delete(actor=request.user, room=room)
+
+    def _set_closed(self, request, queryset, closed: bool) -> int:
+        changed = 0
+        with transaction.atomic():
+            for room in queryset.filter(project__isnull=True, closed=not closed):
+                room_update(
+                    actor=request.user, room=room, name=room.name, closed=closed
+                )
+                changed += 1
+        return changed
+
+    @admin.action(description="Close the selected rooms", permissions=["change"])
+    def close_rooms(self, request, queryset):
+        closed = self._set_closed(request, queryset, True)
+        skipped = queryset.filter(project__isnull=False).count()
+        self.message_user(
+            request,
+            f"{closed} room(s) closed; the people in them were disconnected."
+            + (
+                f" {skipped} team room(s) skipped: they go with their team."
+                if skipped
+                else ""
+            ),
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Reopen the selected rooms", permissions=["change"])
+    def reopen_rooms(self, request, queryset):
+        reopened = self._set_closed(request, queryset, False)
+        self.message_user(request, f"{reopened} room(s) reopened.", messages.SUCCESS)
 
 
 @admin.register(Message)

@@ -19,6 +19,7 @@ class MessageOut(Schema):
     id: int
     author: str
     author_id: int
+    staff: bool = Field(description="the author is a coordinator (staff)")
     text: str
     sent_at: str = Field(description="ISO 8601 in TIME_ZONE, to the second")
 

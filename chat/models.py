@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 TEAM_SLUG_PREFIX = "team"
+LOBBY_SLUG = "lobby"
 
 
 class Room(models.Model):
@@ -22,6 +23,16 @@ class Room(models.Model):
         related_name="chat_room",
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # When someone last opened the room's page (kept to the hour): rooms
+    # with no messages that nobody joined for a term are pruned.
+    last_joined_at = models.DateTimeField(default=timezone.now)
+    # Closed by a coordinator: off the room list, no new joins, open
+    # sockets closed; its name can't be opened again while it is closed.
+    closed = models.BooleanField(
+        default=False,
+        help_text="A closed room refuses new joins and leaves the room list; "
+        "the people in it are disconnected.",
+    )
 
     class Meta:
         ordering = ["name", "pk"]

@@ -14,11 +14,16 @@ HISTORY_LIMIT = 50
 TEAM_SLUG = re.compile(r"team-([1-9][0-9]{0,17})")
 
 
+class RoomClosed(Http404):
+    """The public room exists, but a coordinator closed it."""
+
+
 def room_get_for_user(*, user, slug: str) -> Room:
     """Return the room if the user may enter it.
 
-    Public rooms admit every signed-in active user; a team room only its
-    members and coordinators. Raise Http404 otherwise (existence never leaks).
+    Public rooms admit every signed-in active user while they are open; a
+    team room only its members and coordinators. Raise Http404 otherwise
+    (existence never leaks), RoomClosed (an Http404) for a closed room.
     """
     if not user.is_authenticated or not user.is_active:
         raise Http404("No such room.")
@@ -27,6 +32,8 @@ def room_get_for_user(*, user, slug: str) -> Room:
         room = Room.objects.filter(slug=slug, project__isnull=True).first()
         if room is None:
             raise Http404("No such room.")
+        if room.closed:
+            raise RoomClosed("This room was closed by a coordinator.")
         return room
     project = project_get_for_user(user=user, project_id=int(match[1]))
     room = Room.objects.filter(project=project).first()
@@ -39,7 +46,10 @@ def room_get_for_user(*, user, slug: str) -> Room:
 
 
 def room_list_public() -> QuerySet[Room]:
-    return Room.objects.filter(project__isnull=True).order_by("name", "pk")
+    """Open public rooms, by name."""
+    return Room.objects.filter(project__isnull=True, closed=False).order_by(
+        "name", "pk"
+    )
 
 
 def room_list_teams() -> QuerySet[Room]:
@@ -87,6 +97,8 @@ def message_frame(message: Message) -> dict:
         "id": message.pk,
         "author": message.author.display_name,
         "author_id": message.author_id,
+        # As presence says it: pages badge staff authors, whatever the name.
+        "staff": message.author.is_staff or message.author.is_superuser,
         "text": message.text,
         "sent_at": sent_at.isoformat(),
     }

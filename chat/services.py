@@ -1,9 +1,10 @@
 """Write side of chat. Every change to rooms, messages and mutes goes here."""
 
+import contextlib
 import logging
 import math
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -13,16 +14,21 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.selectors import user_is_coordinator
 from chat import broadcast
-from chat.models import TEAM_SLUG_PREFIX, Message, Mute, Room
+from chat.models import LOBBY_SLUG, TEAM_SLUG_PREFIX, Message, Mute, Room
 from chat.selectors import message_frame
+from pairup.text import unstorable_reason
 
 logger = logging.getLogger(__name__)
 
 ROOM_NAME_MAX = 40
 MESSAGE_MAX = 1000
+ROOM_CLOSED = "This room was closed by a coordinator."
 ROOM_GONE = "This room no longer exists."
 NOT_STORED = "That message could not be stored: try again in a moment."
+# Opening a room's page marks it joined at most this often (one UPDATE).
+JOIN_MARK_INTERVAL = timedelta(hours=1)
 
 
 def room_slug_for(name: str) -> str:
@@ -46,24 +52,154 @@ def room_slug_for(name: str) -> str:
     return slug
 
 
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{math.ceil(minutes / 60)} hours"
+
+
+def _per(seconds: int) -> str:
+    names = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
+    return f"per {names[seconds]}" if seconds in names else f"per {_duration(seconds)}"
+
+
+def _count_room_open(user) -> None:
+    """Count one room opened by `user`; raise ValidationError (rate_limited)
+    when that is over PAIRUP_ROOM_OPEN_RATE. Coordinators are not limited."""
+    rate = settings.PAIRUP_ROOM_OPEN_RATE
+    if rate is None or user is None or user_is_coordinator(user):
+        return
+    retry_after = _window_retry_after(f"chat:room-open:{user.pk}", rate)
+    if retry_after is not None:
+        _uncount_room_open(user)  # a refusal opens nothing
+        limit, seconds = rate
+        raise ValidationError(
+            f"You have opened as many rooms as you may ({limit} {_per(seconds)}). "
+            f"Try again in {_duration(retry_after)}, or join a room that is "
+            f"already open.",
+            code="rate_limited",
+            params={"retry_after": retry_after},
+        )
+
+
+def _uncount_room_open(user) -> None:
+    rate = settings.PAIRUP_ROOM_OPEN_RATE
+    if rate is None or user is None or user_is_coordinator(user):
+        return
+    with contextlib.suppress(ValueError):  # the window ended meanwhile
+        cache.decr(_window_key(f"chat:room-open:{user.pk}", rate[1]))
+
+
 @transaction.atomic
-def room_open(*, name: str) -> tuple[Room, bool]:
+def room_open(*, name: str, user=None) -> tuple[Room, bool]:
     """Open a public room by name, or return the one with the same slug.
 
-    Return (room, created).
+    Return (room, created). Creating a room counts against the user's
+    PAIRUP_ROOM_OPEN_RATE (user=None: not counted, for commands); going to
+    a room that exists is free. Raise ValidationError: a bad name, the
+    room is closed (code closed), or too many rooms opened (rate_limited,
+    params["retry_after"] in seconds).
     """
     slug = room_slug_for(name)
     room = Room.objects.filter(slug=slug).first()
-    if room is not None:
-        return room, False
-    room = Room(slug=slug, name=name.strip())
-    room.full_clean()
-    try:
-        with transaction.atomic():
-            room.save()
-    except IntegrityError:  # opened by someone else meanwhile
-        return Room.objects.get(slug=slug), False
-    return room, True
+    if room is None:
+        _count_room_open(user)
+        created = False
+        try:
+            room = Room(slug=slug, name=name.strip())
+            room.full_clean(validate_unique=False)  # the database's to say
+            with transaction.atomic():
+                room.save()
+            created = True
+        except IntegrityError:  # opened by someone else meanwhile
+            room = Room.objects.get(slug=slug)
+        finally:
+            if not created:  # counted only when a room is made
+                _uncount_room_open(user)
+        if created:
+            return room, True
+    if room.closed:
+        raise ValidationError(ROOM_CLOSED, code="closed")
+    return room, False
+
+
+def room_mark_joined(*, room: Room) -> None:
+    """Note that someone opened the room's page (at most once an hour).
+
+    One conditional UPDATE, atomic on its own; nothing at all (not even a
+    savepoint) while the mark is fresh, so the page pays no query for it.
+    """
+    now = timezone.now()
+    if room.last_joined_at > now - JOIN_MARK_INTERVAL:
+        return
+    Room.objects.filter(
+        pk=room.pk, last_joined_at__lte=now - JOIN_MARK_INTERVAL
+    ).update(last_joined_at=now)
+    room.last_joined_at = now
+
+
+@transaction.atomic
+def room_update(*, actor, room: Room, name: str, closed: bool) -> Room:
+    """Rename a room or close (reopen) it; coordinators only.
+
+    Closing takes the room off the list, refuses new joins and closes its
+    open sockets (4404) after commit. A team room can't be closed: it goes
+    with its team.
+    """
+    _require_coordinator(actor)
+    name = name.strip()
+    if not name or len(name) > ROOM_NAME_MAX:
+        raise ValidationError(
+            {"name": f"Give the room a name of 1 to {ROOM_NAME_MAX} characters."},
+            code="invalid",
+        )
+    if closed and room.is_team_room:
+        raise ValidationError(
+            "A team room goes with its team: it can't be closed.", code="team_room"
+        )
+    newly_closed = closed and not room.closed
+    room.name, room.closed = name, closed
+    room.save(update_fields=["name", "closed"])
+    if newly_closed:
+        transaction.on_commit(partial(broadcast.room_close, room.pk), robust=True)
+    return room
+
+
+@transaction.atomic
+def room_delete(*, actor, room: Room) -> None:
+    """Delete a room with its messages; coordinators only.
+
+    Its open sockets are closed (4404) after commit by chat.signals.
+    """
+    _require_coordinator(actor)
+    room.delete()
+
+
+@transaction.atomic
+def rooms_prune(*, days: int, dry_run: bool = False) -> list[Room]:
+    """Delete public rooms with no messages that nobody joined for `days`.
+
+    Never the lobby, never a team room. Return the rooms deleted (or, with
+    dry_run, those that would be).
+    """
+    cutoff = timezone.now() - timedelta(days=days)
+    stale = (
+        Room.objects.filter(
+            project__isnull=True,
+            last_joined_at__lt=cutoff,
+            messages__isnull=True,
+        )
+        .exclude(slug=LOBBY_SLUG)
+        .order_by("slug")
+    )
+    rooms = list(stale)
+    if rooms and not dry_run:
+        # The same conditions again, so a room joined meanwhile stays.
+        stale.filter(pk__in=[room.pk for room in rooms]).delete()
+    return rooms
 
 
 @transaction.atomic
@@ -76,19 +212,22 @@ def room_create_for_project(*, project) -> Room:
     return room
 
 
-def _rate_limit_retry_after(user_id: int) -> int | None:
-    """Count one message; return seconds to wait when over PAIRUP_CHAT_RATE.
+def _window_key(name: str, seconds: int, now: float | None = None) -> str:
+    window = int((time.time() if now is None else now) // seconds)
+    return f"{name}:{seconds}:{window}"
+
+
+def _window_retry_after(name: str, rate: tuple[int, int]) -> int | None:
+    """Count one hit on `name` in the current fixed window of `rate`
+    (limit, seconds); return the seconds until the window ends when the
+    count is over the limit, else None.
 
     The count lives in Django's cache (atomic add/incr), so it holds across
     tabs, rooms and processes (with Redis).
     """
-    rate = settings.PAIRUP_CHAT_RATE
-    if rate is None:
-        return None
     limit, seconds = rate
     now = time.time()
-    window = int(now // seconds)
-    key = f"chat:rate:{user_id}:{seconds}:{window}"
+    key = _window_key(name, seconds, now)
     cache.add(key, 0, timeout=seconds + 1)
     try:
         used = cache.incr(key)
@@ -97,7 +236,15 @@ def _rate_limit_retry_after(user_id: int) -> int | None:
         used = 1
     if used <= limit:
         return None
-    return max(1, math.ceil((window + 1) * seconds - now))
+    return max(1, math.ceil((int(now // seconds) + 1) * seconds - now))
+
+
+def _rate_limit_retry_after(user_id: int) -> int | None:
+    """Count one message; return seconds to wait when over PAIRUP_CHAT_RATE."""
+    rate = settings.PAIRUP_CHAT_RATE
+    if rate is None:
+        return None
+    return _window_retry_after(f"chat:rate:{user_id}", rate)
 
 
 def muted_detail(until: datetime | None) -> str:
@@ -110,8 +257,13 @@ def muted_detail(until: datetime | None) -> str:
 def _message_text(text) -> str:
     """Return the trimmed text, or raise ValidationError (empty, too_long,
     bad_request)."""
-    if not isinstance(text, str) or "\x00" in text:
+    if not isinstance(text, str):
         raise ValidationError("Text must be plain text.", code="bad_request")
+    # Refused here, post by post: one unstorable text must never reach (and
+    # fail) the writer's batch of everyone else's messages.
+    reason = unstorable_reason(text)
+    if reason is not None:
+        raise ValidationError(f"Text {reason}.", code="bad_request")
     text = text.strip()
     if not text:
         raise ValidationError("Write something first.", code="empty")
@@ -170,16 +322,18 @@ def message_post_many(*, posts: list[tuple]) -> list[Message | ValidationError]:
         mute.user_id: mute
         for mute in Mute.objects.active().filter(user_id__in=author_ids)
     }
-    rooms = set(
+    closed = dict(
         Room.objects.filter(pk__in={room.pk for _a, room, _t in posts}).values_list(
-            "pk", flat=True
+            "pk", "closed"
         )
     )
     results: list[Message | ValidationError] = []
     for author, room, text in posts:
         try:
-            if room.pk not in rooms:
+            if room.pk not in closed:
                 raise ValidationError(ROOM_GONE, code="bad_request")
+            if closed[room.pk]:
+                raise ValidationError(ROOM_CLOSED, code="bad_request")
             text = _message_text(text)
             _check_sender(author, mutes.get(author.pk))
         except ValidationError as error:
@@ -214,7 +368,7 @@ def _insert(messages: list[Message]) -> None:
 
 
 def _require_coordinator(actor) -> None:
-    if not getattr(actor, "is_coordinator", False):
+    if not user_is_coordinator(actor):
         raise PermissionDenied("Only coordinators moderate the chat.")
 
 

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from chat.forms import RoomOpenForm
 from chat.hub import rooms_users
 from chat.selectors import (
+    RoomClosed,
     message_frame,
     message_history,
     room_get_for_user,
@@ -15,20 +16,25 @@ from chat.selectors import (
     room_list_teams,
     team_room_for_user,
 )
-from chat.services import room_open, room_slug_for
+from chat.services import room_mark_joined, room_open, room_slug_for
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def room_list(request):
     """List public rooms with who is in them; open a room by name (POST)."""
+    status = 200
     if request.method == "POST":
         form = RoomOpenForm(request.POST)
         if form.is_valid():
             try:
-                room, _created = room_open(name=form.cleaned_data["name"])
+                room, _created = room_open(
+                    name=form.cleaned_data["name"], user=request.user
+                )
             except ValidationError as error:
                 form.add_error("name", error)
+                if error.code == "rate_limited":
+                    status = 429
             else:
                 return redirect(room)
     else:
@@ -48,6 +54,7 @@ def room_list(request):
                 list(room_list_teams()) if request.user.is_coordinator else []
             ),
         },
+        status=status,
     )
 
 
@@ -64,9 +71,14 @@ def _openable(slug: str) -> bool:
 def room_detail(request, slug):
     try:
         room = room_get_for_user(user=request.user, slug=slug)
+    except RoomClosed:
+        # 410 Gone: the room existed and was closed on purpose; unlike a
+        # missing room, there is nothing to open here.
+        return render(request, "chat/room_closed.html", {"slug": slug}, status=410)
     except Http404:
         context = {"slug": slug, "openable": _openable(slug)}
         return render(request, "chat/room_missing.html", context, status=404)
+    room_mark_joined(room=room)
     page = {
         "socket_path": f"/ws/chat/{room.slug}/",
         "history_url": reverse("chat:room_history", kwargs={"slug": room.slug}),

@@ -3,15 +3,22 @@
 Errors are always JSON `{"code", "detail"}` (a 400 adds `errors` by
 field), with the status that says what happened: 400 input, 401 no or bad
 credentials, 403 not allowed, 404 missing or not yours, 405 wrong method,
-409 refused by a rule, 429 throttled. No input answers 500.
+409 refused by a rule, 413 body too large, 429 throttled. No input
+answers 500.
 """
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.urls import re_path
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -125,6 +132,24 @@ def _forbidden(request, exc):
     return _error(request, 403, "forbidden", "You may not do this.")
 
 
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request, exc):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return _error(
+        request,
+        413,
+        "too_large",
+        f"The request body is over the limit of {limit:,} bytes "
+        f"({limit / 1024 / 1024:g} MiB).",
+    )
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request, exc):
+    # As Django answers them outside the API (e.g. too many form fields).
+    return _error(request, 400, "invalid", "The request could not be read.")
+
+
 @api.exception_handler(Exception)
 def _server_error(request, exc):
     logger.exception("API error on %s %s", request.method, request.path)
@@ -156,6 +181,7 @@ def _json_method_not_allowed(view):
     return wrapper
 
 
+@csrf_exempt  # it acts on nothing: a typo must not look like a refusal
 def _unknown_path(request, rest=""):
     return JsonResponse(
         {"code": "not_found", "detail": "No such API endpoint."}, status=404

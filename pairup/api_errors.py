@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from ninja import Schema
 from pydantic import AfterValidator
 
+from pairup.text import unstorable_reason
+
 # Service error codes that mean "the state of things refuses this", not
 # "the input is wrong": the client may retry later or pick something else.
 CONFLICT_CODES = frozenset(
@@ -51,10 +53,11 @@ class ErrorOut(Schema):
 def error_responses(*statuses: int) -> dict[int, type[ErrorOut]]:
     """The documented error responses of an operation, for its `response=`.
 
-    Any request may be malformed (400) or come without valid credentials
-    (401), so those two are always listed.
+    Any request may be malformed (400), come without valid credentials
+    (401) or carry a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413,
+    `too_large`), so those three are always listed.
     """
-    return dict.fromkeys(sorted({400, 401, *statuses}), ErrorOut)
+    return dict.fromkeys(sorted({400, 401, 413, *statuses}), ErrorOut)
 
 
 class ApiError(Exception):
@@ -79,12 +82,9 @@ class ApiError(Exception):
 
 def _no_unstorable_characters(value: str) -> str:
     """Refuse NUL and lone surrogates: no database or encoder takes them."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
+    reason = unstorable_reason(value)
+    if reason is not None:
+        raise ValueError(reason)
     return value
 
 

@@ -8,6 +8,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import django
@@ -57,6 +58,29 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def env_site_url(name: str, default: str) -> str:
+    """Return `scheme://host[:port]` (http or https), without a trailing slash."""
+    value = (os.environ.get(name) or default).strip().rstrip("/")
+    problem = f"{name} must be an http(s) address like https://pairup.example.edu"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        raise ImproperlyConfigured(f"{problem}, got {value!r}") from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
+        raise ImproperlyConfigured(
+            f"{problem} (scheme, host and port only), got {value!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
 def parse_rate(name: str, default: str) -> tuple[int, int] | None:
     """Parse `N/Ms` (N messages per M seconds; `N/s`, `N/m` too) or `off`."""
     value = os.environ.get(name, default).strip()
@@ -65,7 +89,7 @@ def parse_rate(name: str, default: str) -> tuple[int, int] | None:
     match = re.fullmatch(r"(\d+)/(\d*)([smh])", value)
     if not match or int(match[1]) < 1:
         raise ImproperlyConfigured(
-            f"{name} must look like '10/10s' (messages per window) or 'off', got {value!r}"
+            f"{name} must look like '10/10s' (how many per window) or 'off', got {value!r}"
         )
     seconds = int(match[2] or 1) * {"s": 1, "m": 60, "h": 3600}[match[3]]
     return int(match[1]), seconds
@@ -247,6 +271,11 @@ MESSAGE_TAGS = {40: "danger"}  # Bootstrap's name for messages.ERROR
 # pair for a while instead.
 PAIRUP_LOGIN_FAILURE_LIMIT = env_int("PAIRUP_LOGIN_FAILURE_LIMIT", "5", minimum=1)
 PAIRUP_LOGIN_COOLOFF_MINUTES = env_int("PAIRUP_LOGIN_COOLOFF_MINUTES", "15", minimum=1)
+# Failed sign-ins from one address, across student numbers, per cool-off
+# window (checked before any password is hashed). A unit behind one campus
+# NAT makes a few dozen typos at a busy lab start; an attacker gets 50 hashes
+# per window instead of thousands.
+PAIRUP_LOGIN_ADDRESS_LIMIT = env_int("PAIRUP_LOGIN_ADDRESS_LIMIT", "50", minimum=1)
 AXES_FAILURE_LIMIT = PAIRUP_LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=PAIRUP_LOGIN_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -266,6 +295,8 @@ except re.error as error:
 PAIRUP_REGISTRATION = env_choice("PAIRUP_REGISTRATION", "open", ("open", "roster"))
 PAIRUP_BOOKING_CUTOFF_MINUTES = env_int("PAIRUP_BOOKING_CUTOFF_MINUTES", "60")
 PAIRUP_CHAT_RATE = parse_rate("PAIRUP_CHAT_RATE", "10/10s")
+# Public rooms one user may open per window (reopening an existing one is free).
+PAIRUP_ROOM_OPEN_RATE = parse_rate("PAIRUP_ROOM_OPEN_RATE", "5/h")
 PAIRUP_API_TOKEN_HOURS = env_int("PAIRUP_API_TOKEN_HOURS", "1", minimum=1)
 
 # Email: the console unless a server is configured.
@@ -291,6 +322,19 @@ if PAIRUP_HTTPS:
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+# The site's address in mailed links (password links): never the request's
+# Host header, which a client chooses. Default: the first allowed host.
+_first_host = ALLOWED_HOSTS[0] if ALLOWED_HOSTS else "localhost"
+if (_first_host.startswith(".") or "*" in _first_host) and not os.environ.get(
+    "PAIRUP_SITE_URL"
+):
+    raise ImproperlyConfigured(
+        "Set PAIRUP_SITE_URL (e.g. https://pairup.example.edu): the first "
+        f"DJANGO_ALLOWED_HOSTS entry {_first_host!r} is a pattern, not an address."
+    )
+PAIRUP_SITE_URL = env_site_url(
+    "PAIRUP_SITE_URL", f"{'https' if PAIRUP_HTTPS else 'http'}://{_first_host}"
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -21,6 +21,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.selectors import user_is_coordinator
 from projects import services
 from projects.csv_utils import csv_response
 from projects.models import (
@@ -37,26 +38,34 @@ Via = BookingRecord.Via
 
 
 class CoordinatorOnlyMixin:
-    """Show the model only to coordinators, and only with their permissions."""
+    """Show the model only to coordinators, and only with their permissions.
+
+    The admin asks these on its sign-in and sign-out pages too, where the
+    user is anonymous: `user_is_coordinator` answers False for them.
+    """
 
     def has_module_permission(self, request):
-        return request.user.is_coordinator and super().has_module_permission(request)
+        return user_is_coordinator(request.user) and super().has_module_permission(
+            request
+        )
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_coordinator and super().has_view_permission(request, obj)
+        return user_is_coordinator(request.user) and super().has_view_permission(
+            request, obj
+        )
 
     def has_add_permission(self, request, *args):
-        return request.user.is_coordinator and super().has_add_permission(
+        return user_is_coordinator(request.user) and super().has_add_permission(
             request, *args
         )
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_coordinator and super().has_change_permission(
+        return user_is_coordinator(request.user) and super().has_change_permission(
             request, obj
         )
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_coordinator and super().has_delete_permission(
+        return user_is_coordinator(request.user) and super().has_delete_permission(
             request, obj
         )
 

@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
@@ -11,7 +12,8 @@ NEW = "copper-kettle-sunrise-58"
 
 
 def link_from(message) -> str:
-    match = re.search(r"https?://testserver(/accounts/reset/\S+/)", message.body)
+    site = re.escape(settings.PAIRUP_SITE_URL)
+    match = re.search(rf"{site}(/accounts/reset/\S+/)", message.body)
     assert match, message.body
     return match[1]
 

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
@@ -72,7 +73,8 @@ def test_roster_student_gets_the_link_at_the_roster_email(client, imported):
 
 def test_roster_link_lets_the_student_set_a_password_and_sign_in(client, imported):
     client.post(URL, {"username": "23000001"})
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body)[1]
+    site = re.escape(settings.PAIRUP_SITE_URL)
+    link = re.search(rf"{site}(/accounts/reset/\S+/)", mail.outbox[0].body)[1]
 
     form_url = client.get(link).url
     client.post(form_url, {"new_password1": NEW, "new_password2": NEW})

@@ -10,6 +10,9 @@ from django.test import Client
 
 from chat import hub
 
+# The site as the tests reach it: WebsocketCommunicator sends no Host header
+# of its own, and the Origin must match it (pairup/origin.py).
+HOST = b"127.0.0.1"
 ORIGIN = b"http://127.0.0.1"
 
 
@@ -19,15 +22,19 @@ def session_cookie(user) -> str:
     return client.cookies["sessionid"].value
 
 
-async def open_socket(user=None, slug="lobby", *, origin=ORIGIN, path=None):
+async def open_socket(
+    user=None, slug="lobby", *, origin=ORIGIN, path=None, host=HOST, headers=()
+):
     """Open `/ws/chat/<slug>/` as `user` through pairup.asgi.application.
 
     Return (communicator, connected). Pass user=None for an anonymous socket
-    and origin=None for no Origin header.
+    and origin=None (host=None) for no Origin (Host) header.
     """
     from pairup.asgi import application
 
-    headers = []
+    headers = list(headers)
+    if host is not None:
+        headers.append((b"host", host))
     if origin is not None:
         headers.append((b"origin", origin))
     if user is not None:

@@ -28,6 +28,7 @@ def test_history_gives_the_latest_messages_oldest_first(alice, bob):
         "id": first.pk,
         "author": "Alice",
         "author_id": alice.pk,
+        "staff": False,
         "text": "hello",
         "sent_at": messages[0]["sent_at"],
     }

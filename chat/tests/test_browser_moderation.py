@@ -152,8 +152,8 @@ def test_dissolving_a_team_closes_the_partners_team_room(live_server, new_page):
     expect(xavi.locator(".messages .alert").first).to_contain_text("was dissolved")
 
     expect(yara.locator("#chat-notice")).to_have_text(
-        "This room is closed to you now: its team was dissolved, "
-        "or you are no longer in it."
+        "This room is closed to you now: a coordinator closed it, its team "
+        "was dissolved, or you are no longer in it."
     )
     expect(yara.locator("#chat-connection")).to_have_attribute("data-state", "closed")
     expect(yara.locator("#chat-input")).to_be_disabled()

@@ -94,7 +94,15 @@ async def test_joiner_gets_last_50_messages_oldest_first_then_presence(alice):
     assert history["type"] == "history"
     assert [m["text"] for m in history["messages"]] == [f"m{n}" for n in range(10, 60)]
     first = history["messages"][0]
-    assert set(first) == {"type", "id", "author", "author_id", "text", "sent_at"}
+    assert set(first) == {
+        "type",
+        "id",
+        "author",
+        "author_id",
+        "staff",
+        "text",
+        "sent_at",
+    }
     assert first["author"] == "Alice"
     assert first["sent_at"].endswith("+08:00")  # Australia/Perth, to the second
     assert "." not in first["sent_at"]

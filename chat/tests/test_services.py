@@ -74,6 +74,7 @@ def test_message_post_stores_then_broadcasts_after_commit(alice, lobby, publishe
             "id": message.pk,
             "author": "Alice",
             "author_id": alice.pk,
+            "staff": False,
             "text": "hi",
             "sent_at": timezone.localtime(message.sent_at)
             .replace(microsecond=0)

@@ -78,7 +78,7 @@ async def _open(server, session_key):
     url = server.url.replace("http://", "ws://") + "/ws/chat/lobby/"
     return await connect(
         url,
-        origin="http://127.0.0.1",
+        origin=server.url,  # the page's own origin: scheme, host and port
         additional_headers={"Cookie": f"sessionid={session_key}"},
     )
 

@@ -89,11 +89,21 @@ def test_debug_mode_starts_without_a_secret_key():
         ("PAIRUP_BOOKING_CUTOFF_MINUTES", "-5"),
         ("PAIRUP_LOGIN_FAILURE_LIMIT", "five"),
         ("PAIRUP_LOGIN_COOLOFF_MINUTES", "0"),
+        ("PAIRUP_LOGIN_ADDRESS_LIMIT", "0"),
+        ("PAIRUP_LOGIN_ADDRESS_LIMIT", "many"),
         ("PAIRUP_API_TOKEN_HOURS", ""),
         ("PAIRUP_CHAT_RATE", "lots"),
         ("PAIRUP_CHAT_RATE", "0/10s"),
         ("PAIRUP_CHAT_RATE", "10/10"),
         ("PAIRUP_CHAT_RATE", "10/10d"),
+        ("PAIRUP_ROOM_OPEN_RATE", "five"),
+        ("PAIRUP_ROOM_OPEN_RATE", "0/h"),
+        ("PAIRUP_SITE_URL", "pairup.example.edu"),
+        ("PAIRUP_SITE_URL", "ftp://pairup.example.edu"),
+        ("PAIRUP_SITE_URL", "https://pairup.example.edu/app"),
+        ("PAIRUP_SITE_URL", "https://pairup.example.edu:99999"),
+        ("PAIRUP_SITE_URL", "https://user@pairup.example.edu"),
+        ("PAIRUP_SITE_URL", "https://"),
         ("PAIRUP_REGISTRATION", "closed"),
         ("PAIRUP_REGISTRATION", "Open"),
         ("PAIRUP_STUDENT_NUMBER_REGEX", "[0-9"),
@@ -123,6 +133,50 @@ def test_chat_rate_parses_messages_per_window(monkeypatch, value, expected):
     monkeypatch.setenv("PAIRUP_CHAT_RATE", value)
 
     assert parse_rate("PAIRUP_CHAT_RATE", "10/10s") == expected
+
+
+def site_url(**env: str) -> str:
+    code = "from pairup import settings as s; print(s.PAIRUP_SITE_URL)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"DJANGO_DEBUG": "True"}, "http://127.0.0.1"),
+        (PRODUCTION_ENV, "https://pairup.example.edu"),
+        (
+            {**PRODUCTION_ENV, "PAIRUP_SITE_URL": "https://Pairup.Example.edu:8443/"},
+            "https://pairup.example.edu:8443",
+        ),
+        ({"DJANGO_DEBUG": "True", "PAIRUP_SITE_URL": ""}, "http://127.0.0.1"),
+    ],
+    ids=["debug-default", "production-default", "set", "empty-is-unset"],
+)
+def test_site_url_defaults_to_the_first_allowed_host(env, expected):
+    assert site_url(**env) == expected
+
+
+def test_a_host_pattern_first_needs_an_explicit_site_url():
+    env = {**PRODUCTION_ENV, "DJANGO_ALLOWED_HOSTS": ".example.edu"}
+
+    result = import_settings(**env)
+
+    assert result.returncode != 0
+    assert "Set PAIRUP_SITE_URL" in result.stderr
+    assert site_url(**env, PAIRUP_SITE_URL="https://pairup.example.edu") == (
+        "https://pairup.example.edu"
+    )
 
 
 def test_debug_off_without_a_secret_key_refuses_to_start():
@@ -209,9 +263,12 @@ DESIGN_VARIABLES = {
     "PAIRUP_REGISTRATION",
     "PAIRUP_BOOKING_CUTOFF_MINUTES",
     "PAIRUP_CHAT_RATE",
+    "PAIRUP_ROOM_OPEN_RATE",
     "PAIRUP_LOGIN_FAILURE_LIMIT",
     "PAIRUP_LOGIN_COOLOFF_MINUTES",
+    "PAIRUP_LOGIN_ADDRESS_LIMIT",
     "PAIRUP_API_TOKEN_HOURS",
+    "PAIRUP_SITE_URL",
     "EMAIL_HOST",
     "EMAIL_PORT",
     "EMAIL_HOST_USER",

@@ -7,6 +7,7 @@ from accounts.revocation import revoke_user_sockets
 from projects import services
 from projects.tests.factories import LabFactory, lab_starting_in, make_team
 
+HOST = b"127.0.0.1"  # WebsocketCommunicator sends no Host of its own
 ORIGIN = b"http://127.0.0.1"
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,7 +22,7 @@ async def open_board(user=None, *, origin=ORIGIN):
     """Open `/ws/labs/` through pairup.asgi.application; return (comm, connected)."""
     from pairup.asgi import application
 
-    headers = []
+    headers = [(b"host", HOST)]
     if origin is not None:
         headers.append((b"origin", origin))
     if user is not None:

@@ -18,7 +18,7 @@
   const HISTORY_PAGE = 50;
   const CLOSE_MESSAGES = {
     4401: "Your session ended (you signed out, changed your password, or the account was deactivated). Reload the page to rejoin (you may be asked to sign in).",
-    4404: "This room is closed to you now: its team was dissolved, or you are no longer in it.",
+    4404: "This room is closed to you now: a coordinator closed it, its team was dissolved, or you are no longer in it.",
     4413: "Your connection fell behind and was reset. Reconnecting…",
   };
   const FINAL_CODES = new Set([4401, 4404]);
@@ -80,8 +80,21 @@
     const text = document.createElement("span");
     text.className = "chat-text";
     text.textContent = message.text;
-    item.append(time, author, text);
+    item.append(time, author);
+    if (message.staff) {
+      item.append(staffBadge());
+    }
+    item.append(text);
     return item;
+  }
+
+  // The server's staff flag, never the name, makes a coordinator: the badge
+  // is an element of its own, which no name typed as text can produce.
+  function staffBadge() {
+    const badge = document.createElement("span");
+    badge.className = "badge text-bg-primary chat-staff";
+    badge.textContent = "Coordinator";
+    return badge;
   }
 
   // Insert in id order, whatever order frames arrive in; ignore duplicates.
@@ -143,7 +156,13 @@
     presenceList.replaceChildren(
       ...users.map((user) => {
         const item = document.createElement("li");
-        item.textContent = user.staff ? user.name + " (coordinator)" : user.name;
+        const name = document.createElement("span");
+        name.className = "chat-presence-name";
+        name.textContent = user.name;
+        item.append(name);
+        if (user.staff) {
+          item.append(" ", staffBadge());
+        }
         return item;
       })
     );
