@@ -302,3 +302,28 @@ async def test_real_handshakes_racing_a_real_sign_out_all_end(live_server):
             survivors.append(socket)
         await socket.close()
     assert survivors == []
+
+
+async def test_a_password_hash_upgraded_at_sign_in_keeps_the_sockets_open(
+    alice, lobby, settings
+):
+    from chat.tests.conftest import drain, joined
+
+    def set_password():
+        alice.set_password("the-same-passphrase-2026")
+        alice.save()
+
+    await sync_to_async(set_password)()
+    socket = await joined(alice)
+    # A newer preferred hasher: the next sign-in upgrades the stored hash.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.ScryptPasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    upgraded = await sync_to_async(alice.check_password)("the-same-passphrase-2026")
+    assert upgraded
+    assert (
+        await sync_to_async(lambda: type(alice).objects.get(pk=alice.pk).password)()
+    ).startswith("scrypt$")
+    assert await drain(socket, 0.3) == []  # still open, nothing closed
+    await socket.disconnect()
