@@ -3,6 +3,7 @@ item 9): the page badges coordinators by the flag, never by the name."""
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.test import Client
 
 from accounts.tests.api_helpers import ApiClient
 from chat.models import Message
@@ -64,15 +65,23 @@ async def test_socket_frames_carry_the_flag(alice, dana):
     await coordinator.disconnect()
 
 
-@pytest.mark.django_db
-def test_room_list_badges_staff_in_presence_not_names(client, alice, lobby):
-    from chat import presence
+@pytest.mark.django_db(transaction=True)
+async def test_room_list_badges_staff_in_presence_not_names(
+    alice, dana, make_student, lobby
+):
+    casey = await sync_to_async(make_student)(
+        first_name="Casey", preferred_name="Casey (coordinator)"
+    )
+    sockets = [await joined(dana), await joined(casey)]
 
-    presence.join(lobby.pk, user_id=90, name="Dana", staff=True)
-    presence.join(lobby.pk, user_id=91, name="Casey (coordinator)", staff=False)
-    client.force_login(alice)
+    def room_list():
+        client = Client()
+        client.force_login(alice)
+        return client.get("/chat/")
 
-    response = client.get("/chat/")
+    response = await sync_to_async(room_list)()
+    for socket in sockets:
+        await socket.disconnect()
 
     text = " ".join(response.text.split())
     assert text.count('data-testid="staff-badge"') == 1
