@@ -11,10 +11,10 @@ a core), which axes' per-pair lock never stops.
 """
 
 import math
-import time
 
 from django.conf import settings
-from django.core.cache import cache
+
+from pairup.ratelimit import Window
 
 LINK_REQUESTS_PER_ADDRESS = 10
 LINK_REQUEST_WINDOW = 15 * 60
@@ -22,65 +22,45 @@ LINK_MAILS_PER_ACCOUNT = 3
 LINK_MAIL_WINDOW = 60 * 60
 
 
-def _over_limit(key: str, *, limit: int, seconds: int) -> bool:
-    """Count one hit on `key`; True once its window holds more than `limit`."""
-    cache.add(key, 0, seconds)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the window ended between add() and incr()
-        cache.add(key, 1, seconds)
-        count = 1
-    return count > limit
-
-
 def link_request_allowed(request) -> bool:
     address = request.META.get("REMOTE_ADDR", "")
-    return not _over_limit(
+    window = Window(
         f"pairup:link-requests:{address}",
-        limit=LINK_REQUESTS_PER_ADDRESS,
-        seconds=LINK_REQUEST_WINDOW,
+        LINK_REQUESTS_PER_ADDRESS,
+        LINK_REQUEST_WINDOW,
     )
+    return window.hit() is None
 
 
 def link_mail_allowed(user_id: int) -> bool:
-    return not _over_limit(
-        f"pairup:link-mails:{user_id}",
-        limit=LINK_MAILS_PER_ACCOUNT,
-        seconds=LINK_MAIL_WINDOW,
+    window = Window(
+        f"pairup:link-mails:{user_id}", LINK_MAILS_PER_ACCOUNT, LINK_MAIL_WINDOW
     )
+    return window.hit() is None
 
 
 # Failed sign-ins per address, across student numbers -------------------
 
 
-def _login_window(request) -> tuple[str, float]:
-    """Return the address's counter key for this fixed window, and the
-    seconds left in the window (windows are aligned to the clock)."""
-    seconds = settings.PAIRUP_LOGIN_COOLOFF_MINUTES * 60
-    now = time.time()
-    window = int(now // seconds)
+def _login_failures(request) -> Window:
     address = request.META.get("REMOTE_ADDR", "")
-    return f"pairup:login-failures:{address}:{window}", (window + 1) * seconds - now
+    return Window(
+        f"pairup:login-failures:{address}",
+        settings.PAIRUP_LOGIN_ADDRESS_LIMIT,
+        settings.PAIRUP_LOGIN_COOLOFF_MINUTES * 60,
+    )
 
 
 def login_failure_record(request) -> None:
     """Count one failed sign-in from the request's address."""
-    key, _left = _login_window(request)
-    _over_limit(
-        key,
-        limit=settings.PAIRUP_LOGIN_ADDRESS_LIMIT,
-        seconds=settings.PAIRUP_LOGIN_COOLOFF_MINUTES * 60,
-    )
+    _login_failures(request).hit()
 
 
 def login_address_retry_after(request) -> int | None:
     """Return the seconds to wait when the request's address has used up its
     failed sign-ins for this window, else None. Counts nothing: call it
     before any password is hashed."""
-    key, left = _login_window(request)
-    if cache.get(key, 0) < settings.PAIRUP_LOGIN_ADDRESS_LIMIT:
-        return None
-    return max(1, math.ceil(left))
+    return _login_failures(request).retry_after()
 
 
 def login_address_message(retry_after: int) -> str:

@@ -1,14 +1,11 @@
 """Write side of chat. Every change to rooms, messages and mutes goes here."""
 
-import contextlib
 import logging
 import math
-import time
 from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
@@ -18,6 +15,7 @@ from accounts.selectors import user_is_coordinator
 from chat import broadcast
 from chat.models import LOBBY_SLUG, TEAM_SLUG_PREFIX, Message, Mute, Room
 from chat.selectors import message_frame
+from pairup.ratelimit import Window
 from pairup.text import unstorable_reason
 
 logger = logging.getLogger(__name__)
@@ -72,7 +70,7 @@ def _count_room_open(user) -> None:
     rate = settings.PAIRUP_ROOM_OPEN_RATE
     if rate is None or user is None or user_is_coordinator(user):
         return
-    retry_after = _window_retry_after(f"chat:room-open:{user.pk}", rate)
+    retry_after = Window(f"chat:room-open:{user.pk}", *rate).hit()
     if retry_after is not None:
         _uncount_room_open(user)  # a refusal opens nothing
         limit, seconds = rate
@@ -89,8 +87,7 @@ def _uncount_room_open(user) -> None:
     rate = settings.PAIRUP_ROOM_OPEN_RATE
     if rate is None or user is None or user_is_coordinator(user):
         return
-    with contextlib.suppress(ValueError):  # the window ended meanwhile
-        cache.decr(_window_key(f"chat:room-open:{user.pk}", rate[1]))
+    Window(f"chat:room-open:{user.pk}", *rate).unhit()
 
 
 @transaction.atomic
@@ -212,39 +209,12 @@ def room_create_for_project(*, project) -> Room:
     return room
 
 
-def _window_key(name: str, seconds: int, now: float | None = None) -> str:
-    window = int((time.time() if now is None else now) // seconds)
-    return f"{name}:{seconds}:{window}"
-
-
-def _window_retry_after(name: str, rate: tuple[int, int]) -> int | None:
-    """Count one hit on `name` in the current fixed window of `rate`
-    (limit, seconds); return the seconds until the window ends when the
-    count is over the limit, else None.
-
-    The count lives in Django's cache (atomic add/incr), so it holds across
-    tabs, rooms and processes (with Redis).
-    """
-    limit, seconds = rate
-    now = time.time()
-    key = _window_key(name, seconds, now)
-    cache.add(key, 0, timeout=seconds + 1)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=seconds + 1)
-        used = 1
-    if used <= limit:
-        return None
-    return max(1, math.ceil((int(now // seconds) + 1) * seconds - now))
-
-
 def _rate_limit_retry_after(user_id: int) -> int | None:
     """Count one message; return seconds to wait when over PAIRUP_CHAT_RATE."""
     rate = settings.PAIRUP_CHAT_RATE
     if rate is None:
         return None
-    return _window_retry_after(f"chat:rate:{user_id}", rate)
+    return Window(f"chat:rate:{user_id}", *rate).hit()
 
 
 def muted_detail(until: datetime | None) -> str:

@@ -24,7 +24,7 @@ def _limit_of_three(settings, monkeypatch):
     settings.PAIRUP_LOGIN_ADDRESS_LIMIT = 3
     # Mid-window, so no test straddles the clock-aligned window's end.
     mid_window = SimpleNamespace(time=lambda: 900 * 2_000_000 + 450)
-    monkeypatch.setattr("accounts.throttle.time", mid_window)
+    monkeypatch.setattr("pairup.ratelimit.time", mid_window)
 
 
 @pytest.fixture

@@ -113,14 +113,14 @@ def test_message_length_counts_code_points_after_trimming(alice, lobby):
 
 @override_settings(PAIRUP_CHAT_RATE=(2, 10))
 def test_rate_limit_gives_retry_after_until_the_window_ends(alice, lobby):
-    with mock.patch("chat.services.time.time", return_value=1003.5):
+    with mock.patch("pairup.ratelimit.time.time", return_value=1003.5):
         message_post(author=alice, room=lobby, text="1")
         message_post(author=alice, room=lobby, text="2")
         with pytest.raises(ValidationError) as caught:
             message_post(author=alice, room=lobby, text="3")
     assert caught.value.code == "rate_limited"
     assert caught.value.params["retry_after"] == 7  # window 1000-1010
-    with mock.patch("chat.services.time.time", return_value=1010.1):
+    with mock.patch("pairup.ratelimit.time.time", return_value=1010.1):
         message_post(author=alice, room=lobby, text="next window")
     assert Message.objects.count() == 3
 
