@@ -254,6 +254,7 @@ def test_the_change_form_changes_nothing_but_the_description(
     )
 
     project.refresh_from_db()
+    assert project.description == "New"
     assert project.lab == lab
     assert [m.user for m in project.memberships.all()] == [alice, bob]
     assert not Membership.objects.filter(user=charlie).exists()
