@@ -13,13 +13,18 @@ from datetime import datetime, timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count
+from django.http import Http404
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import user_is_coordinator
 from projects import services
@@ -74,16 +79,19 @@ def _local(value, fmt: str) -> str:
     return f"{timezone.localtime(value):{fmt}}" if value else ""
 
 
-def add_service_errors(form, error: ValidationError, field_map=None) -> None:
+def add_service_errors(
+    form, error: ValidationError, field_map=None, *, field: str | None = None
+) -> None:
     """Put a service's ValidationError on the form: on the field it names
-    when the form has that field, else on the form as a whole."""
+    when the form has that field, else on `field` (default: the form as a
+    whole)."""
     field_map = field_map or {}
     if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
+        form.add_error(field, error)
         return
     for key, errors in error.error_dict.items():
         name = field_map.get(key, key)
-        form.add_error(name if name in form.fields else None, errors)
+        form.add_error(name if name in form.fields else field, errors)
 
 
 # Labs -------------------------------------------------------------------
@@ -220,148 +228,83 @@ class LabAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
 
 # Projects ---------------------------------------------------------------
 
+SLOT_HELP = (
+    "Any slot: the booking window and the cut-off don't bind coordinators, "
+    "but a slot another team holds is refused."
+)
 
-class ProjectAdminForm(forms.ModelForm):
-    """The project, its slot and its members, changed through the services.
 
-    The writes run in `_post_clean`, inside a savepoint, once the fields are
-    valid: a rule that refuses (slot taken, team full, student in another
-    team) becomes a form error and nothing is changed.
-    """
+def student_by_number(number: str) -> User:
+    """Return the active student with this number, or raise ValidationError."""
+    number = number.strip()
+    student = User.objects.students().filter(username=number).first()
+    if student is None:
+        raise ValidationError(
+            f"No student with the number {number!r}.", code="no_student"
+        )
+    return student
 
+
+def _posted(request):
+    """The POST data to bind a form to (even empty), None on GET."""
+    return request.POST if request.method == "POST" else None
+
+
+def student_label(user) -> str:
+    return f"{user.username} {user.get_full_name() or user.display_name}".strip()
+
+
+class AdminSlotField(forms.ModelChoiceField):
+    """Every slot, labelled with who holds it (coordinators may book any)."""
+
+    def __init__(self, **kwargs):
+        queryset = Lab.objects.select_related("project").order_by("start", "room")
+        super().__init__(queryset=queryset, label="Lab slot", **kwargs)
+
+    def label_from_instance(self, obj):
+        project = getattr(obj, "project", None)
+        holder = str(project) if project is not None else "free"
+        return f"{obj} ({holder}{'' if obj.is_open else ', closed'})"
+
+
+class ProjectAddForm(forms.Form):
     first_member = forms.CharField(
         label="First member (student number)",
-        required=True,
-        help_text="The student whose project this is.",
+        max_length=150,
+        help_text="A student without a project: the project is theirs.",
     )
-    slot = forms.ModelChoiceField(
-        label="Lab slot",
-        queryset=Lab.objects.order_by("start", "room"),
-        required=False,
-        help_text="Booked or moved through the booking rules (integrity only: "
-        "the booking window and the cut-off don't bind coordinators). "
-        "Leave empty to release.",
+    description = forms.CharField(
+        max_length=64, help_text="What the team will build, in 1 to 64 characters."
     )
-    add_member = forms.CharField(
-        label="Add a member (student number)",
-        required=False,
-        help_text="A free student; the team must have room.",
-    )
-    remove_members = forms.ModelMultipleChoiceField(
-        label="Remove members",
-        queryset=Membership.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Removing the last member dissolves the project.",
+    slot = AdminSlotField(
+        required=False, empty_label="No slot yet", help_text=f"Optional. {SLOT_HELP}"
     )
 
-    class Meta:
-        model = Project
-        fields = ("description",)
-
-    actor = None  # set by ProjectAdmin.get_form
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            del self.fields["first_member"]
-            self.fields["slot"].initial = self.instance.lab_id
-            self.fields["remove_members"].queryset = Membership.objects.filter(
-                project=self.instance
-            ).select_related("user")
-            self.fields["remove_members"].label_from_instance = lambda m: str(m.user)
-        else:
-            del self.fields["remove_members"]
-
-    def _student(self, field: str) -> User | None:
-        number = (self.cleaned_data.get(field) or "").strip()
-        if not number:
-            return None
-        student = User.objects.students().filter(username=number).first()
-        if student is None:
-            raise ValidationError({field: f"No student with the number {number!r}."})
-        return student
-
-    def _post_clean(self):
-        super()._post_clean()
-        if self.errors:
-            return
-        try:
-            with transaction.atomic():
-                self._apply()
-        except ValidationError as error:
-            add_service_errors(self, error, {"partner": "add_member", "lab": "slot"})
-
-    def _apply(self) -> None:
-        actor, data = self.actor, self.cleaned_data
-        lab = data.get("slot")
-        if not self.instance.pk:
-            first = self._student("first_member")
-            project = services.project_create(
-                user=first,
-                actor=actor,
-                description=data["description"],
-                lab=lab,
-                via=Via.ADMIN,
-            )
-            self.instance = project
-        else:
-            project = Project.objects.get(pk=self.instance.pk)
-            if "description" in self.changed_data:
-                services.project_update(
-                    user=actor, project=project, description=data["description"]
-                )
-            for membership in data.get("remove_members") or []:
-                if not Project.objects.filter(pk=project.pk).exists():
-                    break
-                services.membership_remove(
-                    actor=actor, membership=membership, via=Via.ADMIN
-                )
-            if not Project.objects.filter(pk=project.pk).exists():
-                return
-            project.refresh_from_db()
-            if lab is None and project.lab_id is not None:
-                services.lab_release(user=actor, project=project, via=Via.ADMIN)
-            elif lab is not None and lab.pk != project.lab_id:
-                try:
-                    services.lab_book(
-                        user=actor, project=project, lab=lab, via=Via.ADMIN
-                    )
-                except ValidationError as error:
-                    raise ValidationError({"slot": error.messages}) from None
-        student = self._student("add_member")
-        if student is not None:
-            try:
-                services.membership_add(
-                    actor=actor, project=project, student=student, via=Via.ADMIN
-                )
-            except ValidationError as error:
-                raise ValidationError({"add_member": error.messages}) from None
-        self.instance.refresh_from_db()
+    def clean_first_member(self):
+        return student_by_number(self.cleaned_data["first_member"])
 
 
-class MembershipInline(admin.TabularInline):
-    """The members, read-only: add or remove them with the fields above."""
+class SlotForm(forms.Form):
+    slot = AdminSlotField(
+        empty_label="Choose a slot",
+        help_text=f"{SLOT_HELP} Moving releases the team's current slot in the "
+        "same step.",
+    )
 
-    model = Membership
-    fields = ("student_number", "name", "joined_at")
-    readonly_fields = ("student_number", "name", "joined_at")
-    extra = 0
-    can_delete = False
 
-    def has_add_permission(self, request, obj=None):
-        return False
+class MemberAddForm(forms.Form):
+    student = forms.CharField(
+        label="Student number",
+        max_length=150,
+        help_text="A student without a project: they join at once, no invitation.",
+    )
 
-    def has_change_permission(self, request, obj=None):
-        return False
+    def clean_student(self):
+        return student_by_number(self.cleaned_data["student"])
 
-    @admin.display(description="student number")
-    def student_number(self, membership):
-        return membership.user.username
 
-    @admin.display(description="name")
-    def name(self, membership):
-        return membership.user.get_full_name() or membership.user.display_name
+class ConfirmForm(forms.Form):
+    """A confirmation page's form: no fields, a place for a refusal."""
 
 
 class ProjectSlotFilter(admin.SimpleListFilter):
@@ -397,8 +340,17 @@ class ProjectSizeFilter(admin.SimpleListFilter):
 
 @admin.register(Project)
 class ProjectAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
-    form = ProjectAdminForm
-    inlines = (MembershipInline,)
+    """Teams, the way UserAdmin changes a password.
+
+    The change form edits the description (through `project_update`, so the
+    admin's own save and history work) and shows the members and the slot.
+    Everything else has a page of its own, linked from the change form:
+    book or move the slot, release it, add a member, remove one, dissolve,
+    and adding a project. Each page shows a form or a confirmation on GET
+    and calls ONE service on POST, inside a transaction with its history
+    entry: a refusal shows on the page and changes nothing.
+    """
+
     list_display = ("__str__", "description", "members", "slot", "created_at")
     list_filter = (ProjectSlotFilter, ProjectSizeFilter)
     list_select_related = ("lab",)
@@ -410,7 +362,8 @@ class ProjectAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
         "memberships__user__last_name",
         "memberships__user__preferred_name",
     )
-    readonly_fields = ("created_at", "updated_at")
+    fields = ("description", "slot", "created_at", "updated_at")
+    readonly_fields = ("slot", "created_at", "updated_at")
     actions = ("dissolve_projects",)
 
     def get_queryset(self, request):
@@ -421,24 +374,37 @@ class ProjectAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
         actions.pop("delete_selected", None)  # dissolve goes through the service
         return actions
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        return type(form.__name__, (form,), {"actor": request.user})
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
 
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ("first_member", "description", "slot", "add_member")
-        return (
-            "description",
-            "slot",
-            "add_member",
-            "remove_members",
-            "created_at",
-            "updated_at",
-        )
+        def view(route, method, name):
+            # GET shows the page, POST acts; any other method is a 405.
+            allowed = require_http_methods(["GET", "POST"])(method)
+            return path(
+                route, self.admin_site.admin_view(allowed), name=f"{info}_{name}"
+            )
 
-    def get_inlines(self, request, obj):
-        return self.inlines if obj is not None else ()
+        own = [
+            view("add/", self.add_view, "add"),
+            view("<path:object_id>/slot/", self.slot_book_view, "slot_book"),
+            view(
+                "<path:object_id>/slot/release/",
+                self.slot_release_view,
+                "slot_release",
+            ),
+            view("<path:object_id>/members/add/", self.member_add_view, "member_add"),
+            view(
+                "<path:object_id>/members/<int:membership_id>/remove/",
+                self.member_remove_view,
+                "member_remove",
+            ),
+            view("<path:object_id>/dissolve/", self.dissolve_view, "dissolve"),
+        ]
+        # Dissolve replaces the stock delete page, which would delete the
+        # project without the service (no booking record, no broadcast).
+        replaced = {f"{info}_add", f"{info}_delete"}
+        stock = [url for url in super().get_urls() if url.name not in replaced]
+        return own + stock
 
     @admin.display(description="members")
     def members(self, project):
@@ -446,56 +412,293 @@ class ProjectAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
             f"{user.username} {user.display_name}" for user in project.member_list()
         )
 
-    @admin.display(description="slot", ordering="lab__start")
+    @admin.display(description="lab slot", ordering="lab__start")
     def slot(self, project):
-        return str(project.lab) if project.lab else ""
+        return str(project.lab) if project.lab else None
+
+    # The change form: the description through the service -------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The stock delete link would point at the removed delete page.
+        extra_context = {**(extra_context or {}), "show_delete": False}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
-        """The form's services already saved everything."""
+        services.project_update(
+            user=request.user, project=obj, description=obj.description
+        )
 
-    def save_related(self, request, form, formsets, change):
-        """Members change through the form's services, not the inline."""
+    # Pages of their own -------------------------------------------------
 
-    def construct_change_message(self, request, form, formsets, add=False):
-        return super().construct_change_message(request, form, [], add)
+    def _project(self, request, object_id, may) -> Project:
+        """Return the project, after the permission check `may` (403), or 404."""
+        project = self.get_object(request, unquote(object_id))
+        if not may(request, project):
+            raise PermissionDenied
+        if project is None:
+            raise Http404(f"No project with the id {object_id!r}.")
+        return project
 
-    def get_deleted_objects(self, objs, request):
-        """Dissolving takes the members and invitations with it, through the
-        service: the delete permission on projects is all it needs."""
-        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
-        return deleted, counts, set(), protected
+    def _change_url(self, project) -> str:
+        return reverse(
+            f"{self.admin_site.name}:projects_project_change", args=[project.pk]
+        )
 
-    def response_change(self, request, obj):
-        if not Project.objects.filter(pk=obj.pk).exists():
-            self.message_user(
-                request,
-                f"{obj} had no members left and was dissolved; its slot is free.",
-                messages.SUCCESS,
-            )
-            return redirect(reverse("admin:projects_project_changelist"))
-        return super().response_change(request, obj)
+    def _render(self, request, template, *, form, title, submit, project=None, **extra):
+        fieldsets = [(None, {"fields": list(form.base_fields)})]
+        if project is not None:
+            cancel_url = self._change_url(project)
+        else:
+            cancel_url = reverse(f"{self.admin_site.name}:projects_project_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "original": project,
+            "form": form,
+            "adminform": helpers.AdminForm(form, fieldsets, {})
+            if form.fields
+            else None,
+            "submit_label": submit,
+            "cancel_url": cancel_url,
+            "team_size": settings.PAIRUP_TEAM_SIZE,
+            **extra,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, f"admin/projects/project/{template}", context)
 
-    def log_change(self, request, obj, message):
-        if Project.objects.filter(pk=obj.pk).exists():
-            super().log_change(request, obj, message)
+    def _changed(self, request, project, message: str):
+        """Say what changed and go back to the project's page."""
+        self.message_user(request, message, messages.SUCCESS)
+        return redirect(self._change_url(project))
 
-    def delete_model(self, request, obj):
-        services.project_dissolve(user=request.user, project=obj, via=Via.ADMIN)
+    def add_view(self, request, form_url="", extra_context=None):
+        """Add a project for a student: `project_create`, acting as the
+        coordinator. A page of its own rather than the stock add form, whose
+        save runs after validation, where a refusal could no longer land on
+        the form."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ProjectAddForm(_posted(request))
+        if request.method == "POST" and form.is_valid():
+            student, lab = form.cleaned_data["first_member"], form.cleaned_data["slot"]
+            label = student_label(student)
+            message = f"Added for {label}" + (f", with the slot {lab}." if lab else ".")
+            try:
+                with transaction.atomic():
+                    project = services.project_create(
+                        user=student,
+                        actor=request.user,
+                        description=form.cleaned_data["description"],
+                        lab=lab,
+                        via=Via.ADMIN,
+                    )
+                    self.log_addition(request, project, message)
+            except ValidationError as error:
+                if getattr(error, "code", None) == "already_member":
+                    error = ValidationError(f"{label} already has a project.")
+                add_service_errors(form, error, {"lab": "slot"}, field="first_member")
+            else:
+                return self._changed(request, project, f"{project}: {message}")
+        return self._render(
+            request,
+            "project_add.html",
+            form=form,
+            title="Add project",
+            submit="Add project",
+        )
 
-    def delete_queryset(self, request, queryset):
-        for project in queryset:
-            services.project_dissolve(user=request.user, project=project, via=Via.ADMIN)
+    def slot_book_view(self, request, object_id):
+        """Book a slot for the team, or move it there: `lab_book`."""
+        project = self._project(request, object_id, self.has_change_permission)
+        old_lab = project.lab
+        form = SlotForm(_posted(request))
+        if request.method == "POST" and form.is_valid():
+            lab = form.cleaned_data["slot"]
+            if old_lab is None:
+                message = f"Booked the slot {lab}."
+            else:
+                message = f"Moved from the slot {old_lab} to {lab}."
+            try:
+                with transaction.atomic():
+                    services.lab_book(
+                        user=request.user, project=project, lab=lab, via=Via.ADMIN
+                    )
+                    self.log_change(request, project, message)
+            except ValidationError as error:
+                add_service_errors(form, error, field="slot")
+            else:
+                return self._changed(request, project, f"{project}: {message}")
+        return self._render(
+            request,
+            "slot_book.html",
+            project=project,
+            form=form,
+            title=f"Book or move the slot of {project}",
+            submit="Move to this slot" if old_lab else "Book this slot",
+        )
+
+    def slot_release_view(self, request, object_id):
+        """Release the team's slot after a confirmation: `lab_release`."""
+        project = self._project(request, object_id, self.has_change_permission)
+        lab = project.lab
+        form = ConfirmForm(_posted(request))
+        if request.method == "POST" and form.is_valid():
+            message = f"Released the slot {lab}."
+            try:
+                with transaction.atomic():
+                    services.lab_release(
+                        user=request.user, project=project, via=Via.ADMIN
+                    )
+                    self.log_change(request, project, message)
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                return self._changed(request, project, f"{project}: {message}")
+        return self._render(
+            request,
+            "slot_release.html",
+            project=project,
+            form=form,
+            title=f"Release the slot of {project}",
+            submit="Yes, release the slot",
+            lab=lab,
+        )
+
+    def member_add_view(self, request, object_id):
+        """Put a free student into the team: `membership_add`."""
+        project = self._project(request, object_id, self.has_change_permission)
+        form = MemberAddForm(_posted(request))
+        if request.method == "POST" and form.is_valid():
+            student = form.cleaned_data["student"]
+            message = f"Added the member {student_label(student)}."
+            try:
+                with transaction.atomic():
+                    services.membership_add(
+                        actor=request.user,
+                        project=project,
+                        student=student,
+                        via=Via.ADMIN,
+                    )
+                    self.log_change(request, project, message)
+            except ValidationError as error:
+                add_service_errors(form, error, field="student")
+            else:
+                return self._changed(request, project, f"{project}: {message}")
+        return self._render(
+            request,
+            "member_add.html",
+            project=project,
+            form=form,
+            title=f"Add a member to {project}",
+            submit="Add to the team",
+        )
+
+    def member_remove_view(self, request, object_id, membership_id):
+        """Take a member out after a confirmation: `membership_remove`, which
+        dissolves the team when it was the last member."""
+        project = self._project(request, object_id, self.has_change_permission)
+        memberships = {m.pk: m for m in project.memberships.all()}
+        membership = memberships.get(membership_id)
+        if membership is None:
+            raise Http404(f"No member {membership_id} in {project}.")
+        label = student_label(membership.user)
+        form = ConfirmForm(_posted(request))
+        if request.method == "POST" and form.is_valid():
+            lab = project.lab
+            try:
+                with transaction.atomic():
+                    services.membership_remove(
+                        actor=request.user, membership=membership, via=Via.ADMIN
+                    )
+                    dissolved = not Project.objects.filter(pk=project.pk).exists()
+                    what = "the last member" if dissolved else "a member"
+                    self.log_change(request, project, f"Removed {what}, {label}.")
+                    if dissolved:
+                        self.log_deletions(request, [project])
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                if not dissolved:
+                    message = f"{project}: removed the member {label}."
+                    return self._changed(request, project, message)
+                freed = "; its slot is free" if lab else ""
+                self.message_user(
+                    request,
+                    f"{project} had no members left and was dissolved{freed}.",
+                    messages.SUCCESS,
+                )
+                return redirect(
+                    reverse(f"{self.admin_site.name}:projects_project_changelist")
+                )
+        return self._render(
+            request,
+            "member_remove.html",
+            project=project,
+            form=form,
+            title=f"Remove {label} from {project}",
+            submit="Yes, remove them",
+            membership=membership,
+            last_member=len(memberships) == 1,
+        )
+
+    def dissolve_view(self, request, object_id):
+        """Dissolve the team after a confirmation: `project_dissolve`."""
+        project = self._project(request, object_id, self.has_delete_permission)
+        form = ConfirmForm(_posted(request))
+        if request.method == "POST" and form.is_valid():
+            try:
+                with transaction.atomic():
+                    self.log_deletions(request, [project])
+                    services.project_dissolve(
+                        user=request.user, project=project, via=Via.ADMIN
+                    )
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                self.message_user(
+                    request,
+                    f"{project} was dissolved: its members are free"
+                    + ("; its slot is free." if project.lab_id else "."),
+                    messages.SUCCESS,
+                )
+                return redirect(
+                    reverse(f"{self.admin_site.name}:projects_project_changelist")
+                )
+        return self._render(
+            request,
+            "project_dissolve.html",
+            project=project,
+            form=form,
+            title=f"Dissolve {project}",
+            submit="Yes, dissolve the team",
+            pending_invitations=project.invitations.filter(
+                status=Invitation.Status.PENDING
+            ).count(),
+        )
 
     @admin.action(
         description="Dissolve the selected projects (members become free)",
         permissions=["delete"],
     )
     def dissolve_projects(self, request, queryset):
-        count = 0
+        dissolved, refused = 0, []
         for project in queryset:
-            services.project_dissolve(user=request.user, project=project, via=Via.ADMIN)
-            count += 1
-        self.message_user(request, f"{count} project(s) dissolved.", messages.SUCCESS)
+            try:
+                with transaction.atomic():
+                    self.log_deletions(request, [project])
+                    services.project_dissolve(
+                        user=request.user, project=project, via=Via.ADMIN
+                    )
+            except ValidationError as error:
+                refused.append(f"{project}: {' '.join(error.messages)}")
+            else:
+                dissolved += 1
+        self.message_user(
+            request, f"{dissolved} project(s) dissolved.", messages.SUCCESS
+        )
+        for reason in refused:
+            self.message_user(request, reason, messages.ERROR)
 
 
 @admin.register(Membership)

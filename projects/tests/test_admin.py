@@ -1,14 +1,15 @@
 """The coordinators' admin: every write through the services, errors as form
-errors, coordinators only."""
+errors, each change in the admin's history, coordinators only."""
 
 import csv
 import io
 from datetime import timedelta
-from html.parser import HTMLParser
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.urls import reverse
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts.tests.factories import StudentFactory
@@ -24,25 +25,6 @@ from projects.models import (
 from projects.tests.factories import LabFactory, lab_starting_in, make_team
 
 
-class HiddenInputs(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.data = {}
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "input" and attrs.get("type") == "hidden" and attrs.get("name"):
-            self.data[attrs["name"]] = attrs.get("value") or ""
-
-
-def change_form_data(client, url, **fields):
-    """The change form's hidden inputs (inline management forms) plus fields."""
-    parser = HiddenInputs()
-    parser.feed(client.get(url).content.decode())
-    parser.data.pop("csrfmiddlewaretoken", None)
-    return {**parser.data, **fields}
-
-
 @pytest.fixture
 def admin_client(client, dana):
     client.force_login(dana)
@@ -55,6 +37,29 @@ def results(response):
 
 def project_url(project):
     return reverse("admin:projects_project_change", args=[project.pk])
+
+
+def page_url(name, project, member=None):
+    """The URL of one of the project's own admin pages ("add" needs none)."""
+    if name == "add":
+        return reverse("admin:projects_project_add")
+    args = [project.pk]
+    if name == "member_remove":
+        member = member or project.memberships.first().user
+        args.append(Membership.objects.get(user=member).pk)
+    return reverse(f"admin:projects_project_{name}", args=args)
+
+
+def history(project):
+    """The admin's history entries for the project: (flag, message), oldest first."""
+    return list(
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Project),
+            object_id=str(project.pk),
+        )
+        .order_by("pk")
+        .values_list("action_flag", "change_message")
+    )
 
 
 def run_action(client, model, action, objects):
@@ -210,124 +215,397 @@ def test_adding_a_lab_with_end_before_start_shows_an_error(admin_client):
     assert not Lab.objects.exists()
 
 
-# Projects ---------------------------------------------------------------
+# Projects: the change form ------------------------------------------------
 
 
-def test_assigning_a_slot_goes_through_lab_book_with_via_admin(
-    admin_client, alice, dana
+def test_the_change_form_edits_the_description_through_the_service(
+    admin_client, alice, monkeypatch
 ):
-    project = make_team(alice)
-    lab = lab_starting_in(30)  # within the cut-off: coordinators aren't bound
-    url = project_url(project)
-
-    response = admin_client.post(
-        url,
-        change_form_data(admin_client, url, description="Robots", slot=lab.pk),
+    project = make_team(alice, description="Old")
+    calls = []
+    real = services.project_update
+    monkeypatch.setattr(
+        services, "project_update", lambda **kw: calls.append(kw) or real(**kw)
     )
 
+    response = admin_client.post(project_url(project), {"description": " Robots "})
+
     assert response.status_code == 302
+    project.refresh_from_db()
+    assert project.description == "Robots"
+    assert len(calls) == 1
+    assert history(project) == [(CHANGE, '[{"changed": {"fields": ["Description"]}}]')]
+
+
+def test_the_change_form_changes_nothing_but_the_description(
+    admin_client, alice, bob, charlie
+):
+    lab, other = LabFactory(), LabFactory()
+    project = make_team(alice, bob, lab=lab)
+
+    admin_client.post(
+        project_url(project),
+        {
+            "description": "New",
+            "slot": other.pk,
+            "add_member": charlie.username,
+            "remove_members": [alice.membership.pk],
+        },
+    )
+
+    project.refresh_from_db()
+    assert project.description == "New"
+    assert project.lab == lab
+    assert [m.user for m in project.memberships.all()] == [alice, bob]
+    assert not Membership.objects.filter(user=charlie).exists()
+
+
+def test_an_empty_description_is_a_form_error(admin_client, alice):
+    project = make_team(alice, description="Old")
+
+    response = admin_client.post(project_url(project), {"description": "   "})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["description"]
+    project.refresh_from_db()
+    assert project.description == "Old"
+    assert history(project) == []
+
+
+def test_the_change_form_shows_members_and_slot_and_links_to_the_pages(
+    admin_client, alice
+):
+    lab = LabFactory()
+    project = make_team(alice, lab=lab)
+
+    response = admin_client.get(project_url(project))
+
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.fields) == ["description"]
+    body = response.content.decode()
+    assert str(lab) in body
+    assert alice.username in body
+    for name in ("slot_book", "slot_release", "member_add", "dissolve"):
+        assert page_url(name, project) in body
+    assert page_url("member_remove", project) in body
+    assert f"/admin/projects/project/{project.pk}/delete/" not in body
+
+
+def test_the_change_form_links_only_what_applies(admin_client, alice, bob):
+    project = make_team(alice, bob)  # full, no slot
+
+    body = admin_client.get(project_url(project)).content.decode()
+
+    assert page_url("slot_book", project) in body
+    assert page_url("slot_release", project) not in body
+    assert page_url("member_add", project) not in body
+
+
+# Projects: the pages of their own -----------------------------------------
+
+PAGES = ["slot_book", "slot_release", "member_add", "member_remove", "dissolve"]
+
+
+@pytest.mark.parametrize("name", [*PAGES, "add"])
+def test_each_page_shows_its_form_to_a_coordinator_and_changes_nothing(
+    admin_client, alice, bob, name
+):
+    lab = LabFactory()
+    project = make_team(alice, bob, lab=lab)
+
+    response = admin_client.get(page_url(name, project))
+
+    assert response.status_code == 200
+    assert f"<h1>{response.context['title']}</h1>" in response.content.decode()
+    project.refresh_from_db()
+    assert project.lab == lab
+    assert project.memberships.count() == 2
+
+
+@pytest.mark.parametrize("name", [*PAGES, "add"])
+def test_a_student_is_sent_to_the_admin_sign_in_from_each_page(client, alice, name):
+    project = make_team(alice)
+    client.force_login(alice)
+
+    response = client.post(page_url(name, project))
+
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+    assert Project.objects.filter(pk=project.pk).exists()
+
+
+@pytest.mark.parametrize("name", [*PAGES, "add"])
+def test_staff_outside_the_coordinators_group_get_403_on_each_page(client, alice, name):
+    project = make_team(alice, lab=LabFactory())
+    client.force_login(StudentFactory(username="tutor", is_staff=True))
+
+    get = client.get(page_url(name, project))
+    post = client.post(page_url(name, project))
+
+    assert (get.status_code, post.status_code) == (403, 403)
+    assert Project.objects.filter(pk=project.pk, lab__isnull=False).exists()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_a_missing_project_is_a_404_on_each_page(admin_client, name):
+    args = [999999, 1] if name == "member_remove" else [999999]
+
+    response = admin_client.get(reverse(f"admin:projects_project_{name}", args=args))
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("name", [*PAGES, "add"])
+def test_each_page_refuses_other_methods(admin_client, alice, name):
+    project = make_team(alice)
+
+    response = admin_client.put(page_url(name, project))
+
+    assert response.status_code == 405
+
+
+def test_removing_a_member_of_another_team_is_a_404(admin_client, alice, bob):
+    project = make_team(alice)
+    make_team(bob)
+
+    response = admin_client.post(
+        reverse(
+            "admin:projects_project_member_remove",
+            args=[project.pk, bob.membership.pk],
+        )
+    )
+
+    assert response.status_code == 404
+    assert Membership.objects.filter(user=bob).exists()
+
+
+# Booking ------------------------------------------------------------------
+
+
+def test_booking_a_slot_goes_through_lab_book_with_via_admin(admin_client, alice, dana):
+    project = make_team(alice)
+    lab = lab_starting_in(30)  # within the cut-off: coordinators aren't bound
+
+    response = admin_client.post(page_url("slot_book", project), {"slot": lab.pk})
+
+    assert response.status_code == 302
+    assert response["Location"] == project_url(project)
     project.refresh_from_db()
     assert project.lab == lab
     record = BookingRecord.objects.get()
     assert (record.action, record.via, record.actor) == ("book", "admin", dana)
+    assert history(project) == [(CHANGE, f"Booked the slot {lab}.")]
 
 
-def test_a_taken_slot_is_a_form_error_and_nothing_changes(admin_client, alice, bob):
-    lab = LabFactory()
-    make_team(bob, lab=lab)
-    project = make_team(alice, description="Old")
-    url = project_url(project)
+def test_moving_the_slot_frees_the_old_one_in_the_same_step(admin_client, alice, dana):
+    old = lab_starting_in(20)  # leaving within the cut-off: not binding either
+    project = services.lab_book(user=dana, project=make_team(alice), lab=old)
+    new = LabFactory(is_open=False)  # closed to students, not to coordinators
 
-    response = admin_client.post(
-        url, change_form_data(admin_client, url, description="New", slot=lab.pk)
-    )
+    response = admin_client.post(page_url("slot_book", project), {"slot": new.pk})
 
-    assert response.status_code == 200
-    assert services.SLOT_TAKEN in response.context["adminform"].form.errors["slot"]
+    assert response.status_code == 302
     project.refresh_from_db()
-    assert project.lab is None
-    assert project.description == "Old"
+    assert project.lab == new
+    assert not Project.objects.filter(lab=old).exists()
+    record = BookingRecord.objects.get(action="move")
+    assert (record.via, record.from_lab, record.to_lab) == ("admin", old, new)
+    assert history(project) == [(CHANGE, f"Moved from the slot {old} to {new}.")]
 
 
-def test_clearing_the_slot_releases_it(admin_client, alice):
-    project = make_team(alice, lab=LabFactory())
-    url = project_url(project)
+def test_a_taken_slot_is_refused_on_the_form_and_nothing_changes(
+    admin_client, alice, bob
+):
+    lab = LabFactory()
+    other = make_team(bob, lab=lab)
+    project = make_team(alice, description="Old")
 
-    admin_client.post(
-        url, change_form_data(admin_client, url, description="x", slot="")
-    )
+    page = admin_client.get(page_url("slot_book", project)).content.decode()
+    response = admin_client.post(page_url("slot_book", project), {"slot": lab.pk})
 
+    assert f"{lab} ({other})" in page  # the list says who holds each slot
+    assert response.status_code == 200
+    assert services.SLOT_TAKEN in response.context["form"].errors["slot"]
+    assert services.SLOT_TAKEN in response.content.decode()
+    project.refresh_from_db()
+    assert (project.lab, project.description) == (None, "Old")
+    assert Project.objects.get(lab=lab) == other
+    assert BookingRecord.objects.count() == 1  # bob's own booking
+    assert history(project) == []
+
+
+def test_releasing_the_slot_goes_through_lab_release(admin_client, alice):
+    lab = LabFactory()
+    project = make_team(alice, lab=lab)
+
+    page = admin_client.get(page_url("slot_release", project)).content.decode()
+    response = admin_client.post(page_url("slot_release", project))
+
+    assert f"Release <strong>{lab}</strong>?" in page
+    assert response.status_code == 302
     project.refresh_from_db()
     assert project.lab is None
     assert BookingRecord.objects.filter(action="release", via="admin").exists()
+    assert history(project) == [(CHANGE, f"Released the slot {lab}.")]
+
+
+def test_releasing_without_a_slot_shows_the_reason_and_changes_nothing(
+    admin_client, alice
+):
+    project = make_team(alice)
+
+    page = admin_client.get(page_url("slot_release", project))
+    response = admin_client.post(page_url("slot_release", project))
+
+    assert "has no slot to release" in page.content.decode()
+    assert "Yes, release the slot" not in page.content.decode()
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [
+        "Your team has no slot to release."
+    ]
+    assert not BookingRecord.objects.exists()
+    assert history(project) == []
+
+
+# Members ------------------------------------------------------------------
 
 
 def test_adding_a_member_goes_through_membership_add(admin_client, alice, bob):
     project = make_team(alice)
-    url = project_url(project)
-
-    admin_client.post(
-        url,
-        change_form_data(admin_client, url, description="x", add_member=bob.username),
-    )
-
-    assert Membership.objects.get(user=bob).project == project
-
-
-def test_adding_to_a_full_team_is_a_form_error(admin_client, alice, bob, charlie):
-    project = make_team(alice, bob)
-    url = project_url(project)
 
     response = admin_client.post(
-        url,
-        change_form_data(
-            admin_client, url, description="x", add_member=charlie.username
-        ),
+        page_url("member_add", project), {"student": f" {bob.username} "}
+    )
+
+    assert response.status_code == 302
+    assert Membership.objects.get(user=bob).project == project
+    assert history(project) == [(CHANGE, f"Added the member {bob.username} Bob Baker.")]
+
+
+def test_adding_to_a_full_team_is_refused_on_the_form(
+    admin_client, alice, bob, charlie
+):
+    project = make_team(alice, bob)
+
+    response = admin_client.post(
+        page_url("member_add", project), {"student": charlie.username}
     )
 
     assert response.status_code == 200
-    errors = response.context["adminform"].form.errors["add_member"]
-    assert errors == ["That team is already full."]
+    assert response.context["form"].errors["student"] == ["That team is already full."]
     assert not Membership.objects.filter(user=charlie).exists()
+    assert history(project) == []
+
+
+def test_adding_a_student_already_in_a_team_is_refused_on_the_form(
+    admin_client, alice, charlie
+):
+    project = make_team(alice)
+    other = make_team(charlie)
+
+    response = admin_client.post(
+        page_url("member_add", project), {"student": charlie.username}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["student"] == [
+        "Charlie already belongs to a project."
+    ]
+    assert Membership.objects.get(user=charlie).project == other
+    assert project.memberships.count() == 1
+
+
+def test_adding_an_unknown_number_is_a_form_error(admin_client, alice, dana):
+    project = make_team(alice)
+
+    unknown = admin_client.post(page_url("member_add", project), {"student": "999"})
+    staff = admin_client.post(page_url("member_add", project), {"student": "dana"})
+
+    assert unknown.context["form"].errors["student"] == [
+        "No student with the number '999'."
+    ]
+    assert staff.context["form"].errors["student"] == [
+        "No student with the number 'dana'."
+    ]
+    assert project.memberships.count() == 1
+
+
+def test_removing_a_member_keeps_the_team(admin_client, alice, bob):
+    lab = LabFactory()
+    project = make_team(alice, bob, lab=lab)
+
+    page = admin_client.get(page_url("member_remove", project, member=bob))
+    response = admin_client.post(page_url("member_remove", project, member=bob))
+
+    assert "They become a free student" in page.content.decode()
+    assert response.status_code == 302
+    assert response["Location"] == project_url(project)
+    project.refresh_from_db()
+    assert [m.user for m in project.memberships.all()] == [alice]
+    assert project.lab == lab
+    assert history(project) == [
+        (CHANGE, f"Removed a member, {bob.username} Bob Baker.")
+    ]
 
 
 def test_removing_the_last_member_dissolves_the_project(admin_client, alice):
     project = make_team(alice, lab=LabFactory())
-    url = project_url(project)
 
-    response = admin_client.post(
-        url,
-        change_form_data(
-            admin_client,
-            url,
-            description="x",
-            remove_members=[alice.membership.pk],
-        ),
-    )
+    page = admin_client.get(page_url("member_remove", project))
+    response = admin_client.post(page_url("member_remove", project))
 
+    assert "Removing them dissolves the team" in page.content.decode()
     assert response.status_code == 302
+    assert response["Location"] == reverse("admin:projects_project_changelist")
     assert not Project.objects.exists()
     record = BookingRecord.objects.get(action="dissolve")
     assert record.members == alice.username
+    assert history(project) == [
+        (CHANGE, f"Removed the last member, {alice.username} Alice Able."),
+        (DELETION, ""),
+    ]
 
 
-def test_adding_a_project_for_a_student(admin_client, alice, bob):
+# Adding and dissolving ----------------------------------------------------
+
+
+def test_adding_a_project_for_a_student(admin_client, alice, bob, dana):
     lab = LabFactory()
 
     response = admin_client.post(
         reverse("admin:projects_project_add"),
-        {
-            "first_member": alice.username,
-            "description": "Robots",
-            "slot": lab.pk,
-            "add_member": bob.username,
-        },
+        {"first_member": alice.username, "description": "Robots", "slot": lab.pk},
     )
 
     assert response.status_code == 302
     project = Project.objects.get()
-    assert project.lab == lab
+    assert response["Location"] == project_url(project)
+    assert (project.description, project.lab) == ("Robots", lab)
+    record = BookingRecord.objects.get()
+    assert (record.action, record.via, record.actor) == ("book", "admin", dana)
+    assert history(project) == [
+        (ADDITION, f"Added for {alice.username} Alice Able, with the slot {lab}.")
+    ]
+
+    admin_client.post(page_url("member_add", project), {"student": bob.username})
+
     assert [m.user for m in project.memberships.all()] == [alice, bob]
+
+
+def test_adding_a_project_is_bound_by_neither_the_window_nor_the_cut_off(
+    admin_client, alice
+):
+    BookingWindow.objects.filter(pk=BookingWindow.get().pk).update(
+        booking_open=False, team_changes_open=False
+    )
+    lab = lab_starting_in(10)
+
+    admin_client.post(
+        reverse("admin:projects_project_add"),
+        {"first_member": alice.username, "description": "Late", "slot": lab.pk},
+    )
+
+    assert Project.objects.get().lab == lab
 
 
 def test_adding_a_project_for_a_teamed_student_changes_nothing(admin_client, alice):
@@ -339,8 +617,27 @@ def test_adding_a_project_for_a_teamed_student_changes_nothing(admin_client, ali
     )
 
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors
+    assert response.context["form"].errors["first_member"] == [
+        f"{alice.username} Alice Able already has a project."
+    ]
+    assert f'value="{alice.username}"' in response.content.decode()
     assert Project.objects.count() == 1
+    assert not LogEntry.objects.exists()
+
+
+def test_adding_a_project_with_a_taken_slot_changes_nothing(admin_client, alice, bob):
+    lab = LabFactory()
+    make_team(bob, lab=lab)
+
+    response = admin_client.post(
+        reverse("admin:projects_project_add"),
+        {"first_member": alice.username, "description": "Robots", "slot": lab.pk},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["slot"] == [services.SLOT_TAKEN]
+    assert not Membership.objects.filter(user=alice).exists()
+    assert not LogEntry.objects.exists()
 
 
 def test_search_by_member_name_or_number(admin_client, alice, bob):
@@ -352,24 +649,44 @@ def test_search_by_member_name_or_number(admin_client, alice, bob):
     assert results(admin_client.get(url, {"q": bob.username})) == [boats]
 
 
-def test_deleting_a_project_dissolves_it_through_the_service(admin_client, alice, bob):
-    project = make_team(alice, bob, lab=LabFactory())
+def test_dissolving_a_project_goes_through_the_service(admin_client, alice, bob):
+    lab = LabFactory()
+    project = make_team(alice, lab=lab)
+    services.invitation_send(user=alice, project=project, invitee_number=bob.username)
 
-    admin_client.post(
-        reverse("admin:projects_project_delete", args=[project.pk]), {"post": "yes"}
-    )
+    page = admin_client.get(page_url("dissolve", project)).content.decode()
+    response = admin_client.post(page_url("dissolve", project))
 
+    for what in (str(lab), "1 pending", "the team room and its history"):
+        assert what in page
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:projects_project_changelist")
     assert not Project.objects.exists()
     assert not Membership.objects.exists()
+    assert not Invitation.objects.exists()
     assert BookingRecord.objects.filter(action="dissolve", via="admin").exists()
+    assert history(project) == [(DELETION, "")]
 
 
-def test_the_dissolve_action(admin_client, alice, bob):
+def test_the_stock_delete_page_is_gone(admin_client, alice):
+    project = make_team(alice, lab=LabFactory())
+
+    admin_client.post(
+        f"/admin/projects/project/{project.pk}/delete/", {"post": "yes"}, follow=True
+    )
+
+    assert Project.objects.filter(pk=project.pk).exists()
+    with pytest.raises(NoReverseMatch):
+        reverse("admin:projects_project_delete", args=[project.pk])
+
+
+def test_the_dissolve_action_logs_each_project(admin_client, alice, bob):
     projects = [make_team(alice), make_team(bob)]
 
     run_action(admin_client, "project", "dissolve_projects", projects)
 
     assert not Project.objects.exists()
+    assert [history(project) for project in projects] == [[(DELETION, "")]] * 2
 
 
 # Invitations, window, records -------------------------------------------
