@@ -13,10 +13,18 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
+from notifications.routing import (  # noqa: E402
+    websocket_urlpatterns as notifications_routes,
+)
 from pairup.routing import catch_all  # noqa: E402
 from projects.routing import websocket_urlpatterns as projects_routes  # noqa: E402
 
-websocket_urlpatterns = [*chat_routes, *projects_routes, catch_all]
+websocket_urlpatterns = [
+    *chat_routes,
+    *projects_routes,
+    *notifications_routes,
+    catch_all,
+]
 
 application = ProtocolTypeRouter(
     {
