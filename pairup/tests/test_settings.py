@@ -212,6 +212,10 @@ DESIGN_VARIABLES = {
     "PAIRUP_LOGIN_FAILURE_LIMIT",
     "PAIRUP_LOGIN_COOLOFF_MINUTES",
     "PAIRUP_API_TOKEN_HOURS",
+    "PAIRUP_REMINDERS",
+    # Not in design.md's table (issue 17 adds it): the unit's name in the
+    # subject of every notification email.
+    "PAIRUP_UNIT_NAME",
     "EMAIL_HOST",
     "EMAIL_PORT",
     "EMAIL_HOST_USER",
@@ -233,7 +237,7 @@ def variables_read_by_settings() -> set[str]:
     source = (settings.BASE_DIR / "pairup" / "settings.py").read_text()
     return set(
         re.findall(
-            r'(?:env_\w+\(|parse_rate\(|os\.environ\.get\(|os\.environ\[)\s*"([A-Z_]+)"',
+            r'(?:env_\w+\(|parse_rate\(|parse_durations\(|os\.environ\.get\(|os\.environ\[)\s*"([A-Z_]+)"',
             source,
         )
     )
