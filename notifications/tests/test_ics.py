@@ -21,8 +21,7 @@ def attached(message) -> Calendar:
     return Calendar.from_ical(content)
 
 
-def slot_at(local: datetime):
-    start = local.replace(tzinfo=SYDNEY)
+def slot_at(start: datetime):
     return LabFactory(room="CSSE 2.01", start=start, end=start + timedelta(minutes=15))
 
 
@@ -32,8 +31,8 @@ def test_the_invitation_has_the_right_local_time_on_both_sides_of_a_dst_change(
 ):
     # Sydney leaves daylight saving on Sunday 4 April 2027 at 03:00. (A
     # coordinator books: fixed dates stay bookable whenever the test runs.)
-    before = slot_at(datetime(2027, 4, 3, 10, 0))  # AEDT, UTC+11
-    after = slot_at(datetime(2027, 4, 5, 10, 0))  # AEST, UTC+10
+    before = slot_at(datetime(2027, 4, 3, 10, 0, tzinfo=SYDNEY))  # AEDT, UTC+11
+    after = slot_at(datetime(2027, 4, 5, 10, 0, tzinfo=SYDNEY))  # AEST, UTC+10
     committed(services.lab_book, user=dana, project=team, lab=before)
     committed(services.lab_book, user=dana, project=team, lab=after)
 
