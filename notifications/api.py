@@ -87,10 +87,10 @@ def notification_list(request, filters: Query[NotificationFilters]):
     "/me/notifications/read",
     response={200: ReadOut, **error_responses(400, 401, 403)},
 )
-def notifications_read(request, payload: ReadIn | None = None):
+def notifications_read(request, payload: ReadIn):
     """Mark my notifications read: those of `ids` (others' are ignored), or
-    all of them. Returns how many are still unread."""
+    all of them (`{}`). Returns how many are still unread."""
     ids = None
-    if payload is not None and payload.ids is not None:
+    if payload.ids is not None:
         ids = [pk for pk in payload.ids if 0 < pk <= MAX_ID]
     return {"unread": services.notifications_mark_read(user=request.auth, ids=ids)}
