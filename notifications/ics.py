@@ -55,7 +55,7 @@ def _vevent(data: dict, tz: ZoneInfo, *, stamp: datetime, cancelled: bool) -> Ev
     return event
 
 
-def _calendar(events: list[dict], tz: ZoneInfo) -> Calendar:
+def _calendar() -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -79,7 +79,7 @@ def message(data: dict, *, attendee: str, attendee_name: str = "") -> str:
     """Return an iTIP message for one attendee: REQUEST or CANCEL."""
     tz = ZoneInfo(settings.TIME_ZONE)
     method = data["method"]
-    calendar = _calendar([data], tz)
+    calendar = _calendar()
     calendar.add("method", method)
     event = _vevent(data, tz, stamp=timezone.now(), cancelled=method == CANCEL)
     event.add("organizer", _organizer())
@@ -97,7 +97,7 @@ def message(data: dict, *, attendee: str, attendee_name: str = "") -> str:
 def feed(events: list[dict], *, name: str) -> str:
     """Return a subscribable calendar of the given events (METHOD:PUBLISH)."""
     tz = ZoneInfo(settings.TIME_ZONE)
-    calendar = _calendar(events, tz)
+    calendar = _calendar()
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", name)
     calendar.add("x-wr-timezone", settings.TIME_ZONE)

@@ -15,7 +15,7 @@ class KindInfo:
 
 KINDS: dict[str, KindInfo] = {
     Kind.INVITATION_RECEIVED: KindInfo(
-        Category.INVITATIONS, "{actor} invited you to join {team}: “{description}”."
+        Category.INVITATIONS, "{actor} invited you to join {team} (“{description}”)."
     ),
     Kind.INVITATION_ACCEPTED: KindInfo(
         Category.INVITATIONS, "{actor} accepted the invitation and joined {team}."

@@ -37,7 +37,7 @@ def test_an_invitation_tells_the_invitee_in_the_page_and_by_email(
     [notification] = told(bob)
     assert notification.kind == Kind.INVITATION_RECEIVED
     assert notification.text == (
-        f"Alice invited you to join Team {solo.pk}: Alice: “Line-following robot”."
+        f"Alice invited you to join Team {solo.pk}: Alice (“Line-following robot”)."
     )
     assert notification.link == f"/#invitation-{invitation.pk}"
     [email] = mailed(bob)
