@@ -12,6 +12,7 @@ from notifications.services import notifications_mark_read
 from projects import services
 from projects.tests.factories import make_team
 
+HOST = b"127.0.0.1"
 ORIGIN = b"http://127.0.0.1"
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,7 +26,9 @@ def session_cookie(user) -> str:
 async def open_me(user=None, *, origin=ORIGIN, cookie=None):
     from pairup.asgi import application
 
-    headers = []
+    # WebsocketCommunicator sends no Host header; a same-origin check that
+    # compares scheme, host and port needs one.
+    headers = [(b"host", HOST)]
     if origin is not None:
         headers.append((b"origin", origin))
     if user is not None:
