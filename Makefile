@@ -22,8 +22,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	DJANGO_DEBUG=True $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=True $(BIN)/python manage.py collectstatic --noinput -v 0
-	DJANGO_DEBUG=True $(BIN)/python manage.py seed_demo
-	DJANGO_DEBUG=True PAIRUP_SITE_URL=http://127.0.0.1:$(PORT) $(BIN)/python -m daphne -b 127.0.0.1 -p $(PORT) pairup.asgi:application
+	DJANGO_DEBUG=True PAIRUP_SITE_URL=http://127.0.0.1:$(PORT) $(BIN)/python manage.py seed_demo
+	@# The background worker (emails, reminders) runs beside daphne and stops
+	@# with it, whichever way daphne ends (Ctrl-C included). Both mail and
+	@# serve links to this address (PAIRUP_SITE_URL).
+	export DJANGO_DEBUG=True PAIRUP_SITE_URL=http://127.0.0.1:$(PORT); \
+	$(BIN)/python manage.py run_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python -m daphne -b 127.0.0.1 -p $(PORT) pairup.asgi:application
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -16,11 +16,13 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from ninja.security import APIKeyCookie, HttpBasicAuth, HttpBearer
 from ninja.utils import check_csrf
+from pydantic import Field
 
 from accounts.forms import ProfileForm
 from accounts.selectors import api_token_get
 from accounts.services import api_token_create, api_token_revoke, profile_update
 from accounts.throttle import login_address_message, login_address_retry_after
+from notifications import calendar
 from pairup.api_errors import ApiError, Text, error_responses
 
 router = Router(tags=["accounts"])
@@ -134,6 +136,15 @@ class MeOut(Schema):
     please_assign_me: bool
     is_student: bool
     is_coordinator: bool
+    calendar_url: str | None = Field(
+        None,
+        description="your calendar feed's secret address (create it on the "
+        "profile page), or null",
+    )
+
+    @staticmethod
+    def resolve_calendar_url(user):
+        return calendar.feed_url(calendar.feed_for_user(user))
 
 
 class MePatch(Schema):

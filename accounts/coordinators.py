@@ -29,6 +29,8 @@ COORDINATOR_PERMISSIONS = [
     ("chat", "room", ("view", "add", "change", "delete")),
     ("chat", "message", ("view", "delete")),
     ("chat", "mute", ("view", "add", "change", "delete")),
+    ("notifications", "emaildelivery", ("view",)),
+    ("notifications", "reminder", ("view",)),
     ("axes", "accessattempt", ("view", "delete")),
     ("axes", "accesslog", ("view",)),
     ("axes", "accessfailurelog", ("view",)),

@@ -93,6 +93,9 @@ async def _revalidate() -> None:
         for group, members in list(live.subscribers.items())
         if group.startswith("user-")
         for consumer in members
+        # Other apps subscribe to the user's group too, under keys of their
+        # own (the notifications socket): only watched consumers count.
+        if hasattr(consumer, "revoked")
     ]
     if not watched:
         return

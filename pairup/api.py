@@ -26,6 +26,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from accounts.api import BearerAuth, SessionAuth
 from accounts.api import router as accounts_router
 from chat.api import router as chat_router
+from notifications.api import router as notifications_router
 from pairup.api_errors import ApiError, from_validation_error
 from projects.api import coordinator_router
 from projects.api import router as projects_router
@@ -52,6 +53,7 @@ api.add_router("", accounts_router)
 api.add_router("", projects_router)
 api.add_router("/coordinator", coordinator_router)
 api.add_router("", chat_router)
+api.add_router("", notifications_router)
 
 
 def _error(request, status, code, detail, *, errors=None, headers=None):

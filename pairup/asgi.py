@@ -12,11 +12,19 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
+from notifications.routing import (  # noqa: E402
+    websocket_urlpatterns as notifications_routes,
+)
 from pairup.origin import SameOriginValidator  # noqa: E402
 from pairup.routing import catch_all  # noqa: E402
 from projects.routing import websocket_urlpatterns as projects_routes  # noqa: E402
 
-websocket_urlpatterns = [*chat_routes, *projects_routes, catch_all]
+websocket_urlpatterns = [
+    *chat_routes,
+    *projects_routes,
+    *notifications_routes,
+    catch_all,
+]
 
 application = ProtocolTypeRouter(
     {

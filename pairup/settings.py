@@ -81,6 +81,27 @@ def env_site_url(name: str, default: str) -> str:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
+def parse_durations(name: str, default: str) -> list[timedelta]:
+    """Parse comma-separated durations (`24h,1h`, `2d`, `30m`); empty: none.
+
+    Return them longest first, without repeats; junk is an error.
+    """
+    value = os.environ.get(name, default).strip()
+    if not value:
+        return []
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    durations = set()
+    for item in value.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", item)
+        if not match or int(match[1]) < 1:
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated durations such as '24h,1h' "
+                f"(m, h or d; empty disables), got {value!r}"
+            )
+        durations.add(timedelta(**{units[match[2]]: int(match[1])}))
+    return sorted(durations, reverse=True)
+
+
 def parse_rate(name: str, default: str) -> tuple[int, int] | None:
     """Parse `N/Ms` (N messages per M seconds; `N/s`, `N/m` too) or `off`."""
     value = os.environ.get(name, default).strip()
@@ -127,7 +148,22 @@ INSTALLED_APPS = [
     "accounts",
     "projects",
     "chat",
+    "notifications",
 ]
+# Background work (mail, reminders): Django's Tasks framework, run by
+# django-tasks-db's worker (`manage.py run_worker`). Django 6 has the
+# framework built in; Django 5.2 needs the backport's app too.
+if django.VERSION < (6, 0):
+    try:
+        import django_tasks  # noqa: F401
+    except ImportError:
+        raise ImproperlyConfigured(
+            "Django 5.2 needs the django-tasks backport: "
+            "pip install 'django-tasks-db[compat]>=0.13,<0.14'"
+        ) from None
+    INSTALLED_APPS.append("django_tasks")
+INSTALLED_APPS.append("django_tasks_db")
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -156,6 +192,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "pairup.context_processors.pairup",
+                "notifications.context_processors.bell",
             ],
         },
     },
@@ -298,6 +335,10 @@ PAIRUP_CHAT_RATE = parse_rate("PAIRUP_CHAT_RATE", "10/10s")
 # Public rooms one user may open per window (reopening an existing one is free).
 PAIRUP_ROOM_OPEN_RATE = parse_rate("PAIRUP_ROOM_OPEN_RATE", "5/h")
 PAIRUP_API_TOKEN_HOURS = env_int("PAIRUP_API_TOKEN_HOURS", "1", minimum=1)
+# Reminders before a team's slot, e.g. "24h,1h"; empty disables them.
+PAIRUP_REMINDERS = parse_durations("PAIRUP_REMINDERS", "24h,1h")
+# The unit's name, in the subject of every email ("[COMP1234] ...").
+PAIRUP_UNIT_NAME = env_str("PAIRUP_UNIT_NAME", "Pair-Up").strip() or "Pair-Up"
 
 # Email: the console unless a server is configured.
 if os.environ.get("EMAIL_HOST"):

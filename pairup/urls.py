@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", api_urls),
     path("", include("projects.urls")),
     path("chat/", include("chat.urls")),
+    path("", include("notifications.urls")),
 ]
 
 handler400 = "pairup.views.bad_request"

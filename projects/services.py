@@ -14,8 +14,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from notifications import calendar as slot_calendar
+from notifications import reminders
+from notifications.models import Kind
+from notifications.services import actor_name, notify
+from projects.forms import slot_label
 from projects.models import (
     BookingRecord,
     BookingWindow,
@@ -187,10 +193,54 @@ def _broadcast_ids_on_commit(lab_ids: list[int]) -> None:
     transaction.on_commit(broadcast_slots, robust=True)
 
 
-def _cancel_invitations(queryset) -> None:
-    queryset.filter(status=Invitation.Status.PENDING).update(
-        status=Invitation.Status.CANCELLED, responded_at=timezone.now()
+def _cancel_invitations(queryset, *, reason: str = "") -> None:
+    """Cancel the pending invitations; with a reason, tell their invitees."""
+    pending = queryset.filter(status=Invitation.Status.PENDING)
+    if reason:
+        _tell_invitees(pending, reason=reason)
+    pending.update(status=Invitation.Status.CANCELLED, responded_at=timezone.now())
+
+
+# Notifications (notifications.services.notify runs them after commit) ----
+
+
+def _member_ids(project: Project) -> list[int]:
+    return list(
+        Membership.objects.filter(project=project).values_list("user_id", flat=True)
     )
+
+
+def _team_name(project: Project) -> str:
+    """The team's name with its members as they are now (one query)."""
+    rows = (
+        Membership.objects.filter(project=project)
+        .order_by("joined_at", "pk")
+        .values_list("user__preferred_name", "user__first_name", "user__username")
+    )
+    names = ", ".join(preferred or first or number for preferred, first, number in rows)
+    return f"Team {project.pk}: {names}" if names else f"Team {project.pk}"
+
+
+def _tell_invitees(invitations, *, reason: str, actor=None) -> None:
+    """Tell each invitee of these (pending) invitations that it is withdrawn."""
+    for invitation in invitations.select_related("project"):
+        notify(
+            kind=Kind.INVITATION_CANCELLED,
+            users=[invitation.invitee_id],
+            actor=actor,
+            link=reverse("home"),
+            team=f"Team {invitation.project_id}",
+            reason=reason,
+        )
+
+
+def _board_link(lab: Lab) -> str:
+    return f"{reverse('projects:lab_board')}#lab-{lab.pk}"
+
+
+def _room_link(project: Project) -> str:
+    # By name and slug only: projects never imports chat (design.md).
+    return reverse("chat:room_detail", kwargs={"slug": f"team-{project.pk}"})
 
 
 def _team_full(project: Project) -> bool:
@@ -209,7 +259,7 @@ def _join(*, user: User, project: Project) -> Membership:
         ) from None
     _cancel_invitations(Invitation.objects.filter(invitee=user))
     if _team_full(project):
-        _cancel_invitations(project.invitations.all())
+        _cancel_invitations(project.invitations.all(), reason="the team is full")
         # A full team's members are no longer looking, nor waiting to be
         # assigned: search and the coordinator's lists would mislead.
         User.objects.filter(membership__project=project).update(
@@ -289,6 +339,14 @@ def project_create(
     project.full_clean(exclude=["lab"])
     project.save()
     _join(user=user, project=project)
+    if actor.pk != user.pk:
+        notify(
+            kind=Kind.MEMBER_ADDED,
+            users=[user],
+            actor=actor,
+            link=_room_link(project),
+            team=f"Team {project.pk}",
+        )
     if lab is not None:
         try:
             _set_lab(project, lab)
@@ -302,8 +360,12 @@ def project_create(
             to_lab=lab,
         )
         _broadcast_on_commit(lab)
+        _tell_booking(actor=actor, project=project, lab=lab, old_lab=None)
     if partner is not None:
-        Invitation.objects.create(project=project, inviter=user, invitee=partner)
+        invitation = Invitation.objects.create(
+            project=project, inviter=user, invitee=partner
+        )
+        _tell_invited(invitation, inviter=user)
     return project
 
 
@@ -343,6 +405,21 @@ def project_dissolve(*, user, project: Project, via: str = Via.PAGE) -> None:
             project=project,
             from_lab=lab,
         )
+    team = _team_name(project)
+    event = slot_calendar.slot_event_cancel(project=project)
+    notify(
+        kind=Kind.TEAM_DISSOLVED,
+        users=_member_ids(project),
+        actor=user,
+        link=reverse("home"),
+        event=event,
+        team=team,
+        released=f" and released its lab slot {slot_label(lab)}" if lab else "",
+    )
+    _tell_invitees(
+        project.invitations.filter(status=Invitation.Status.PENDING),
+        reason="the team was dissolved",
+    )
     project.delete()
     _broadcast_on_commit(lab)
 
@@ -391,7 +468,7 @@ def invitation_send(*, user, project: Project, invitee_number: str) -> Invitatio
         )
     try:
         with transaction.atomic():
-            return Invitation.objects.create(
+            invitation = Invitation.objects.create(
                 project=project, inviter=user, invitee=invitee
             )
     except IntegrityError:
@@ -403,6 +480,19 @@ def invitation_send(*, user, project: Project, invitee_number: str) -> Invitatio
                 )
             }
         ) from None
+    _tell_invited(invitation, inviter=user)
+    return invitation
+
+
+def _tell_invited(invitation: Invitation, *, inviter) -> None:
+    notify(
+        kind=Kind.INVITATION_RECEIVED,
+        users=[invitation.invitee_id],
+        actor=inviter,
+        link=f"{reverse('home')}#invitation-{invitation.pk}",
+        team=_team_name(invitation.project),
+        description=invitation.project.description,
+    )
 
 
 def _require_pending(invitation: Invitation) -> Invitation:
@@ -433,7 +523,16 @@ def invitation_accept(*, user, invitation: Invitation) -> Membership:
     invitation.status = Invitation.Status.ACCEPTED
     invitation.responded_at = timezone.now()
     invitation.save(update_fields=["status", "responded_at", "updated_at"])
-    return _join(user=user, project=project)
+    teammates = _member_ids(project)
+    membership = _join(user=user, project=project)
+    notify(
+        kind=Kind.INVITATION_ACCEPTED,
+        users=teammates,
+        actor=user,
+        link=reverse("projects:project_mine"),
+        team=_team_name(project),
+    )
+    return membership
 
 
 @transaction.atomic
@@ -444,6 +543,13 @@ def invitation_decline(*, user, invitation: Invitation) -> Invitation:
     invitation.status = Invitation.Status.DECLINED
     invitation.responded_at = timezone.now()
     invitation.save(update_fields=["status", "responded_at", "updated_at"])
+    notify(
+        kind=Kind.INVITATION_DECLINED,
+        users=_member_ids(invitation.project),
+        actor=user,
+        link=reverse("projects:project_mine"),
+        team=_team_name(invitation.project),
+    )
     return invitation
 
 
@@ -451,6 +557,11 @@ def invitation_decline(*, user, invitation: Invitation) -> Invitation:
 def invitation_cancel(*, user, invitation: Invitation) -> Invitation:
     _require_member(user, invitation.project)
     invitation = _require_pending(invitation)
+    _tell_invitees(
+        Invitation.objects.filter(pk=invitation.pk),
+        reason=f"{actor_name(user)} withdrew it",
+        actor=user,
+    )
     invitation.status = Invitation.Status.CANCELLED
     invitation.responded_at = timezone.now()
     invitation.save(update_fields=["status", "responded_at", "updated_at"])
@@ -493,7 +604,24 @@ def lab_book(*, user, project: Project, lab: Lab, via: str = Via.PAGE) -> Projec
         to_lab=lab,
     )
     _broadcast_on_commit(old_lab, lab)
+    _tell_booking(actor=user, project=project, lab=lab, old_lab=old_lab)
     return project
+
+
+def _tell_booking(*, actor, project: Project, lab: Lab, old_lab: Lab | None) -> None:
+    """Record the team's calendar event at its new slot (reminders move with
+    it) and tell the other members, with the .ics."""
+    event = slot_calendar.slot_event_book(project=project, lab=lab)
+    notify(
+        kind=Kind.SLOT_MOVED if old_lab else Kind.SLOT_BOOKED,
+        users=_member_ids(project),
+        actor=actor,
+        link=_board_link(lab),
+        event=event,
+        team=_team_name(project),
+        slot=slot_label(lab),
+        old_slot=slot_label(old_lab) if old_lab else "",
+    )
 
 
 @transaction.atomic
@@ -515,6 +643,15 @@ def lab_release(*, user, project: Project, via: str = Via.PAGE) -> Project:
         from_lab=lab,
     )
     _broadcast_on_commit(lab)
+    notify(
+        kind=Kind.SLOT_RELEASED,
+        users=_member_ids(project),
+        actor=user,
+        link=reverse("projects:lab_board"),
+        event=slot_calendar.slot_event_cancel(project=project),
+        team=_team_name(project),
+        old_slot=slot_label(lab),
+    )
     return project
 
 
@@ -543,7 +680,26 @@ def membership_add(
             f"{student.display_name} already belongs to a project.",
             code="already_member",
         )
-    return _join(user=student, project=project)
+    teammates = _member_ids(project)
+    membership = _join(user=student, project=project)
+    team = _team_name(project)
+    notify(
+        kind=Kind.MEMBER_ADDED,
+        users=[student],
+        actor=actor,
+        link=_room_link(project),
+        event=slot_calendar.slot_event_invite(project=project),
+        team=team,
+    )
+    notify(
+        kind=Kind.TEAMMATE_ADDED,
+        users=teammates,
+        actor=actor,
+        link=_room_link(project),
+        team=team,
+        member=student.display_name,
+    )
+    return membership
 
 
 @transaction.atomic
@@ -560,7 +716,25 @@ def membership_remove(*, actor, membership: Membership, via: str = Via.ADMIN) ->
         # keeps the member's number.
         project_dissolve(user=actor, project=project, via=via)
         return
+    removed = membership.user
+    team = _team_name(project)
     membership.delete()
+    notify(
+        kind=Kind.MEMBER_REMOVED,
+        users=[removed],
+        actor=actor,
+        link=reverse("home"),
+        event=slot_calendar.slot_event_uninvite(project=project),
+        team=team,
+    )
+    notify(
+        kind=Kind.TEAMMATE_REMOVED,
+        users=_member_ids(project),
+        actor=actor,
+        link=reverse("projects:project_mine"),
+        team=team,
+        member=removed.display_name,
+    )
 
 
 @transaction.atomic
@@ -573,8 +747,10 @@ def booking_window_update(
             "Only coordinators can change the booking window.", code="forbidden"
         )
     window.full_clean()
+    before = BookingWindow.objects.filter(pk=window.pk).first() or BookingWindow()
     window.save(update_fields=[*fields, "updated_at"])
     transaction.on_commit(broadcast_all_labs, robust=True)
+    reminders.schedule_booking_opening(before=before, after=window)
     return window
 
 
@@ -682,8 +858,18 @@ def lab_save(*, actor, lab: Lab) -> Lab:
     if not actor.is_coordinator:
         raise ValidationError("Only coordinators can change slots.", code="forbidden")
     lab.full_clean()
+    before = Lab.objects.filter(pk=lab.pk).first() if lab.pk else None
     lab.save()
     _broadcast_on_commit(lab)
+    moved = before is not None and (before.start, before.end, before.room) != (
+        lab.start,
+        lab.end,
+        lab.room,
+    )
+    project = Project.objects.filter(lab=lab).first() if moved else None
+    if project is not None:
+        # The team's slot changed under it: a move, for its calendars too.
+        _tell_booking(actor=actor, project=project, lab=lab, old_lab=before)
     return lab
 
 

@@ -28,8 +28,8 @@ def test_password_change_done_page_needs_a_signed_in_user(
     assert client.get("/accounts/password_change/done/").status_code == 302
     client.force_login(alice)
 
-    # session, user
-    with django_assert_num_queries(2):
+    # session, user, the bell's unread count
+    with django_assert_num_queries(3):
         response = client.get("/accounts/password_change/done/")
 
     assert response.status_code == 200

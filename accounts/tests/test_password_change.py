@@ -23,8 +23,8 @@ def test_anonymous_user_is_sent_to_sign_in(client):
 def test_password_change_page_renders(client, alice, django_assert_num_queries):
     client.force_login(alice)
 
-    # session, user
-    with django_assert_num_queries(2):
+    # session, user, the bell's unread count
+    with django_assert_num_queries(3):
         response = client.get(URL)
 
     assert response.status_code == 200

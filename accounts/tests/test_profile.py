@@ -28,8 +28,9 @@ def test_profile_page_shows_the_editable_fields(
 ):
     client.force_login(alice)
 
-    # session, user, the user's API tokens
-    with django_assert_num_queries(3):
+    # session, user, the user's API tokens, the bell's unread count, the
+    # email choices and the calendar feed (notifications' profile section)
+    with django_assert_num_queries(6):
         response = client.get(URL)
 
     assert response.status_code == 200

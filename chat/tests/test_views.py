@@ -34,8 +34,8 @@ async def test_room_list_shows_public_rooms_who_is_in_them_and_my_team_room(
     def room_list():
         client = Client()
         client.force_login(alice)
-        # session, user, public rooms, project + members prefetch, team room
-        with django_assert_num_queries(6):
+        # session, user, public rooms, project + members prefetch, team room, the bell's unread count
+        with django_assert_num_queries(7):
             return client.get(reverse("chat:room_list"))
 
     response = await sync_to_async(room_list)()
@@ -67,8 +67,8 @@ def test_coordinators_see_every_team_room_by_team_name(
 
     other = make_team(charlie)
     client.force_login(dana)
-    # session, user, groups, public rooms, team rooms, their members
-    with django_assert_num_queries(7):
+    # session, user, groups, public rooms, team rooms, their members, the bell's unread count
+    with django_assert_num_queries(8):
         response = client.get(reverse("chat:room_list"))
     body = response.content.decode()
     assert f'href="/chat/team-{team.pk}/"' in body
@@ -139,7 +139,7 @@ def test_room_page_passes_socket_and_history_urls_as_json(
     client, alice, django_assert_num_queries
 ):
     client.force_login(alice)
-    with django_assert_num_queries(3):  # session, user, room
+    with django_assert_num_queries(4):  # session, user, room, the bell's unread count
         response = client.get("/chat/lobby/")
     assert response.status_code == 200
     body = response.content.decode()
@@ -154,8 +154,8 @@ def test_team_room_page_for_member_and_coordinator(
     client, alice, dana, team, django_assert_num_queries
 ):
     client.force_login(alice)
-    # session, user, project, members, room
-    with django_assert_num_queries(5):
+    # session, user, project, members, room, the bell's unread count
+    with django_assert_num_queries(6):
         assert client.get(f"/chat/team-{team.pk}/").status_code == 200
     client.force_login(dana)
     assert client.get(f"/chat/team-{team.pk}/").status_code == 200

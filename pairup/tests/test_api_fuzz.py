@@ -15,6 +15,7 @@ import schemathesis
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -30,6 +31,7 @@ from accounts.tests.api_helpers import bearer
 from accounts.tests.factories import CoordinatorFactory, StudentFactory
 from chat.models import Message, Room
 from chat.services import message_post, room_open
+from notifications.models import CalendarFeed, EmailPreference, Notification
 from projects import services
 from projects.models import BookingRecord, BookingWindow, Invitation, Lab, Project
 from projects.tests.factories import LabFactory, lab_starting_in, make_team
@@ -74,6 +76,11 @@ def unit(db):
     lobby, _ = room_open(name="Lobby")
     message_post(author=bob, room=lobby, text="hello")
     BookingWindow.get()
+    for user in (alice, dana):
+        Notification.objects.create(user=user, kind="announcement", text="Unread")
+        Notification.objects.create(
+            user=user, kind="announcement", text="Read", read_at=timezone.now()
+        )
     return {"student": alice, "coordinator": dana}
 
 
@@ -105,6 +112,13 @@ def database_fingerprint() -> str:
         "tokens": list(ApiToken.objects.order_by("pk").values_list("pk")),
         "rooms": list(Room.objects.order_by("pk").values_list("pk", "slug")),
         "messages": list(Message.objects.order_by("pk").values_list("pk", "text")),
+        "notifications": list(
+            Notification.objects.order_by("pk").values_list("pk", "read_at")
+        ),
+        "email_preferences": list(
+            EmailPreference.objects.order_by("pk").values_list("pk", "email")
+        ),
+        "calendar_feeds": list(CalendarFeed.objects.values_list("pk", "nonce")),
     }
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
 
@@ -161,6 +175,7 @@ def fuzz(api_schema, user) -> list[str]:
 def test_api_conforms_to_its_schema_as_a_student(api_schema, unit):
     labels = fuzz(api_schema, unit["student"])
     assert "POST /api/v1/labs/{lab_id}/book" in labels
+    assert "POST /api/v1/me/notifications/read" in labels
 
 
 def test_api_conforms_to_its_schema_as_a_coordinator(api_schema, unit):

@@ -269,6 +269,10 @@ DESIGN_VARIABLES = {
     "PAIRUP_LOGIN_ADDRESS_LIMIT",
     "PAIRUP_API_TOKEN_HOURS",
     "PAIRUP_SITE_URL",
+    "PAIRUP_REMINDERS",
+    # Not in design.md's table (issue 17 adds it): the unit's name in the
+    # subject of every notification email.
+    "PAIRUP_UNIT_NAME",
     "EMAIL_HOST",
     "EMAIL_PORT",
     "EMAIL_HOST_USER",
@@ -290,7 +294,7 @@ def variables_read_by_settings() -> set[str]:
     source = (settings.BASE_DIR / "pairup" / "settings.py").read_text()
     return set(
         re.findall(
-            r'(?:env_\w+\(|parse_rate\(|os\.environ\.get\(|os\.environ\[)\s*"([A-Z_]+)"',
+            r'(?:env_\w+\(|parse_rate\(|parse_durations\(|os\.environ\.get\(|os\.environ\[)\s*"([A-Z_]+)"',
             source,
         )
     )

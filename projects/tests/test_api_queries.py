@@ -44,7 +44,7 @@ def queries(api, path) -> int:
 
 
 STUDENT_BUDGETS = {
-    "/me": 1,
+    "/me": 2,  # token, the calendar feed (its URL)
     # token, window, my project + members, upcoming slots, their members
     "/labs": 6,
     "/me/project": 3,

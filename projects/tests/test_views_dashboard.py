@@ -93,11 +93,11 @@ def test_dashboard_costs_the_same_queries_for_10_and_1000_slots(
     client.force_login(alice)
 
     # session, user, my project (+ lab), its members, invitations to me,
-    # invitations from my project
-    with django_assert_num_queries(6):
+    # invitations from my project, the bell's unread count
+    with django_assert_num_queries(7):
         client.get(HOME)
     add_labs(10, 990)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         response = client.get(HOME)
 
     assert response.status_code == 200

@@ -140,10 +140,10 @@ def test_search_costs_the_same_queries_for_more_results(
     make_team(alice)
     StudentFactory(last_name="Many")
     client.force_login(alice)
-    # session, user, results, my project, its members
-    with django_assert_num_queries(5):
+    # session, user, results, my project, its members, the bell's unread count
+    with django_assert_num_queries(6):
         client.get(SEARCH, {"q": "many"})
     StudentFactory.create_batch(30, last_name="Many")
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         response = client.get(SEARCH, {"q": "many"})
     assert len(response.context["results"]) == 31

@@ -1,0 +1,148 @@
+"""Teams' bookings as calendar events, and each user's calendar feed.
+
+The booking services call `slot_event_book` and `slot_event_cancel` inside
+their transaction: the event keeps one UID from booking through every move
+(SEQUENCE rises with each change), and its reminders move with it. The
+feed (`/calendar/<token>.ics`) lists the same events with the same UIDs.
+"""
+
+import secrets
+import uuid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from notifications import ics, reminders
+from notifications.mail import site_url
+from notifications.models import CalendarFeed, SlotEvent
+
+FEED_SALT = "pairup.notifications.calendar-feed"
+
+
+def _summary(project) -> str:
+    return f"{settings.PAIRUP_UNIT_NAME}: {project} presents “{project.description}”"
+
+
+def slot_event_book(*, project, lab) -> dict:
+    """Record that the project holds `lab` now (booked or moved) and return
+    the event's REQUEST. Call inside the booking's transaction."""
+    event = SlotEvent.objects.filter(project=project, cancelled=False).first()
+    if event is None:
+        host = urlsplit(site_url()).hostname or "pairup"
+        event = SlotEvent(project=project, uid=f"{uuid.uuid4()}@{host}")
+    else:
+        event.sequence += 1
+    event.lab = lab
+    event.start, event.end, event.room = lab.start, lab.end, lab.room
+    event.summary = _summary(project)
+    event.save()
+    reminders.schedule_for_slot(event)
+    return ics.event_data(event, method=ics.REQUEST)
+
+
+def slot_event_cancel(*, project) -> dict | None:
+    """Record that the project's booking ended (released, dissolved) and
+    return the event's CANCEL, or None if it had none."""
+    event = SlotEvent.objects.filter(project=project, cancelled=False).first()
+    if event is None:
+        return None
+    event.sequence += 1
+    event.cancelled = True
+    event.save(update_fields=["sequence", "cancelled", "updated_at"])
+    reminders.withdraw_for_slot(event)
+    return ics.event_data(event, method=ics.CANCEL)
+
+
+def slot_event_invite(*, project) -> dict | None:
+    """Return the project's live event as a REQUEST (for a member who joins
+    a team that has a slot), or None."""
+    event = SlotEvent.objects.filter(project=project, cancelled=False).first()
+    return None if event is None else ics.event_data(event, method=ics.REQUEST)
+
+
+def slot_event_uninvite(*, project) -> dict | None:
+    """Return a CANCEL of the project's live event for a member who leaves
+    the team (the event stays for the others), or None."""
+    event = SlotEvent.objects.filter(project=project, cancelled=False).first()
+    if event is None:
+        return None
+    event.sequence += 1
+    event.save(update_fields=["sequence", "updated_at"])
+    return ics.event_data(event, method=ics.CANCEL)
+
+
+# The feed -----------------------------------------------------------------
+
+
+def _token(feed: CalendarFeed, *, key=None) -> str:
+    digest = salted_hmac(
+        FEED_SALT, f"{feed.user_id}:{feed.nonce}", secret=key, algorithm="sha256"
+    ).hexdigest()[:32]
+    return f"{feed.nonce}{digest}"
+
+
+def feed_url(feed: CalendarFeed | None) -> str | None:
+    if feed is None:
+        return None
+    return site_url() + reverse(
+        "notifications:calendar_feed", kwargs={"token": _token(feed)}
+    )
+
+
+def feed_for_user(user) -> CalendarFeed | None:
+    return CalendarFeed.objects.filter(user=user).first()
+
+
+def feed_from_token(token: str) -> CalendarFeed | None:
+    """Return the feed this token opens, or None (wrong, revoked, forged)."""
+    nonce, digest = token[:16], token[16:]
+    if len(nonce) != 16 or len(digest) != 32:
+        return None
+    feed = (
+        CalendarFeed.objects.select_related("user")
+        .filter(nonce=nonce, user__is_active=True)
+        .first()
+    )
+    if feed is None:
+        return None
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    if any(constant_time_compare(_token(feed, key=key), token) for key in keys):
+        return feed
+    return None
+
+
+@transaction.atomic
+def calendar_feed_regenerate(*, user) -> CalendarFeed:
+    """Give the user a new feed URL; the old one stops working."""
+    feed, _ = CalendarFeed.objects.update_or_create(
+        user=user,
+        defaults={"nonce": secrets.token_hex(8), "created_at": timezone.now()},
+    )
+    return feed
+
+
+@transaction.atomic
+def calendar_feed_revoke(*, user) -> bool:
+    deleted, _ = CalendarFeed.objects.filter(user=user).delete()
+    return bool(deleted)
+
+
+def feed_events(user) -> list[dict]:
+    """The events the user's feed lists: the team's slot for a student,
+    every booked slot for a coordinator (one query either way)."""
+    events = SlotEvent.objects.filter(cancelled=False)
+    if not user.is_coordinator:
+        events = events.filter(project__memberships__user=user)
+    return [ics.event_data(event, method="PUBLISH") for event in events]
+
+
+def feed_calendar(user) -> str:
+    if user.is_coordinator:
+        name = f"{settings.PAIRUP_UNIT_NAME}: all presentations"
+    else:
+        name = f"{settings.PAIRUP_UNIT_NAME}: my presentation"
+    return ics.feed(feed_events(user), name=name)

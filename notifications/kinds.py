@@ -1,0 +1,71 @@
+"""What each kind of notification says, and which email category it is in."""
+
+from dataclasses import dataclass
+
+from notifications.models import Category, Kind
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    category: str
+    # `str.format` template over the caller's params (user text is only ever
+    # substituted, never parsed as a template).
+    text: str
+
+
+KINDS: dict[str, KindInfo] = {
+    Kind.INVITATION_RECEIVED: KindInfo(
+        Category.INVITATIONS, "{actor} invited you to join {team} (“{description}”)."
+    ),
+    Kind.INVITATION_ACCEPTED: KindInfo(
+        Category.INVITATIONS, "{actor} accepted the invitation and joined {team}."
+    ),
+    Kind.INVITATION_DECLINED: KindInfo(
+        Category.INVITATIONS, "{actor} declined the invitation to join {team}."
+    ),
+    Kind.INVITATION_CANCELLED: KindInfo(
+        Category.INVITATIONS, "The invitation to join {team} was withdrawn: {reason}."
+    ),
+    Kind.SLOT_BOOKED: KindInfo(
+        Category.BOOKINGS, "{actor} booked the lab slot {slot} for {team}."
+    ),
+    Kind.SLOT_MOVED: KindInfo(
+        Category.BOOKINGS, "{actor} moved {team} from {old_slot} to {slot}."
+    ),
+    Kind.SLOT_RELEASED: KindInfo(
+        Category.BOOKINGS,
+        "{actor} released the lab slot {old_slot} of {team}: your team has no slot now.",
+    ),
+    Kind.TEAM_DISSOLVED: KindInfo(
+        Category.TEAM,
+        "{actor} dissolved {team}{released}. You can start or join another project.",
+    ),
+    Kind.MEMBER_ADDED: KindInfo(Category.TEAM, "{actor} added you to {team}."),
+    Kind.MEMBER_REMOVED: KindInfo(Category.TEAM, "{actor} removed you from {team}."),
+    Kind.TEAMMATE_ADDED: KindInfo(Category.TEAM, "{actor} added {member} to {team}."),
+    Kind.TEAMMATE_REMOVED: KindInfo(
+        Category.TEAM, "{actor} removed {member} from {team}."
+    ),
+    Kind.SLOT_REMINDER: KindInfo(
+        Category.REMINDERS, "Reminder: {team} presents {when}, {slot}."
+    ),
+    Kind.BOOKING_OPENS: KindInfo(
+        Category.REMINDERS, "{when} You have no lab slot yet: book one on the board."
+    ),
+    Kind.ANNOUNCEMENT: KindInfo(Category.ANNOUNCEMENTS, "{actor}: {message}"),
+}
+
+# Email is on unless the user turned it off for these; off unless turned on
+# for the rest. Team changes are on too: a dissolved team or a removal frees
+# the student's slot, as much as a released booking does.
+EMAIL_ON_BY_DEFAULT = frozenset(
+    {Category.INVITATIONS, Category.BOOKINGS, Category.REMINDERS, Category.TEAM}
+)
+
+
+def render_text(kind: str, params: dict) -> str:
+    return KINDS[kind].text.format(**params)
+
+
+def category_of(kind: str) -> str:
+    return KINDS[kind].category

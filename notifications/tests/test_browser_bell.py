@@ -1,0 +1,67 @@
+"""The bell in Chromium against a real daphne process: it counts up live
+when a partner invites, and the notification leads to the invitation.
+
+No ORM here (see conftest.py): students register through the pages.
+"""
+
+import re
+
+import pytest
+
+expect = pytest.importorskip(
+    "playwright.sync_api", reason="make test installs playwright"
+).expect
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "amber-heron-kettle-41"
+
+
+def register(page, number: str, first_name: str) -> None:
+    page.goto("/accounts/register/")
+    page.fill("#id_username", number)
+    page.fill("#id_first_name", first_name)
+    page.fill("#id_last_name", "Bell")
+    page.fill("#id_email", f"{number}@student.example.edu")
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_test_id("nav-user")).to_have_text(first_name)
+
+
+def test_bobs_bell_counts_up_live_and_leads_to_the_invitation(new_page):
+    alice, bob = new_page(), new_page()
+    register(alice, "81700001", "Alicia")
+    register(bob, "81700002", "Bobby")
+    bell = bob.get_by_test_id("bell")
+    expect(bell).to_have_attribute("data-live", "true")  # /ws/me/ is open
+    expect(bob.get_by_test_id("bell-count")).to_be_hidden()
+
+    alice.goto("/projects/new/")
+    alice.fill("#id_description", "A kiln that phones home")
+    alice.fill("#id_partner", "81700002")
+    alice.get_by_role("button", name="Create project").click()
+    expect(alice.locator(".messages .alert").first).to_be_visible()
+
+    # Bob's page, untouched, counts up and announces it (aria-live).
+    expect(bob.get_by_test_id("bell-count")).to_have_text("1")
+    expect(bell).to_have_attribute("aria-label", "Notifications, 1 unread")
+    toast = bob.get_by_test_id("bell-toasts")
+    expect(toast).to_contain_text("Alicia invited you to join")
+
+    # The bell opens the list; the notification opens the invitation.
+    bell.click()
+    expect(bob).to_have_url(re.compile(r"/notifications/$"))
+    bob.get_by_test_id("notification").first.get_by_role("link").click()
+    expect(bob).to_have_url(re.compile(r"/#invitation-\d+$"))
+    invitation = bob.locator(":target")
+    expect(invitation).to_contain_text("Alicia invites you")
+    expect(invitation.get_by_role("button", name="Accept")).to_be_visible()
+    expect(bob.get_by_test_id("bell-count")).to_be_hidden()  # read now
+
+    # Accepting tells Alice live too.
+    invitation.get_by_role("button", name="Accept").click()
+    expect(alice.get_by_test_id("bell-count")).to_have_text("1")
+    expect(alice.get_by_test_id("bell-toasts")).to_contain_text(
+        "Bobby accepted the invitation"
+    )

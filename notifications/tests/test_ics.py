@@ -1,0 +1,112 @@
+"""The .ics attachments and the feed, parsed back with icalendar."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import override_settings
+from icalendar import Calendar
+
+from notifications import calendar as feeds
+from notifications.tests.conftest import mailed
+from projects import services
+from projects.tests.factories import LabFactory
+
+pytestmark = pytest.mark.django_db
+SYDNEY = ZoneInfo("Australia/Sydney")
+
+
+def attached(message) -> Calendar:
+    [(_name, content, _mimetype)] = message.attachments
+    return Calendar.from_ical(content)
+
+
+def slot_at(start: datetime):
+    return LabFactory(room="CSSE 2.01", start=start, end=start + timedelta(minutes=15))
+
+
+@override_settings(TIME_ZONE="Australia/Sydney")
+def test_the_invitation_has_the_right_local_time_on_both_sides_of_a_dst_change(
+    committed, team, bob, dana
+):
+    # Sydney leaves daylight saving on Sunday 4 April 2027 at 03:00. (A
+    # coordinator books: fixed dates stay bookable whenever the test runs.)
+    before = slot_at(datetime(2027, 4, 3, 10, 0, tzinfo=SYDNEY))  # AEDT, UTC+11
+    after = slot_at(datetime(2027, 4, 5, 10, 0, tzinfo=SYDNEY))  # AEST, UTC+10
+    committed(services.lab_book, user=dana, project=team, lab=before)
+    committed(services.lab_book, user=dana, project=team, lab=after)
+
+    booked, moved = (attached(message) for message in mailed(bob))
+    for calendar, day, offset in ((booked, 3, 11), (moved, 5, 10)):
+        [event] = calendar.events
+        start = event.start
+        assert start.tzinfo.key == "Australia/Sydney"  # TZID from TIME_ZONE
+        assert (start.day, start.hour, start.minute) == (day, 10, 0)
+        assert start.utcoffset() == timedelta(hours=offset)
+        assert event.end - start == timedelta(minutes=15)
+        assert [tz.tz_name for tz in calendar.timezones] == ["Australia/Sydney"]
+        assert str(event["LOCATION"]) == "CSSE 2.01"
+
+
+def test_a_move_keeps_the_uid_and_raises_the_sequence_and_a_release_cancels_it(
+    committed, team, alice, bob
+):
+    first, second = LabFactory(), LabFactory()
+    committed(services.lab_book, user=alice, project=team, lab=first)
+    committed(services.lab_book, user=alice, project=team, lab=second)
+    committed(services.lab_release, user=alice, project=team)
+
+    booked, moved, released = (attached(m) for m in mailed(bob))
+    assert [c["METHOD"] for c in (booked, moved, released)] == [
+        "REQUEST",
+        "REQUEST",
+        "CANCEL",
+    ]
+    events = [c.events[0] for c in (booked, moved, released)]
+    assert len({str(e["UID"]) for e in events}) == 1
+    assert [e.sequence for e in events] == [0, 1, 2]
+    assert str(events[2]["STATUS"]) == "CANCELLED"
+    # The cancellation names the slot it cancels.
+    assert events[2].start == events[1].start
+    assert str(events[0]["ATTENDEE"]) == f"mailto:{bob.email}"
+    assert str(events[0]["ORGANIZER"]).startswith("mailto:")
+
+
+def test_booking_again_after_a_release_is_a_new_event(committed, team, alice, bob):
+    committed(services.lab_book, user=alice, project=team, lab=LabFactory())
+    committed(services.lab_release, user=alice, project=team)
+    committed(services.lab_book, user=alice, project=team, lab=LabFactory())
+
+    first, cancelled, again = (attached(m).events[0] for m in mailed(bob))
+    assert str(first["UID"]) == str(cancelled["UID"]) != str(again["UID"])
+    assert again.sequence == 0
+
+
+def test_dissolving_cancels_the_event(committed, team, alice, bob):
+    committed(services.lab_book, user=alice, project=team, lab=LabFactory())
+    committed(services.project_dissolve, user=alice, project=team)
+
+    booked, dissolved = (attached(m) for m in mailed(bob))
+    assert dissolved["METHOD"] == "CANCEL"
+    assert str(dissolved.events[0]["UID"]) == str(booked.events[0]["UID"])
+    assert dissolved.events[0].sequence == 1
+
+
+def test_the_feed_lists_a_students_slot_and_every_slot_for_a_coordinator(
+    team, alice, bob, charlie, dana
+):
+    from projects.tests.factories import make_team
+
+    lab = LabFactory()
+    services.lab_book(user=alice, project=team, lab=lab)
+    other = make_team(charlie)
+    services.lab_book(user=charlie, project=other, lab=LabFactory())
+
+    mine = Calendar.from_ical(feeds.feed_calendar(bob))
+    every = Calendar.from_ical(feeds.feed_calendar(dana))
+
+    [event] = mine.events
+    assert event.start == lab.start
+    assert "presents" in str(event["SUMMARY"])
+    assert len(every.events) == 2
+    assert mine["X-WR-CALNAME"] == "Pair-Up: my presentation"

@@ -1,0 +1,155 @@
+"""Notification emails: their content, retries when the server fails, and
+what the admin shows."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend
+from django.utils import timezone
+
+from notifications import mail as notification_mail
+from notifications.models import EmailDelivery
+from notifications.tests.conftest import mailed, run_worker
+from notifications.worker import tick
+from projects import services
+from projects.tests.factories import make_team
+
+pytestmark = pytest.mark.django_db
+
+
+class DownBackend(EmailBackend):
+    """A mail server that refuses every message."""
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("SMTP server not answering")
+
+
+@pytest.fixture
+def solo(alice):
+    return make_team(alice, description="Line-following robot")
+
+
+def invite(committed, solo, alice, bob):
+    return committed(
+        services.invitation_send, user=alice, project=solo, invitee_number=bob.username
+    )
+
+
+def test_the_email_has_plain_text_html_a_link_back_and_the_unit_name(
+    committed, settings, solo, alice, bob
+):
+    settings.PAIRUP_UNIT_NAME = "COMP1234 Projects"
+    settings.PAIRUP_SITE_URL = "https://pairup.example.edu"
+    invitation = invite(committed, solo, alice, bob)
+
+    [email] = mailed(bob)
+    assert email.subject.startswith("[COMP1234 Projects] Alice invited you")
+    assert email.from_email == settings.DEFAULT_FROM_EMAIL
+    link = f"https://pairup.example.edu/#invitation-{invitation.pk}"
+    assert link in email.body
+    [(html, mimetype)] = email.alternatives
+    assert mimetype == "text/html"
+    assert f'href="{link}"' in html
+    assert "https://pairup.example.edu/accounts/profile/#notifications" in email.body
+
+
+def test_sending_waits_for_the_worker_so_the_action_never_waits_for_mail(
+    django_capture_on_commit_callbacks, solo, alice, bob
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invitation_send(user=alice, project=solo, invitee_number=bob.username)
+
+    assert mail.outbox == []
+    assert EmailDelivery.objects.get().status == EmailDelivery.Status.PENDING
+    run_worker()
+    assert len(mail.outbox) == 1
+    assert EmailDelivery.objects.get().status == EmailDelivery.Status.SENT
+
+
+def test_a_failing_mail_server_never_fails_the_action_and_is_retried(
+    committed, settings, solo, alice, bob
+):
+    settings.EMAIL_BACKEND = "notifications.tests.test_mail.DownBackend"
+    invitation = invite(committed, solo, alice, bob)  # no exception
+
+    assert invitation.pk is not None
+    delivery = EmailDelivery.objects.get()
+    assert delivery.status == EmailDelivery.Status.PENDING
+    assert delivery.attempts == 1
+    assert "SMTP server not answering" in delivery.last_error
+    assert delivery.next_attempt_at > timezone.now()
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with time_machine.travel(delivery.next_attempt_at + timedelta(seconds=1)):
+        run_worker()
+
+    delivery.refresh_from_db()
+    assert delivery.status == EmailDelivery.Status.SENT
+    assert delivery.attempts == 2
+    assert len(mailed(bob)) == 1
+
+
+def test_an_email_that_keeps_failing_is_marked_failed_after_the_last_attempt(
+    committed, settings, solo, alice, bob
+):
+    settings.EMAIL_BACKEND = "notifications.tests.test_mail.DownBackend"
+    invite(committed, solo, alice, bob)
+    moment = timezone.now()
+    for _ in range(notification_mail.MAX_ATTEMPTS):
+        moment += timedelta(hours=3)
+        with time_machine.travel(moment):
+            run_worker()
+
+    delivery = EmailDelivery.objects.get()
+    assert delivery.status == EmailDelivery.Status.FAILED
+    assert delivery.attempts == notification_mail.MAX_ATTEMPTS
+    assert mail.outbox == []
+
+
+def test_an_email_whose_task_was_lost_is_queued_again_by_the_clock(
+    django_capture_on_commit_callbacks, solo, alice, bob
+):
+    from django_tasks_db.models import DBTaskResult
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invitation_send(user=alice, project=solo, invitee_number=bob.username)
+    DBTaskResult.objects.all().delete()  # the queued task is gone
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=20)):
+        tick()
+        run_worker()
+
+    assert len(mailed(bob)) == 1
+
+
+def test_the_admin_shows_sent_and_failed_emails_read_only(
+    committed, settings, client, solo, alice, bob, dana
+):
+    invite(committed, solo, alice, bob)
+    settings.EMAIL_BACKEND = "notifications.tests.test_mail.DownBackend"
+    EmailDelivery.objects.update(status=EmailDelivery.Status.SENT)
+    failed = EmailDelivery.objects.create(
+        user=bob,
+        to=bob.email,
+        kind="announcement",
+        subject="[Pair-Up] Broken",
+        body="x",
+        html="x",
+        status=EmailDelivery.Status.FAILED,
+        attempts=5,
+        last_error="ConnectionRefusedError: SMTP server not answering",
+    )
+    client.force_login(dana)
+
+    listing = client.get("/admin/notifications/emaildelivery/")
+    detail = client.get(f"/admin/notifications/emaildelivery/{failed.pk}/change/")
+
+    assert listing.status_code == 200
+    body = listing.content.decode()
+    assert "Alice invited you" in body and "[Pair-Up] Broken" in body
+    assert "SMTP server not answering" in body
+    assert detail.status_code == 200
+    assert 'name="_save"' not in detail.content.decode()  # read-only
+    assert client.get("/admin/notifications/emaildelivery/add/").status_code == 403
