@@ -43,7 +43,7 @@ def site_url() -> str:
 
     PAIRUP_SITE_URL comes with the deployment settings (design.md).
     """
-    return getattr(settings, "PAIRUP_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return settings.PAIRUP_SITE_URL
 
 
 def absolute(path: str) -> str:

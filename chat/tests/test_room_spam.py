@@ -118,13 +118,13 @@ def test_opening_a_rooms_page_marks_it_joined_at_most_hourly(
     age(lobby, minutes=30)
     recent = lobby.last_joined_at
 
-    with django_assert_num_queries(3):  # session, user, room: no update
+    with django_assert_num_queries(4):  # session, user, room, the bell: no update
         client.get("/chat/lobby/")
     lobby.refresh_from_db()
     assert lobby.last_joined_at == recent
 
     age(lobby, minutes=61)
-    with django_assert_num_queries(4):  # ... and the one UPDATE
+    with django_assert_num_queries(5):  # ... and the one UPDATE
         client.get("/chat/lobby/")
     lobby.refresh_from_db()
     assert timezone.now() - lobby.last_joined_at < timedelta(minutes=1)

@@ -53,3 +53,9 @@ def told(user) -> list[Notification]:
 
 def mailed(user) -> list:
     return [message for message in mail.outbox if user.email in message.to]
+
+
+@pytest.fixture(autouse=True)
+def _site_url(settings):
+    """Mailed links and feed addresses start with the configured site."""
+    settings.PAIRUP_SITE_URL = "http://127.0.0.1:8000"
