@@ -1,11 +1,13 @@
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, HttpResponseServerError
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
-from django.views.decorators.http import require_GET
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_safe
 
+from pairup import health
 from projects.selectors import invitations_for_user, project_for_user
 
 
@@ -28,6 +30,16 @@ def home(request):
             "outgoing": outgoing,
         },
     )
+
+
+@never_cache
+@require_safe
+def healthz(request):
+    """Answer 200 when the database and Redis (if configured) answer, else
+    503 naming what failed. For the proxy and monitoring: no sign-in, no
+    session, no template."""
+    report = health.report()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
 
 
 def bad_request(request, exception=None):
