@@ -217,10 +217,23 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
-# Serve straight from the app and project folders too, so a fresh checkout
-# (and the test server) works before `collectstatic` has run.
-WHITENOISE_USE_FINDERS = True
+# An empty DJANGO_STATIC_ROOT counts as unset, as in .env.example.
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
+if DEBUG:
+    # `make run`: straight from the app and project folders, so a fresh
+    # checkout works before `collectstatic` has run.
+    _static_backend = "django.contrib.staticfiles.storage.StaticFilesStorage"
+    WHITENOISE_USE_FINDERS = True
+else:
+    # Production: `collectstatic` (required) writes content-hashed, compressed
+    # copies and their manifest to STATIC_ROOT; pages name the hashed files,
+    # which WhiteNoise serves with a ten-year, immutable Cache-Control.
+    _static_backend = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    WHITENOISE_USE_FINDERS = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": _static_backend},
+}
 
 # Channels: overflow of a full channel is dropped silently, so the capacity is
 # set on purpose (toolchain.md measured 12% delivery at the default of 100).

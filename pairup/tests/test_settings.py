@@ -220,6 +220,7 @@ DESIGN_VARIABLES = {
     "PAIRUP_DB_POOL_MAX",
     "PAIRUP_DB_POOL_TIMEOUT",
     "PAIRUP_DB_POOL_MAX_IDLE",
+    "DJANGO_STATIC_ROOT",
     "EMAIL_HOST",
     "EMAIL_PORT",
     "EMAIL_HOST_USER",
@@ -353,3 +354,35 @@ def test_sqlite_keeps_one_connection_per_thread_and_no_pool():
 
     assert database["CONN_MAX_AGE"] is None
     assert "pool" not in database["OPTIONS"]
+
+
+def test_production_serves_static_files_by_hashed_name_from_collectstatic():
+    storage, finders = settings_value(
+        "[s.STORAGES['staticfiles']['BACKEND'], s.WHITENOISE_USE_FINDERS]",
+        **PRODUCTION_ENV,
+    )
+
+    assert storage == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    assert finders is False
+
+
+def test_static_root_defaults_to_staticfiles_in_the_project_root():
+    assert settings_value(
+        "str(s.STATIC_ROOT)", **PRODUCTION_ENV, DJANGO_STATIC_ROOT=""
+    ) == str(settings.BASE_DIR / "staticfiles")
+    assert (
+        settings_value(
+            "str(s.STATIC_ROOT)", **PRODUCTION_ENV, DJANGO_STATIC_ROOT="/srv/static"
+        )
+        == "/srv/static"
+    )
+
+
+def test_debug_serves_static_files_from_the_app_folders():
+    storage, finders = settings_value(
+        "[s.STORAGES['staticfiles']['BACKEND'], s.WHITENOISE_USE_FINDERS]",
+        DJANGO_DEBUG="True",
+    )
+
+    assert storage == "django.contrib.staticfiles.storage.StaticFilesStorage"
+    assert finders is True
