@@ -22,7 +22,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	DJANGO_DEBUG=True $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=True $(BIN)/python manage.py collectstatic --noinput -v 0
-	DJANGO_DEBUG=True $(BIN)/python manage.py seed_demo
+	DJANGO_DEBUG=True $(BIN)/python manage.py seed_demo --url http://127.0.0.1:$(PORT)
 	DJANGO_DEBUG=True $(BIN)/python -m daphne -b 127.0.0.1 -p $(PORT) pairup.asgi:application
 
 lint: $(VENV)/.installed-test
