@@ -50,6 +50,15 @@ def _browser_missing() -> str:
 
 
 def pytest_collection_modifyitems(config, items):
+    if os.environ.get("PAIRUP_FAULTS") != "1":
+        # Fault tests stop PostgreSQL and Redis: only `.ci/faults` runs them.
+        skip_faults = pytest.mark.skip(
+            reason="fault test: run by `bash .ci/faults` (PAIRUP_FAULTS=1, with "
+            "its own PostgreSQL and Redis)"
+        )
+        for item in items:
+            if "faults" in item.keywords:
+                item.add_marker(skip_faults)
     reason = _browser_missing()
     if not reason or IN_CI:
         # In CI a missing browser fails the browser fixture, never skips.
