@@ -8,11 +8,12 @@ With persistent connections and no pool, most of these pages were 500s
 """
 
 import json
+import socket
 import time
 
 import pytest
 
-from pairup.tests.faults.harness import Sampler, load, sessions, wait_for
+from pairup.tests.faults.harness import Sampler, get, load, sessions, wait_for
 
 pytestmark = pytest.mark.faults
 
@@ -53,3 +54,32 @@ def test_page_load_on_two_processes_stays_within_the_connection_limit(
         timeout=(pool["max_size"] - pool["min_size"]) * MAX_IDLE + 30,
         what=f"idle connections to shrink to 2 x min_size ({pool['min_size']})",
     )
+
+
+def test_clients_hanging_up_mid_request_leak_no_pooled_connection(servers, postgres):
+    """Each request gives its connection back even when its client is gone
+    before the answer: with a pool of 2, 20 abandoned board loads leave the
+    pages working and 2 connections open."""
+    (one,) = servers.start(1, PAIRUP_DB_POOL_MAX="2")
+    one.manage("seed_demo", "--force")
+    (cookie,) = sessions(one, STUDENTS[:1])
+    port = int(one.url.rsplit(":", 1)[1])
+
+    for _ in range(20):
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(
+                b"GET /labs/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Cookie: sessionid=" + cookie.encode() + b"\r\n\r\n"
+            )
+            time.sleep(0.01)
+
+    # The abandoned requests still run to their end; a leaked connection
+    # would keep the pool of 2 short for good (every page a 503).
+    wait_for(
+        lambda: get(one, "/", cookie=cookie)[0] == 200,
+        timeout=60,
+        what="a page once the abandoned requests are done",
+    )
+    statuses = load([one], paths=PAGES, cookies=[cookie], total=30, clients=4)
+    assert statuses == {200: 30}
+    assert sum(postgres.connections(servers.database).values()) <= 2
