@@ -7,12 +7,14 @@ state through the UI or through `live_server.manage(...)`. Keep browser tests
 in modules of their own (the browser fixture is module-scoped).
 """
 
+import atexit
 import hashlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +50,15 @@ def _browser_missing() -> str:
 
 
 def pytest_collection_modifyitems(config, items):
+    if os.environ.get("PAIRUP_FAULTS") != "1":
+        # Fault tests stop PostgreSQL and Redis: only `.ci/faults` runs them.
+        skip_faults = pytest.mark.skip(
+            reason="fault test: run by `bash .ci/faults` (PAIRUP_FAULTS=1, with "
+            "its own PostgreSQL and Redis)"
+        )
+        for item in items:
+            if "faults" in item.keywords:
+                item.add_marker(skip_faults)
     reason = _browser_missing()
     if not reason or IN_CI:
         # In CI a missing browser fails the browser fixture, never skips.
@@ -56,6 +67,32 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_without_collectstatic():
+    """Serve static files from the app folders in this process.
+
+    Tests run with DEBUG off, whose manifest storage needs `collectstatic`;
+    in-process tests use the plain storage instead (no collectstatic per
+    run). Live servers run the production storage on a collected copy
+    (`collected_static_root`), and `pairup/tests/test_static_files.py` checks
+    the hashed names in process.
+    """
+    from django.test import override_settings
+
+    plain = override_settings(
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {
+                "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+            },
+        },
+        WHITENOISE_USE_FINDERS=True,
+    )
+    plain.enable()
+    yield
+    plain.disable()
 
 
 @pytest.fixture(autouse=True)
@@ -225,10 +262,38 @@ def live_database_url(workdir: Path) -> str:
     return f"{base}/{name}"
 
 
+_collected: list[Path] = []
+
+
+def collected_static_root() -> Path:
+    """Return a folder `collectstatic` filled with the production storage
+    (hashed names and their manifest), collected once per test session."""
+    if not _collected:
+        root = Path(tempfile.mkdtemp(prefix="pairup-static-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        env = {
+            **os.environ,
+            "DJANGO_DEBUG": "False",
+            "DJANGO_SECRET_KEY": "collectstatic-only-secret-key-0123456789abcdefghijklmn",
+            "DJANGO_STATIC_ROOT": str(root),
+        }
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+            cwd=BASE_DIR,
+            env=env,
+            check=True,
+            timeout=300,
+        )
+        _collected.append(root)
+    return _collected[0]
+
+
 def start_live_server(workdir: Path, extra_env: dict | None = None) -> LiveServer:
     env = {
         **os.environ,
         "DATABASE_URL": live_database_url(workdir),
+        "DJANGO_STATIC_ROOT": str(collected_static_root()),
         "DJANGO_DEBUG": "False",
         "DJANGO_SECRET_KEY": "live-server-secret-key-for-browser-tests-0123456789abcdef",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",

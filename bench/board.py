@@ -37,12 +37,16 @@ def configure(database_url: str) -> None:
     )
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pairup.settings")
+    # DEBUG off names hashed static files, as in production: collect them.
+    os.environ["DJANGO_STATIC_ROOT"] = tempfile.mkdtemp(prefix="pairup-bench-static-")
     import django
 
     django.setup()
     from django.conf import settings
+    from django.core.management import call_command
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 def database_label() -> str:

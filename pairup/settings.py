@@ -198,6 +198,18 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL's connection pool, per process (parsed whatever the database, so
+# a junk value fails the start everywhere). README, Configuration, says how
+# the default was measured.
+_pool_max = env_int("PAIRUP_DB_POOL_MAX", "10", minimum=1)
+PAIRUP_DB_POOL = {
+    "min_size": min(2, _pool_max),  # kept open while idle
+    "max_size": _pool_max,
+    # Seconds a request waits for a free connection before a 503.
+    "timeout": env_int("PAIRUP_DB_POOL_TIMEOUT", "10", minimum=1),
+    # Idle this many seconds, one connection beyond min_size closes.
+    "max_idle": env_int("PAIRUP_DB_POOL_MAX_IDLE", "60", minimum=1),
+}
 DATABASES = {
     # An empty DATABASE_URL counts as unset, as in .env.example.
     "default": dj_database_url.parse(
@@ -217,11 +229,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": str(BASE_DIR / f".test-{os.getpid()}.sqlite3")
     }
+    # Reopening the connection on every call costs more than anything else
+    # here (chat throughput fell to a fifth): keep one per thread.
+    DATABASES["default"]["CONN_MAX_AGE"] = None
 else:
     db_name = DATABASES["default"]["NAME"]
     DATABASES["default"]["TEST"] = {"NAME": f"test_{db_name}"}
-# Reopening the connection on every call costs more than anything else here.
-DATABASES["default"]["CONN_MAX_AGE"] = None
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Under ASGI a request may run in a new thread, and a persistent
+        # connection per thread piles up past max_connections (issue 13).
+        # Each request borrows from a bounded pool per process instead and
+        # gives the connection back when it ends (so CONN_MAX_AGE is 0).
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["OPTIONS"] = {
+            "connect_timeout": 5,
+            **DATABASES["default"].get("OPTIONS", {}),
+            "pool": PAIRUP_DB_POOL,
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's advice under ASGI
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -252,10 +278,23 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
-# Serve straight from the app and project folders too, so a fresh checkout
-# (and the test server) works before `collectstatic` has run.
-WHITENOISE_USE_FINDERS = True
+# An empty DJANGO_STATIC_ROOT counts as unset, as in .env.example.
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
+if DEBUG:
+    # `make run`: straight from the app and project folders, so a fresh
+    # checkout works before `collectstatic` has run.
+    _static_backend = "django.contrib.staticfiles.storage.StaticFilesStorage"
+    WHITENOISE_USE_FINDERS = True
+else:
+    # Production: `collectstatic` (required) writes content-hashed, compressed
+    # copies and their manifest to STATIC_ROOT; pages name the hashed files,
+    # which WhiteNoise serves with a ten-year, immutable Cache-Control.
+    _static_backend = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    WHITENOISE_USE_FINDERS = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": _static_backend},
+}
 
 # Channels: overflow of a full channel is dropped silently, so the capacity is
 # set on purpose (toolchain.md measured 12% delivery at the default of 100).
@@ -376,6 +415,8 @@ if (_first_host.startswith(".") or "*" in _first_host) and not os.environ.get(
 PAIRUP_SITE_URL = env_site_url(
     "PAIRUP_SITE_URL", f"{'https' if PAIRUP_HTTPS else 'http'}://{_first_host}"
 )
+# The proxy and monitoring probe each process over plain HTTP on loopback.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -1,8 +1,13 @@
-from django.http import HttpResponseServerError
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
-from django.views.decorators.http import require_GET
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_safe
 
+from pairup import health
 from projects.selectors import invitations_for_user, project_for_user
 
 
@@ -27,6 +32,16 @@ def home(request):
     )
 
 
+@never_cache
+@require_safe
+def healthz(request):
+    """Answer 200 when the database and Redis (if configured) answer, else
+    503 naming what failed. For the proxy and monitoring: no sign-in, no
+    session, no template."""
+    report = health.report()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
 def bad_request(request, exception=None):
     return render(request, "400.html", status=400)
 
@@ -39,9 +54,19 @@ def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
 
 
+# Seconds a client is told to wait when the database is busy or away.
+RETRY_AFTER = 5
+
+
 def server_error(request):
     # No request context: the failure may be the database the user lookup
     # needs, and an error page must not fail in turn.
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        # No free pooled connection within its timeout, or the database
+        # refusing connections: the request may well work in a moment.
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
     return HttpResponseServerError(loader.get_template("500.html").render())
 
 

@@ -44,6 +44,19 @@ def test_server_error_page_needs_no_database(alice, django_assert_num_queries):
     assert response.status_code == 500
 
 
+def test_an_unavailable_database_is_a_503_asking_to_try_again():
+    client = Client(raise_request_exception=False)
+
+    response = client.get("/test/database-busy/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "Pair-Up is busy right now" in response.text
+    assert "try again in a few seconds" in response.text
+    assert "couldn&#x27;t get a connection" not in response.text
+    assert "Traceback" not in response.text
+
+
 def test_permission_denied_is_a_friendly_403(client):
     response = client.get("/test/forbidden/")
 

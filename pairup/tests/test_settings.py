@@ -4,6 +4,7 @@ Each case imports the settings in a fresh interpreter, so a value is read the
 way a starting server reads it.
 """
 
+import json
 import os
 import re
 import secrets
@@ -107,6 +108,10 @@ def test_debug_mode_starts_without_a_secret_key():
         ("PAIRUP_REGISTRATION", "closed"),
         ("PAIRUP_REGISTRATION", "Open"),
         ("PAIRUP_STUDENT_NUMBER_REGEX", "[0-9"),
+        ("PAIRUP_DB_POOL_MAX", "0"),
+        ("PAIRUP_DB_POOL_MAX", "ten"),
+        ("PAIRUP_DB_POOL_TIMEOUT", "0"),
+        ("PAIRUP_DB_POOL_MAX_IDLE", "1m"),
     ],
 )
 def test_junk_value_stops_the_start_naming_the_variable(name, value):
@@ -273,6 +278,10 @@ DESIGN_VARIABLES = {
     # Not in design.md's table (issue 17 adds it): the unit's name in the
     # subject of every notification email.
     "PAIRUP_UNIT_NAME",
+    "PAIRUP_DB_POOL_MAX",
+    "PAIRUP_DB_POOL_TIMEOUT",
+    "PAIRUP_DB_POOL_MAX_IDLE",
+    "DJANGO_STATIC_ROOT",
     "EMAIL_HOST",
     "EMAIL_PORT",
     "EMAIL_HOST_USER",
@@ -342,3 +351,99 @@ def test_empty_database_url_means_the_sqlite_file():
     )
 
     assert result.stdout.strip() == str(settings.BASE_DIR / "db.sqlite3")
+
+
+def settings_value(expression: str, **env: str) -> object:
+    """Import the settings as a starting server would; return `expression`."""
+    code = f"import json; from pairup import settings as s; print(json.dumps({expression}))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_postgresql_borrows_from_a_pool_instead_of_keeping_connections():
+    database = settings_value(
+        "s.DATABASES['default']",
+        **PRODUCTION_ENV,
+        DATABASE_URL="postgres://pairup:secret@127.0.0.1:5432/pairup",
+        PAIRUP_DB_POOL_MAX="7",
+        PAIRUP_DB_POOL_TIMEOUT="3",
+        PAIRUP_DB_POOL_MAX_IDLE="45",
+    )
+
+    assert database["CONN_MAX_AGE"] == 0
+    assert database["OPTIONS"]["pool"] == {
+        "min_size": 2,
+        "max_size": 7,
+        "timeout": 3,
+        "max_idle": 45,
+    }
+    assert database["OPTIONS"]["connect_timeout"] == 5
+
+
+def test_postgresql_pool_defaults():
+    pool = settings_value(
+        "s.DATABASES['default']['OPTIONS']['pool']",
+        **PRODUCTION_ENV,
+        DATABASE_URL="postgres://pairup:secret@127.0.0.1:5432/pairup",
+    )
+
+    assert pool == {"min_size": 2, "max_size": 10, "timeout": 10, "max_idle": 60}
+
+
+def test_a_pool_of_one_keeps_one_connection():
+    pool = settings_value(
+        "s.DATABASES['default']['OPTIONS']['pool']",
+        **PRODUCTION_ENV,
+        DATABASE_URL="postgres://pairup:secret@127.0.0.1:5432/pairup",
+        PAIRUP_DB_POOL_MAX="1",
+    )
+
+    assert (pool["min_size"], pool["max_size"]) == (1, 1)
+
+
+def test_sqlite_keeps_one_connection_per_thread_and_no_pool():
+    database = settings_value("s.DATABASES['default']", **PRODUCTION_ENV)
+
+    assert database["CONN_MAX_AGE"] is None
+    assert "pool" not in database["OPTIONS"]
+
+
+def test_production_serves_static_files_by_hashed_name_from_collectstatic():
+    storage, finders = settings_value(
+        "[s.STORAGES['staticfiles']['BACKEND'], s.WHITENOISE_USE_FINDERS]",
+        **PRODUCTION_ENV,
+    )
+
+    assert storage == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    assert finders is False
+
+
+def test_static_root_defaults_to_staticfiles_in_the_project_root():
+    assert settings_value(
+        "str(s.STATIC_ROOT)", **PRODUCTION_ENV, DJANGO_STATIC_ROOT=""
+    ) == str(settings.BASE_DIR / "staticfiles")
+    assert (
+        settings_value(
+            "str(s.STATIC_ROOT)", **PRODUCTION_ENV, DJANGO_STATIC_ROOT="/srv/static"
+        )
+        == "/srv/static"
+    )
+
+
+def test_debug_serves_static_files_from_the_app_folders():
+    storage, finders = settings_value(
+        "[s.STORAGES['staticfiles']['BACKEND'], s.WHITENOISE_USE_FINDERS]",
+        DJANGO_DEBUG="True",
+    )
+
+    assert storage == "django.contrib.staticfiles.storage.StaticFilesStorage"
+    assert finders is True

@@ -1,6 +1,7 @@
 """The real URLconf plus views that fail on purpose, for the error-page tests."""
 
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.db import OperationalError
 from django.urls import path
 
 from pairup.urls import (  # noqa: F401 (Django looks the handlers up here)
@@ -24,9 +25,15 @@ def suspicious(request):
     raise SuspiciousOperation("secret-internal-detail")
 
 
+def database_busy(request):
+    # What a request sees when the pool has no free connection in time.
+    raise OperationalError("couldn't get a connection after 10.00 sec")
+
+
 urlpatterns = [
     *pairup_urlpatterns,
     path("test/boom/", boom),
     path("test/forbidden/", forbidden),
     path("test/suspicious/", suspicious),
+    path("test/database-busy/", database_busy),
 ]

@@ -81,3 +81,35 @@ def test_refuses_without_debug_unless_forced(db, settings):
 
     seed("--force")
     assert User.objects.filter(username="coordinator").exists()
+
+
+def test_prints_the_address_it_was_asked_to_serve(db, debug):
+    out = seed("--url", "http://127.0.0.1:8123/")
+
+    assert "Sign in at http://127.0.0.1:8123/accounts/login/ with:" in out
+    assert "8000" not in out
+
+
+def test_prints_the_site_url_when_set(db, debug, settings):
+    settings.PAIRUP_SITE_URL = "https://pairup.example.edu"
+
+    out = seed()
+
+    assert "Sign in at https://pairup.example.edu/accounts/login/ with:" in out
+
+
+def test_prints_the_first_allowed_host_without_a_site_url(db, debug, settings):
+    settings.ALLOWED_HOSTS = [".example.edu", "pairup.example.edu"]
+    settings.PAIRUP_HTTPS = False
+    if hasattr(settings, "PAIRUP_SITE_URL"):
+        del settings.PAIRUP_SITE_URL
+
+    out = seed()
+
+    assert "Sign in at http://example.edu/accounts/login/ with:" in out
+
+
+def test_refuses_an_address_that_is_not_http(db, debug):
+    with pytest.raises(CommandError, match="--url must start with http"):
+        seed("--url", "127.0.0.1:8000")
+    assert not User.objects.exists()

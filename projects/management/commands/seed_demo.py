@@ -44,6 +44,23 @@ TEAMS = [
 SOLO_FOUNDER, SOLO_INVITEE = 6, 7
 
 
+def default_site_url() -> str:
+    """Return PAIRUP_SITE_URL when set, else the first allowed host's address."""
+    site_url = getattr(settings, "PAIRUP_SITE_URL", None)
+    if site_url:
+        return site_url
+    host = next(
+        (
+            h.lstrip(".")
+            for h in settings.ALLOWED_HOSTS
+            if h.lstrip(".") not in ("", "*")
+        ),
+        "localhost",
+    )
+    scheme = "https" if getattr(settings, "PAIRUP_HTTPS", False) else "http"
+    return f"{scheme}://{host}"
+
+
 class Command(BaseCommand):
     help = (
         "Fill the database with demo data: lab slots in the coming days, "
@@ -59,6 +76,11 @@ class Command(BaseCommand):
             action="store_true",
             help="run even with DJANGO_DEBUG=False (never on a real unit)",
         )
+        parser.add_argument(
+            "--url",
+            help="the address the site is served at, for the sign-in hint "
+            "(default: PAIRUP_SITE_URL, else http:// and the first allowed host)",
+        )
 
     def handle(self, *args, **options):
         if not settings.DEBUG and not options["force"]:
@@ -67,6 +89,11 @@ class Command(BaseCommand):
                 "refuses to run with DJANGO_DEBUG=False. Use --force if this "
                 "really is a demo database."
             )
+        site_url = (options["url"] or default_site_url()).rstrip("/")
+        if not site_url.startswith(("http://", "https://")):
+            raise CommandError(
+                f"--url must start with http:// or https://, got {options['url']!r}"
+            )
         # One hash for every demo account keeps `make run` quick (a PBKDF2 hash
         # costs about a quarter of a second); these accounts are demo only.
         password_hash = make_password(DEMO_PASSWORD)
@@ -74,7 +101,7 @@ class Command(BaseCommand):
         students = self._students(password_hash)
         created_labs = self._labs()
         teams = self._teams(coordinator, students)
-        self._report(coordinator, students, created_labs, teams)
+        self._report(coordinator, students, created_labs, teams, site_url)
 
     def _coordinator(self, password_hash: str):
         username, first, last = COORDINATOR
@@ -186,7 +213,9 @@ class Command(BaseCommand):
                 )
         return made
 
-    def _report(self, coordinator, students, created_labs: int, teams: int) -> None:
+    def _report(
+        self, coordinator, students, created_labs: int, teams: int, site_url: str
+    ) -> None:
         pending = Invitation.objects.filter(
             invitee__in=students, status=Invitation.Status.PENDING
         ).count()
@@ -204,7 +233,7 @@ class Command(BaseCommand):
         )
         write(f"  {teams} team(s) created; {pending} pending invitation(s)")
         write("")
-        write("Sign in at http://127.0.0.1:8000/accounts/login/ with:")
+        write(f"Sign in at {site_url}/accounts/login/ with:")
         write(f"  coordinator: {coordinator.username} / {DEMO_PASSWORD} (also /admin/)")
         for student in students[:2]:
             write(
