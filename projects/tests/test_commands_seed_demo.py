@@ -98,15 +98,12 @@ def test_prints_the_site_url_when_set(db, debug, settings):
     assert "Sign in at https://pairup.example.edu/accounts/login/ with:" in out
 
 
-def test_prints_the_first_allowed_host_without_a_site_url(db, debug, settings):
-    settings.ALLOWED_HOSTS = [".example.edu", "pairup.example.edu"]
-    settings.PAIRUP_HTTPS = False
-    if hasattr(settings, "PAIRUP_SITE_URL"):
-        del settings.PAIRUP_SITE_URL
+def test_prints_the_site_url_without_an_address_given(db, debug, settings):
+    settings.PAIRUP_SITE_URL = "https://pairup.example.edu"
 
     out = seed()
 
-    assert "Sign in at http://example.edu/accounts/login/ with:" in out
+    assert "Sign in at https://pairup.example.edu/accounts/login/ with:" in out
 
 
 def test_refuses_an_address_that_is_not_http(db, debug):

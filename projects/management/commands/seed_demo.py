@@ -44,23 +44,6 @@ TEAMS = [
 SOLO_FOUNDER, SOLO_INVITEE = 6, 7
 
 
-def default_site_url() -> str:
-    """Return PAIRUP_SITE_URL when set, else the first allowed host's address."""
-    site_url = getattr(settings, "PAIRUP_SITE_URL", None)
-    if site_url:
-        return site_url
-    host = next(
-        (
-            h.lstrip(".")
-            for h in settings.ALLOWED_HOSTS
-            if h.lstrip(".") not in ("", "*")
-        ),
-        "localhost",
-    )
-    scheme = "https" if getattr(settings, "PAIRUP_HTTPS", False) else "http"
-    return f"{scheme}://{host}"
-
-
 class Command(BaseCommand):
     help = (
         "Fill the database with demo data: lab slots in the coming days, "
@@ -79,7 +62,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--url",
             help="the address the site is served at, for the sign-in hint "
-            "(default: PAIRUP_SITE_URL, else http:// and the first allowed host)",
+            "(default: PAIRUP_SITE_URL)",
         )
 
     def handle(self, *args, **options):
@@ -89,7 +72,7 @@ class Command(BaseCommand):
                 "refuses to run with DJANGO_DEBUG=False. Use --force if this "
                 "really is a demo database."
             )
-        site_url = (options["url"] or default_site_url()).rstrip("/")
+        site_url = (options["url"] or settings.PAIRUP_SITE_URL).rstrip("/")
         if not site_url.startswith(("http://", "https://")):
             raise CommandError(
                 f"--url must start with http:// or https://, got {options['url']!r}"
