@@ -1,8 +1,13 @@
 """The live lab board socket, `/ws/labs/` (server to client only)."""
 
+import time
+from dataclasses import replace
+
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from projects.realtime import LABS_GROUP
+from projects.realtime import LABS_GROUP, frames_for_viewer, labs_user_group
+from projects.selectors import viewer_get
 
 # The chat app's per-user group: "socket.close" events sent to it (sign-out,
 # password change, deactivation) close every socket the user holds.
@@ -14,14 +19,20 @@ def user_group_name(user_id: int) -> str:
 
 
 class LabBoardConsumer(AsyncJsonWebsocketConsumer):
-    """Send each `lab` frame of design.md to every signed-in board."""
+    """Send each user the `lab` frames of design.md as that user may see them.
+
+    The socket holds its user's Viewer (project id, coordinator or not),
+    loaded once at connect and updated by `labs.viewer` events; filtering a
+    change for this user is `frames_for_viewer`, with no query.
+    """
 
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close()
             return
-        self.joined = [LABS_GROUP, user_group_name(user.pk)]
+        self.viewer = await database_sync_to_async(viewer_get)(user=user)
+        self.joined = [LABS_GROUP, user_group_name(user.pk), labs_user_group(user.pk)]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()  # last, once everything above succeeded
@@ -41,8 +52,13 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
             }
         )
 
-    async def lab_update(self, event):  # handles "lab.update"
-        await self.send_json(event["frame"])
+    async def labs_update(self, event):  # handles "labs.update"
+        for frame in frames_for_viewer(event, self.viewer, time.time()):
+            await self.send_json(frame)
+
+    async def labs_viewer(self, event):  # handles "labs.viewer"
+        self.viewer = replace(self.viewer, project_id=event["project"])
+        await self.send_json({"type": "viewer", "project": event["project"]})
 
     async def socket_close(self, event):  # handles "socket.close"
         await self.close(code=event.get("code", CLOSE_REVOKED))

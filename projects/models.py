@@ -198,12 +198,10 @@ class BookingWindow(models.Model):
         return window
 
     def is_booking_open(self, now=None) -> bool:
-        now = now or timezone.now()
-        if not self.booking_open:
-            return False
-        if self.opens_at and now < self.opens_at:
-            return False
-        return not (self.closes_at and now >= self.closes_at)
+        """The window's rule, `selectors.booking_open`, at `now`."""
+        from projects.selectors import booking_open, window_facts
+
+        return booking_open(window_facts(self), (now or timezone.now()).timestamp())
 
 
 class BookingRecord(models.Model):

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from projects import realtime, selectors
 from projects.models import (
     BookingRecord,
     BookingWindow,
@@ -61,20 +62,34 @@ def _require_member(actor, project: Project) -> None:
         )
 
 
+SLOT_REFUSALS = {
+    "slot_past": "That slot has already started.",
+    "slot_closed": "That slot is not open for booking.",
+    "slot_taken": SLOT_TAKEN,
+    "booking_closed": BOOKING_CLOSED,
+}
+
+
 def _check_slot_bookable(actor, lab: Lab, now) -> None:
-    """Raise unless the slot may be booked by the actor (freedom is checked later)."""
+    """Raise unless the slot may be booked by the actor (freedom is checked
+    later, under the lock; the window by `_require_booking_open`)."""
     if actor.is_coordinator:
         return
-    if lab.start <= now:
-        raise ValidationError("That slot has already started.", code="slot_past")
-    if not lab.is_open:
-        raise ValidationError("That slot is not open for booking.", code="slot_closed")
-    if not lab.is_before_cutoff(now):
+    refusal = selectors.slot_refusal(
+        start=lab.start.timestamp(),
+        is_open=lab.is_open,
+        taken=False,
+        booking_open=True,
+        now=now.timestamp(),
+    )
+    if refusal == "slot_cutoff":
         raise ValidationError(
             f"Slots can only be booked more than "
             f"{settings.PAIRUP_BOOKING_CUTOFF_MINUTES} minutes before they start.",
-            code="slot_cutoff",
+            code=refusal,
         )
+    if refusal is not None:
+        raise ValidationError(SLOT_REFUSALS[refusal], code=refusal)
 
 
 def _check_slot_leavable(actor, lab: Lab, now) -> None:
@@ -187,6 +202,21 @@ def _broadcast_ids_on_commit(lab_ids: list[int]) -> None:
     transaction.on_commit(broadcast_slots, robust=True)
 
 
+def _viewers_on_commit(user_ids: list[int], project_id: int | None) -> None:
+    """Tell the users' open boards their project changed, once committed.
+
+    Registered before any slot broadcast of the same change, so the boards
+    filter that broadcast with the new project.
+    """
+    if not user_ids:
+        return
+
+    def broadcast_viewers():
+        realtime.broadcast_viewers(user_ids=user_ids, project_id=project_id)
+
+    transaction.on_commit(broadcast_viewers, robust=True)
+
+
 def _cancel_invitations(queryset) -> None:
     queryset.filter(status=Invitation.Status.PENDING).update(
         status=Invitation.Status.CANCELLED, responded_at=timezone.now()
@@ -208,6 +238,9 @@ def _join(*, user: User, project: Project) -> Membership:
             "You already belong to a project.", code="already_member"
         ) from None
     _cancel_invitations(Invitation.objects.filter(invitee=user))
+    _viewers_on_commit([user.pk], project.pk)
+    # The team's name, on its slot, now names the new member.
+    _broadcast_ids_on_commit([project.lab_id] if project.lab_id else [])
     if _team_full(project):
         _cancel_invitations(project.invitations.all())
         # A full team's members are no longer looking, nor waiting to be
@@ -312,6 +345,7 @@ def project_update(*, user, project: Project, description: str) -> Project:
     _require_member(user, project)
     project.description = _clean_description(description)
     project.save(update_fields=["description", "updated_at"])
+    _broadcast_ids_on_commit([project.lab_id] if project.lab_id else [])
     return project
 
 
@@ -343,6 +377,9 @@ def project_dissolve(*, user, project: Project, via: str = Via.PAGE) -> None:
             project=project,
             from_lab=lab,
         )
+    _viewers_on_commit(
+        list(project.memberships.values_list("user_id", flat=True)), None
+    )
     project.delete()
     _broadcast_on_commit(lab)
 
@@ -561,6 +598,8 @@ def membership_remove(*, actor, membership: Membership, via: str = Via.ADMIN) ->
         project_dissolve(user=actor, project=project, via=via)
         return
     membership.delete()
+    _viewers_on_commit([membership.user_id], None)
+    _broadcast_ids_on_commit([project.lab_id] if project.lab_id else [])
 
 
 @transaction.atomic

@@ -45,12 +45,13 @@ def queries(api, path) -> int:
 
 STUDENT_BUDGETS = {
     "/me": 1,
-    # token, window, my project + members, upcoming slots, their members
-    "/labs": 6,
+    # token, window, my project's id, upcoming slots, their teams' members
+    "/labs": 5,
     "/me/project": 3,
     "/me/invitations": 5,
     "/students?q=30": 2,
-    "/schedule": 4,
+    # token, my project's id, window, booked slots, their members
+    "/schedule": 5,
     "/rooms/lobby/messages": 3,
 }
 COORDINATOR_BUDGETS = {

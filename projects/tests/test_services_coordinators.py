@@ -123,10 +123,13 @@ def test_closing_slots_broadcasts_them_to_the_board(
     with django_capture_on_commit_callbacks(execute=True):
         changed = services.labs_set_open(actor=dana, labs=labs, is_open=False)
 
-    frames = [async_to_sync(layer.receive)(channel)["frame"] for _ in labs]
+    event = async_to_sync(layer.receive)(channel)
+    assert event["type"] == "labs.update"
     assert changed == 2
-    assert sorted(frame["id"] for frame in frames) == sorted(lab.pk for lab in labs)
-    assert {frame["state"] for frame in frames} == {"closed"}
+    assert sorted(facts["id"] for facts in event["labs"]) == sorted(
+        lab.pk for lab in labs
+    )
+    assert {facts["open"] for facts in event["labs"]} == {False}
     assert not Lab.objects.filter(is_open=True).exists()
     async_to_sync(layer.group_discard)(LABS_GROUP, channel)
 
