@@ -15,7 +15,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from pairup.api_errors import MAX_ID, ApiError, Text, error_responses
-from projects import selectors, services
+from projects import board_cache, selectors, services
 from projects.csv_utils import csv_response
 from projects.models import BookingRecord, BookingWindow, Invitation, Lab, Project
 
@@ -267,7 +267,7 @@ def lab_list(request, filters: Query[LabFilters]):
     room = filters.room.strip()
     ts = now.timestamp()
     items = []
-    for slot in selectors.lab_facts_list(now=now):
+    for slot in board_cache.upcoming(now=now):
         if (day and slot["day"] != day) or (room and slot["room"] != room):
             continue
         view = selectors.lab_view(slot, viewer, window, ts)

@@ -6,6 +6,7 @@ from dataclasses import replace
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from projects import board_cache
 from projects.realtime import LABS_GROUP, frames_for_viewer, labs_user_group
 from projects.selectors import viewer_get
 
@@ -53,6 +54,7 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def labs_update(self, event):  # handles "labs.update"
+        board_cache.apply(event)  # the first socket of this process patches
         for frame in frames_for_viewer(event, self.viewer, time.time()):
             await self.send_json(frame)
 

@@ -13,7 +13,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
-from projects import selectors
+from projects import board_cache, selectors
 from projects.models import BookingWindow, Lab
 
 logger = logging.getLogger(__name__)
@@ -89,11 +89,19 @@ def _send(group: str, event: dict) -> None:
 
 
 def broadcast_labs(*, lab_ids, window_changed: bool = False) -> None:
-    """Send the slots' current facts to every open board. Call on commit."""
+    """Send the slots' current facts to every open board. Call on commit.
+
+    The event moves the board's version on; this process's copy of the
+    board (`board_cache`) is patched with it at once, the others' as their
+    sockets receive it.
+    """
     lab_ids = [pk for pk in lab_ids if pk is not None]
     if not lab_ids and not window_changed:
         return
-    _send(LABS_GROUP, labs_event(lab_ids, window_changed=window_changed))
+    event = labs_event(lab_ids, window_changed=window_changed)
+    event["version"] = board_cache.bump()
+    board_cache.apply(event)
+    _send(LABS_GROUP, event)
 
 
 def broadcast_all_labs() -> None:

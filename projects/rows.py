@@ -1,46 +1,60 @@
 """The lab board's row markup: one source for the server and for board.js.
 
-The server renders every row with `render_row`; the page also carries the
-same function's output for an empty slot in a `<template>`, which board.js
-clones and fills from a `/ws/labs/` frame by the `data-field` names. Every
-element is always there (a control the user can't use now is `hidden`), so
-filling the template gives the same markup as rendering the row (a browser
-test compares the two).
+The server renders every row with `RowRenderer.row`; the page also carries
+the same function's output for an empty slot, with every control, in a
+`<template>`, which board.js clones and fills from a `/ws/labs/` frame by
+the `data-field` names, keeping only the controls this user may use (as
+the server does). So a row filled in the page is the row the server renders
+for the same state (a browser test compares the two).
 
 Plain string formatting rather than a template include per row: the board
 renders up to a thousand rows, and an include costs about ten times more.
 """
 
 from datetime import date
+from html import escape
 
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-ROW = (
-    '<tr id="lab-{id}" class="{cls}" data-lab-id="{id}" data-room="{room}"'
-    ' data-start="{start}" data-end="{end}" data-state="{state}"'
-    ' data-available="{available}" data-mine="{mine}" data-label="{label}"{current}>'
-    '<td data-field="hours">{hours}</td>'
-    '<td data-field="room">{room}</td>'
+# The row in pieces: what is the same for every viewer of a slot is joined
+# once per slot (and kept with the process's copy of the board); a request
+# adds only what differs by viewer. Attribute order is irrelevant to the
+# markup test, which compares elements with their attributes sorted.
+SLOT_HEAD = (
+    '<tr id="lab-{id}" data-lab-id="{id}" data-room="{room}" data-start="{start}"'
+    ' data-end="{end}"'
+)
+VIEWER_HEAD = (
+    ' class="{cls}" data-state="{state}" data-available="{available}"'
+    ' data-mine="{mine}"{current}>'
+)
+SLOT_CELLS = '<td data-field="hours">{hours}</td><td data-field="room">{room}</td>'
+VIEWER_CELLS = (
     '<td data-testid="status" data-field="status">{status}</td>'
     '<td><span data-field="team">{team}</span>'
     '<span class="d-block small text-body-secondary" data-field="description">'
     "{description}</span></td>"
-    '<td class="text-end">'
-    '<form method="post" action="{book_url}" data-field="book"{book_hidden}>'
+    '<td class="text-end" data-field="controls">'
+)
+# The controls: each only where this viewer may use it now (board.js adds
+# or removes them from the template's copies as frames arrive).
+SLOT_FORM = '<form method="post" action="{book_url}" data-field="book">'
+PAGE_FORM = (
     '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
     '<input type="hidden" name="next" value="{next}">'
     '<button type="submit" class="btn btn-primary btn-sm">'
     '<span data-field="action">{action}</span>'
-    '<span class="visually-hidden" data-field="label"> {label}</span></button>'
-    "</form>"
-    '<a class="btn btn-outline-danger btn-sm" href="{release_url}"'
-    ' data-field="release"{release_hidden}>Release'
-    '<span class="visually-hidden" data-field="label"> {label}</span></a>'
-    '<div class="small" data-field="outcome" role="status"></div>'
-    "</td></tr>"
 )
+SLOT_FORM_END = (
+    '<span class="visually-hidden" data-field="label"> {label}</span></button></form>'
+)
+SLOT_RELEASE = (
+    '<a class="btn btn-outline-danger btn-sm" href="{release_url}"'
+    ' data-field="release">Release'
+    '<span class="visually-hidden" data-field="label"> {label}</span></a>'
+)
+TAIL = '<div class="small" data-field="outcome" role="status"></div></td></tr>'
 
 DAY = (
     '<section class="board-day" data-day="{day}">'
@@ -51,8 +65,6 @@ DAY = (
     '<th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>'
     "<tbody>{rows}</tbody></table></section>"
 )
-
-HIDDEN = " hidden"
 
 
 def row_status(*, state: str, available: bool, mine: bool, booking_open: bool) -> str:
@@ -70,6 +82,24 @@ def row_status(*, state: str, available: bool, mine: bool, booking_open: bool) -
     return "Free (too late to book)"
 
 
+def _slot_pieces(facts: dict, release_url: str, book_url: str) -> tuple:
+    """The parts of a slot's row that every viewer shares, joined once."""
+    pieces = facts.get("_pieces")
+    if pieces is None:
+        room, label = escape(facts["room"]), escape(facts["label"])
+        pieces = (
+            SLOT_HEAD.format(
+                id=facts["id"], room=room, start=facts["start"], end=facts["end"]
+            ),
+            SLOT_CELLS.format(hours=facts["hours"], room=room),
+            SLOT_FORM.format(book_url=f"{book_url}{facts['id']}/book/"),
+            SLOT_FORM_END.format(label=label),
+            SLOT_RELEASE.format(label=label, release_url=release_url),
+        )
+        facts["_pieces"] = pieces
+    return pieces
+
+
 class RowRenderer:
     """Render board rows for one viewer on one page (one CSRF token, one `next`)."""
 
@@ -84,53 +114,60 @@ class RowRenderer:
         now: float,
         cutoff: int,
     ):
-        self.csrf = escape(csrf_token)
-        self.next = escape(next_url)
         self.has_project = has_project
-        self.action = "Move here" if has_lab else "Book"
         self.booking_open = booking_open
         self.now = now
         self.cutoff = cutoff
         self.book_url = reverse("projects:lab_book", args=[0])[: -len("0/book/")]
         self.release_url = reverse("projects:project_release")
+        self.page_form = PAGE_FORM.format(
+            csrf=escape(csrf_token),
+            next=escape(next_url),
+            action="Move here" if has_lab else "Book",
+        )
 
-    def row(self, facts: dict, view: dict) -> str:
+    def row(self, facts: dict, view: dict, *, every_control: bool = False) -> str:
+        head, cells, form, form_end, release = _slot_pieces(
+            facts, self.release_url, self.book_url
+        )
         mine = view["mine"]
         available = view["available"]
         # Leaving a slot needs booking open and the cut-off not passed (rule 6).
         leavable = mine and self.booking_open and self.now < facts["ts"] - self.cutoff
-        label = escape(facts["label"])
-        return ROW.format(
-            id=facts["id"],
-            cls="lab-row table-success" if mine else "lab-row",
-            room=escape(facts["room"]),
-            start=facts["start"],
-            end=facts["end"],
-            state=view["state"],
-            available="true" if available else "false",
-            mine="true" if mine else "false",
-            label=label,
-            current=' aria-current="true"' if mine else "",
-            hours=facts["hours"],
-            status=row_status(
-                state=view["state"],
-                available=available,
-                mine=mine,
-                booking_open=self.booking_open,
-            ),
-            team=escape(view["team"] or ""),
-            description=escape(view["description"] or ""),
-            book_url=f"{self.book_url}{facts['id']}/book/",
-            book_hidden="" if self.has_project and available and not mine else HIDDEN,
-            csrf=self.csrf,
-            next=self.next,
-            action=self.action,
-            release_url=self.release_url,
-            release_hidden="" if leavable else HIDDEN,
+        team, description = view["team"], view["description"]
+        return "".join(
+            (
+                head,
+                VIEWER_HEAD.format(
+                    cls="lab-row table-success" if mine else "lab-row",
+                    state=view["state"],
+                    available="true" if available else "false",
+                    mine="true" if mine else "false",
+                    current=' aria-current="true"' if mine else "",
+                ),
+                cells,
+                VIEWER_CELLS.format(
+                    status=row_status(
+                        state=view["state"],
+                        available=available,
+                        mine=mine,
+                        booking_open=self.booking_open,
+                    ),
+                    team=escape(team) if team else "",
+                    description=escape(description) if description else "",
+                ),
+                *(
+                    (form, self.page_form, form_end)
+                    if every_control or (self.has_project and available and not mine)
+                    else ()
+                ),
+                release if every_control or leavable else "",
+                TAIL,
+            )
         )
 
     def template_row(self) -> str:
-        """The empty row board.js fills (`id` 0, every control hidden)."""
+        """The empty row board.js fills, with every control to copy from."""
         blank = {
             "id": 0,
             "room": "",
@@ -147,7 +184,7 @@ class RowRenderer:
             "team": None,
             "description": None,
         }
-        return self.row(blank, view)
+        return self.row(blank, view, every_control=True)
 
 
 def day_heading(day: str) -> str:

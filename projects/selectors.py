@@ -166,6 +166,8 @@ def window_facts(window: BookingWindow) -> dict:
         "opens": window.opens_at.timestamp() if window.opens_at else None,
         "closes": window.closes_at.timestamp() if window.closes_at else None,
         "published": window.schedule_published,
+        # Read once here: settings' lazy lookups cost more than the rules.
+        "cutoff": cutoff_seconds(),
     }
 
 
@@ -195,14 +197,20 @@ def cutoff_seconds() -> int:
 
 
 def slot_refusal(
-    *, start: float, is_open: bool, taken: bool, booking_open: bool, now: float
+    *,
+    start: float,
+    is_open: bool,
+    taken: bool,
+    booking_open: bool,
+    now: float,
+    cutoff: int | None = None,
 ) -> str | None:
     """Return why a student can't book the slot now, or None if it is bookable.
 
     A bookable slot is free, open, starts more than the cut-off from now,
     while booking is open (design.md). The reasons, first that applies:
     "slot_past", "slot_taken", "slot_closed", "booking_closed", "slot_cutoff".
-    Times are POSIX seconds.
+    Times are POSIX seconds; `cutoff` (seconds) defaults to the setting.
     """
     if start <= now:
         return "slot_past"
@@ -212,7 +220,7 @@ def slot_refusal(
         return "slot_closed"
     if not booking_open:
         return "booking_closed"
-    if start <= now + cutoff_seconds():
+    if start <= now + (cutoff_seconds() if cutoff is None else cutoff):
         return "slot_cutoff"
     return None
 
@@ -297,6 +305,7 @@ def lab_view(facts: dict, viewer: Viewer, window: dict, now: float) -> dict:
         taken=holder is not None,
         booking_open=booking_open(window, now),
         now=now,
+        cutoff=window.get("cutoff"),
     )
     state = _STATES.get(refusal, "free")
     visible = team_visible(

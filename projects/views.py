@@ -23,7 +23,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from projects import selectors, services
+from projects import board_cache, selectors, services
 from projects.csv_utils import csv_response
 from projects.forms import (
     BoardFilterForm,
@@ -421,7 +421,7 @@ def _viewer_config(viewer: selectors.Viewer, project) -> dict:
 @require_safe
 def lab_board(request):
     now = timezone.now()
-    facts = selectors.lab_facts_list(now=now)
+    facts = board_cache.upcoming(now=now)
     form, day, room = _board_filter(request, facts)
     window = BookingWindow.get()
     window_facts = selectors.window_facts(window)
@@ -429,8 +429,9 @@ def lab_board(request):
     viewer = selectors.viewer_for(user=request.user, project=project)
     ts = now.timestamp()
     booking_open = selectors.booking_open(window_facts, ts)
+    csrf_token = get_token(request)
     renderer = RowRenderer(
-        csrf_token=get_token(request),
+        csrf_token=csrf_token,
         next_url=request.get_full_path(),
         has_project=project is not None,
         has_lab=project is not None and project.lab_id is not None,
@@ -453,6 +454,7 @@ def lab_board(request):
         "framesUrl": reverse("projects:lab_frames"),
         "bookUrl": reverse("projects:lab_board"),
         "newProjectUrl": reverse("projects:project_new"),
+        "csrfToken": csrf_token,
         "now": now.isoformat(),
         "cutoffMinutes": settings.PAIRUP_BOOKING_CUTOFF_MINUTES,
         "filter": {"day": day, "room": room},
@@ -484,7 +486,7 @@ def lab_frames(request):
     """Every shown slot's frame for this user, with the window: board.js's
     one request to resync after its socket was away."""
     now = timezone.now()
-    facts = selectors.lab_facts_list(now=now)
+    facts = board_cache.upcoming(now=now)
     _, day, room = _board_filter(request, facts)
     window = BookingWindow.get()
     window_facts = selectors.window_facts(window)

@@ -136,6 +136,26 @@
     };
   }
 
+  // Add a control from the template where the user may use it now, and
+  // take it away where not, so the row matches what the server renders.
+  function control(row, name, wanted) {
+    const present = field(row, name);
+    if (!wanted) {
+      if (present) {
+        present.remove();
+      }
+      return null;
+    }
+    if (present) {
+      return present;
+    }
+    const copy = field(rowTemplate.content, name).cloneNode(true);
+    const before = name === "book" ? field(row, "release") || field(row, "outcome")
+      : field(row, "outcome");
+    before.parentNode.insertBefore(copy, before);
+    return copy;
+  }
+
   // Fill a row (a fresh template clone or a row on the page) for this slot.
   function fill(row, slot, now) {
     const open = bookingOpen(now);
@@ -150,7 +170,6 @@
     row.dataset.state = slot.state;
     row.dataset.available = String(slot.available);
     row.dataset.mine = String(slot.mine);
-    row.dataset.label = label;
     if (slot.mine) {
       row.setAttribute("aria-current", "true");
     } else {
@@ -161,16 +180,16 @@
     field(row, "status").textContent = statusText(slot, open);
     field(row, "team").textContent = slot.team || "";
     field(row, "description").textContent = slot.description || "";
-    const book = field(row, "book");
-    book.action = config.bookUrl + slot.id + "/book/";
-    book.setAttribute("action", config.bookUrl + slot.id + "/book/");
-    book.hidden = !(viewer.project && slot.available && !slot.mine);
-    book.elements.next.value = window.location.pathname + window.location.search;
-    field(book, "action").textContent = viewer.lab ? "Move here" : "Book";
+    const book = control(row, "book", viewer.project && slot.available && !slot.mine);
+    if (book) {
+      book.setAttribute("action", config.bookUrl + slot.id + "/book/");
+      book.elements.next.value = window.location.pathname + window.location.search;
+      field(book, "action").textContent = viewer.lab ? "Move here" : "Book";
+    }
+    control(row, "release", slot.mine && open && now < startMs - cutoffMs);
     for (const span of row.querySelectorAll('[data-field="label"]')) {
       span.textContent = " " + label;
     }
-    field(row, "release").hidden = !(slot.mine && open && now < startMs - cutoffMs);
     return row;
   }
 
@@ -328,7 +347,7 @@
       slots.delete(frame.id);
       if (row) {
         removeRow(row);
-        const label = row.dataset.label;
+        const label = labelText(before || modelFromRow(row));
         return { text: label + (frame.state === "past" ? " has started." : " was removed."), mineChanged };
       }
       return { text: "", mineChanged };
@@ -546,7 +565,7 @@
 
   async function act(row, control, url, data, doing, refused) {
     const outcome = field(row, "outcome");
-    const token = row.querySelector("input[name=csrfmiddlewaretoken]").value;
+    const token = config.csrfToken;
     control.setAttribute("aria-disabled", "true");
     outcome.textContent = doing;
     const result = await post(url, token, data);
@@ -580,11 +599,11 @@
     event.preventDefault();
     const row = link.closest("tr");
     if (link.getAttribute("aria-disabled") === "true"
-        || !window.confirm("Release " + row.dataset.label + "? Another team may book it.")) {
+        || !window.confirm("Release " + labelText(modelFromRow(row)) + "? Another team may book it.")) {
       return;
     }
     const data = new FormData();
-    data.append("csrfmiddlewaretoken", row.querySelector("input[name=csrfmiddlewaretoken]").value);
+    data.append("csrfmiddlewaretoken", config.csrfToken);
     act(row, link, link.href, data, "Releasing\u2026", "Not released: ");
   });
 
