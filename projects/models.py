@@ -105,6 +105,11 @@ class Project(TimeStampedModel):
         return len(self.member_list()) < settings.PAIRUP_TEAM_SIZE
 
     @property
+    def room_slug(self) -> str:
+        """The slug of the team's chat room (design.md: `team-<project id>`)."""
+        return f"team-{self.pk}"
+
+    @property
     def team_name(self) -> str:
         names = ", ".join(user.display_name for user in self.member_list())
         return f"Team {self.pk}: {names}" if names else f"Team {self.pk}"
