@@ -475,6 +475,12 @@ def run_scenario(key, args, run, workdir) -> dict:
         )
         for n in range(scenario.get("processes", 1))
     ]
+    for server in servers:
+        print(
+            f"# ({key}) daphne pid {server.process.pid} on port {server.port}",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         # One warm-up page per process, as a server running for a while has.
         async def warm():
