@@ -727,6 +727,25 @@ def lab_save(*, actor, lab: Lab) -> Lab:
 
 
 @transaction.atomic
+def labs_delete(*, actor, labs) -> int:
+    """Delete free slots (coordinators); open boards drop their rows.
+
+    A booked slot can't be deleted (the database protects it): release it
+    first.
+    """
+    if not actor.is_coordinator:
+        raise ValidationError("Only coordinators can change slots.", code="forbidden")
+    lab_ids = [lab.pk for lab in labs]
+    if Project.objects.filter(lab_id__in=lab_ids).exists():
+        raise ValidationError(
+            "A booked slot can't be deleted: release it first.", code="slot_taken"
+        )
+    deleted, _ = Lab.objects.filter(pk__in=lab_ids).delete()
+    _broadcast_ids_on_commit(lab_ids)
+    return deleted
+
+
+@transaction.atomic
 def labs_set_open(*, actor, labs, is_open: bool) -> int:
     """Open or close the given slots for booking; return how many changed.
 

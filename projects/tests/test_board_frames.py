@@ -210,3 +210,44 @@ def test_the_page_and_the_frames_agree(alice, charlie, client):
     (frame,) = frames_for_viewer(event, viewer, timezone.now().timestamp())
 
     assert rows == frame["labs"]
+
+
+@pytest.mark.django_db
+def test_renaming_a_member_sends_the_teams_slot_again(
+    alice, django_capture_on_commit_callbacks
+):
+    lab = LabFactory()
+    make_team(alice, lab=lab)
+    alice.preferred_name = "Ali"
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        alice.save(update_fields=["preferred_name"])
+    with django_capture_on_commit_callbacks() as sign_in:
+        alice.save(update_fields=["last_login"])
+
+    assert len(callbacks) == 1
+    assert sign_in == []
+    event = labs_event([lab.pk])
+    assert event["labs"][0]["team"].endswith(": Ali")
+
+
+@pytest.mark.django_db
+def test_deleting_free_slots_sends_removed_frames(
+    dana, alice, django_capture_on_commit_callbacks
+):
+    from django.core.exceptions import ValidationError
+
+    from projects import services
+
+    free, booked = LabFactory(), LabFactory()
+    make_team(alice, lab=booked)
+    free_id = free.pk
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.labs_delete(actor=dana, labs=[free])
+    with pytest.raises(ValidationError):
+        services.labs_delete(actor=dana, labs=[booked])
+
+    assert len(callbacks) == 1
+    (frame,) = frames_for_viewer(labs_event([free_id]), OUTSIDER, NOW)
+    assert frame["state"] == "removed"
