@@ -13,6 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
+from pairup.http_limit import HttpConcurrencyLimit  # noqa: E402
 from pairup.routing import catch_all  # noqa: E402
 from projects.routing import websocket_urlpatterns as projects_routes  # noqa: E402
 
@@ -20,7 +21,7 @@ websocket_urlpatterns = [*chat_routes, *projects_routes, catch_all]
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": HttpConcurrencyLimit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

@@ -9,7 +9,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from projects import board_cache
-from projects.realtime import LABS_GROUP, frames_for_viewer, labs_user_group
+from projects.realtime import LABS_GROUP, frames_for_viewer
 from projects.selectors import viewer_get
 
 # The chat app's per-user group: "socket.close" events sent to it (sign-out,
@@ -25,7 +25,7 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
     """Send each user the `lab` frames of design.md as that user may see them.
 
     The socket holds its user's Viewer (project id, coordinator or not),
-    loaded once at connect and updated by `labs.viewer` events; filtering a
+    loaded once at connect and updated by `labs.viewers` events; filtering a
     change for this user is `frames_for_viewer`, with no query.
     """
 
@@ -35,7 +35,7 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
             await self.close()
             return
         self.viewer = await database_sync_to_async(viewer_get)(user=user)
-        self.joined = [LABS_GROUP, user_group_name(user.pk), labs_user_group(user.pk)]
+        self.joined = [LABS_GROUP, user_group_name(user.pk)]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()  # last, once everything above succeeded
@@ -77,9 +77,11 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
         for frame in frames_for_viewer(event, self.viewer, time.time()):
             await self.send_json(frame)
 
-    async def labs_viewer(self, event):  # handles "labs.viewer"
-        self.viewer = replace(self.viewer, project_id=event["project"])
-        await self.send_json({"type": "viewer", "project": event["project"]})
+    async def labs_viewers(self, event):  # handles "labs.viewers"
+        for user_id, project_id in event["viewers"]:
+            if user_id == self.viewer.user_id:
+                self.viewer = replace(self.viewer, project_id=project_id)
+                await self.send_json({"type": "viewer", "project": project_id})
 
     async def socket_close(self, event):  # handles "socket.close"
         await self.close(code=event.get("code", CLOSE_REVOKED))

@@ -21,11 +21,6 @@ logger = logging.getLogger(__name__)
 LABS_GROUP = "labs"
 
 
-def labs_user_group(user_id: int) -> str:
-    """The board's own per-user group (the chat consumer doesn't join it)."""
-    return f"labs-user-{user_id}"
-
-
 def _local(moment) -> str:
     return f"{timezone.localtime(moment):%a %d %b %Y, %H:%M}"
 
@@ -115,11 +110,18 @@ def broadcast_all_labs() -> None:
 def broadcast_viewers(*, user_ids, project_id: int | None) -> None:
     """Tell these users' boards their project changed (joined, left, created).
 
-    Send before the slots' own event: each socket reads its channel in order,
-    so the slot frames that follow are filtered with the new project.
+    Through the board's one group, as the slots' events: each socket reads
+    its channel in order, so the slot frames of the same change, sent
+    after, are filtered with the new project (a per-user group would be
+    another channel-layer group per socket for every event to sweep).
+    Sockets of other users send nothing.
     """
-    for user_id in user_ids:
+    user_ids = list(user_ids)
+    if user_ids:
         _send(
-            labs_user_group(user_id),
-            {"type": "labs.viewer", "project": project_id},
+            LABS_GROUP,
+            {
+                "type": "labs.viewers",
+                "viewers": [[user_id, project_id] for user_id in user_ids],
+            },
         )
