@@ -93,9 +93,12 @@ def apply(event: dict) -> None:
     """
     global _copy
     new_version = event.get("version")
+    first = event.get("first_version", new_version)  # merged events: a range
     with _lock:
         copy = _copy
-        if copy.version is None or new_version != copy.version + 1:
+        if copy.version is None or new_version is None:
+            return
+        if not first - 1 <= copy.version < new_version:
             return
         by_id = dict(copy.by_id)
         for facts in event["labs"]:

@@ -8,6 +8,7 @@ coordinator or not), with no database query and no request per frame.
 """
 
 import logging
+import threading
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -77,10 +78,74 @@ def frames_for_viewer(event: dict, viewer: selectors.Viewer, now: float) -> list
     return frames
 
 
-def _send(group: str, event: dict) -> None:
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group, event)
+def merge(events: list[dict]) -> list[dict]:
+    """Merge events queued together into as few as keep their meaning.
+
+    Consecutive slot events become one (each slot's latest facts, the latest
+    window, the version range they cover); a viewers event stays where it
+    is, so the slot frames after it are filtered with the new project.
+    """
+    merged: list[dict] = []
+    for event in events:
+        last = merged[-1] if merged else None
+        if last is None or last["type"] != event["type"]:
+            merged.append({**event, "labs": list(event.get("labs", []))})
+            if event["type"] == "labs.update":
+                merged[-1]["first_version"] = event.get("version")
+            continue
+        if event["type"] == "labs.viewers":
+            last["viewers"] = [*last["viewers"], *event["viewers"]]
+            continue
+        by_id = {facts["id"]: facts for facts in last["labs"]}
+        by_id.update({facts["id"]: facts for facts in event["labs"]})
+        last["labs"] = list(by_id.values())
+        last["window"] = event["window"]
+        last["version"] = event.get("version")
+        if "window_frame" in event:
+            last["window_frame"] = event["window_frame"]
+    return merged
+
+
+_pending: list[dict] = []
+_pending_lock = threading.Lock()
+_sending = False
+
+
+async def _send_queued() -> None:
+    """Send the queued events in order; one caller at a time sends for all.
+
+    Under load the event loop is late to run each call, so the events that
+    queued meanwhile go out merged: one channel-layer message (and one frame
+    per socket) for a burst of bookings instead of one per booking.
+    """
+    global _sending
+    with _pending_lock:
+        if _sending:
+            return  # the caller sending now takes this event too
+        _sending = True
+    try:
+        layer = get_channel_layer()
+        while True:
+            with _pending_lock:
+                batch = _pending[:]
+                _pending.clear()
+                if not batch:
+                    _sending = False
+                    return
+            for event in merge(batch):
+                await layer.group_send(LABS_GROUP, event)
+    except BaseException:
+        with _pending_lock:
+            _sending = False
+        raise
+
+
+def _send(event: dict) -> None:
+    if get_channel_layer() is None:
+        return
+    with _pending_lock:
+        _pending.append(event)
+    async_to_sync(_send_queued)()
 
 
 def broadcast_labs(*, lab_ids, window_changed: bool = False) -> None:
@@ -96,7 +161,7 @@ def broadcast_labs(*, lab_ids, window_changed: bool = False) -> None:
     event = labs_event(lab_ids, window_changed=window_changed)
     event["version"] = board_cache.bump()
     board_cache.apply(event)
-    _send(LABS_GROUP, event)
+    _send(event)
 
 
 def broadcast_all_labs() -> None:
@@ -119,7 +184,6 @@ def broadcast_viewers(*, user_ids, project_id: int | None) -> None:
     user_ids = list(user_ids)
     if user_ids:
         _send(
-            LABS_GROUP,
             {
                 "type": "labs.viewers",
                 "viewers": [[user_id, project_id] for user_id in user_ids],

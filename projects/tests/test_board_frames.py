@@ -251,3 +251,57 @@ def test_deleting_free_slots_sends_removed_frames(
     assert len(callbacks) == 1
     (frame,) = frames_for_viewer(labs_event([free_id]), OUTSIDER, NOW)
     assert frame["state"] == "removed"
+
+
+def test_events_queued_together_merge_and_keep_the_viewer_changes_in_order():
+    from projects.realtime import merge
+
+    first = {"type": "labs.update", "labs": [facts()], "window": OPEN, "version": 5}
+    second = {
+        "type": "labs.update",
+        "labs": [facts(project=7), facts(id=13)],
+        "window": {**OPEN, "published": True},
+        "version": 6,
+    }
+    viewers = {"type": "labs.viewers", "viewers": [[1, 7]]}
+    third = {
+        "type": "labs.update",
+        "labs": [facts(id=14)],
+        "window": OPEN,
+        "version": 7,
+    }
+
+    merged = merge([first, second, viewers, third])
+
+    assert [event["type"] for event in merged] == [
+        "labs.update",
+        "labs.viewers",
+        "labs.update",
+    ]
+    slots = {slot["id"]: slot for slot in merged[0]["labs"]}
+    assert slots[12]["project"] == 7  # the latest facts win
+    assert set(slots) == {12, 13}
+    assert merged[0]["window"]["published"] is True
+    assert (merged[0]["first_version"], merged[0]["version"]) == (5, 6)
+
+
+@pytest.mark.django_db
+def test_a_merged_event_patches_a_copy_inside_its_version_range():
+    from projects import board_cache
+
+    lab = LabFactory()
+    board_cache.upcoming()
+    current = board_cache.version()
+    moved = {**board_cache.upcoming()[0], "open": False}
+
+    board_cache.apply(
+        {
+            "type": "labs.update",
+            "labs": [moved],
+            "first_version": current,
+            "version": current + 2,
+        }
+    )
+
+    assert board_cache._copy.version == current + 2
+    assert board_cache._copy.by_id[lab.pk]["open"] is False
