@@ -7,10 +7,11 @@ function of the event and what the socket holds (the user's project id,
 coordinator or not), with no database query and no request per frame.
 """
 
+import asyncio
 import logging
 import threading
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
@@ -140,11 +141,40 @@ async def _send_queued() -> None:
         raise
 
 
+def _server_loop():
+    """The server's event loop when called from one of its request threads."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or not loop.is_running():
+        return None
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return loop
+    return None  # called on the loop itself: await as usual
+
+
+def _log_failure(future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.error("Lab board broadcast failed", exc_info=future.exception())
+
+
 def _send(event: dict) -> None:
+    """Queue the event for every open board.
+
+    In a server's request thread, hand it to the event loop and return at
+    once: the booking's answer needn't wait for a loop busy writing frames
+    (the order holds: one queue, sent by one caller at a time). Elsewhere
+    (commands, tests), send it before returning.
+    """
     if get_channel_layer() is None:
         return
     with _pending_lock:
         _pending.append(event)
+    loop = _server_loop()
+    if loop is not None:
+        future = asyncio.run_coroutine_threadsafe(_send_queued(), loop)
+        future.add_done_callback(_log_failure)
+        return
     async_to_sync(_send_queued)()
 
 
