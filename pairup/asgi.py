@@ -15,6 +15,7 @@ from chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
 from notifications.routing import (  # noqa: E402
     websocket_urlpatterns as notifications_routes,
 )
+from pairup.http_limit import HttpConcurrencyLimit  # noqa: E402
 from pairup.origin import SameOriginValidator  # noqa: E402
 from pairup.routing import catch_all  # noqa: E402
 from projects.routing import websocket_urlpatterns as projects_routes  # noqa: E402
@@ -28,7 +29,7 @@ websocket_urlpatterns = [
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": HttpConcurrencyLimit(django_asgi_app),
         # Same origin: scheme, host and port (pairup/origin.py), not only
         # the host as Channels' AllowedHostsOriginValidator checks.
         "websocket": SameOriginValidator(

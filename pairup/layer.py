@@ -68,6 +68,8 @@ class Listener:
         self.channel: str | None = None
         self.tasks: list[asyncio.Task] = []
         self.on_up: list[Callable[[], Awaitable[None]]] = []
+        self.outbox: list[tuple[str, dict]] = []  # for the other processes
+        self.sending: asyncio.Task | None = None
         self.check_group = f"process.{uuid.uuid4().hex}"
         self.checked = True  # the last check event came back
         # Events this process sent to the layer, and received from it.
@@ -142,6 +144,37 @@ class Listener:
             self.queue.put_nowait(event)
         else:
             self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+
+    def send_soon(self, group: str, event: dict) -> None:
+        """Send an event to the other processes from this loop, in order,
+        without making the caller (any thread) wait for it."""
+        if self.loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self._queue_send(group, event)
+        else:
+            self.loop.call_soon_threadsafe(self._queue_send, group, event)
+
+    def _queue_send(self, group: str, event: dict) -> None:
+        self.outbox.append((group, event))
+        if self.sending is None:
+            self.sending = self.loop.create_task(self._send_all())
+
+    async def _send_all(self) -> None:
+        try:
+            while self.outbox:
+                group, event = self.outbox.pop(0)
+                self.stats["layer_sends"] += 1
+                try:
+                    await self.layer.group_send(group, event)
+                except Exception:
+                    logger.warning("layer send to %s failed", group, exc_info=True)
+        finally:
+            self.sending = None
 
     async def publish(self, group: str, event: dict) -> bool:
         """Publish from this loop; return False if the other processes
@@ -294,21 +327,21 @@ def running_listener() -> Listener | None:
 def publish(group: str, event: dict) -> bool:
     """Publish an event to a group from synchronous code (a service's
     on-commit callback, a signal): this process's subscribers get it at
-    once, the other processes through the layer. Return False if the other
-    processes could not be told; never raise for that.
+    once, the other processes through the layer, and the caller never waits
+    for the layer when this process has a listener. Return False if the
+    other processes could not be told; never raise for that.
     """
     local = running_listener()
     event = {**event, "group": group, "origin": PROCESS if local else ""}
     if local is not None:
         local.deliver_here(event)
-        if not local.shared:
-            return True
-    layer = get_channel_layer()
-    if layer is None or isinstance(layer, InMemoryChannelLayer):
-        return True  # no other process to tell
-    if local is not None:
-        local.stats["layer_sends"] += 1
+        if local.shared:
+            local.send_soon(group, event)
+        return True
     try:
+        layer = get_channel_layer()
+        if layer is None or isinstance(layer, InMemoryChannelLayer):
+            return True  # no other process to tell
         async_to_sync(layer.group_send)(group, event)
     except Exception:
         logger.warning("layer send to %s failed", group, exc_info=True)

@@ -171,6 +171,12 @@ class LabAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         services.lab_save(actor=request.user, lab=obj)
 
+    def delete_model(self, request, obj):
+        services.labs_delete(actor=request.user, labs=[obj])
+
+    def delete_queryset(self, request, queryset):
+        services.labs_delete(actor=request.user, labs=list(queryset))
+
     @admin.action(
         description="Open the selected slots for booking",
         permissions=["change"],

@@ -15,7 +15,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from pairup.api_errors import MAX_ID, ApiError, Text, error_responses
-from projects import selectors, services
+from projects import board_cache, selectors, services
 from projects.csv_utils import csv_response
 from projects.models import BookingRecord, BookingWindow, Invitation, Lab, Project
 
@@ -96,6 +96,9 @@ class LabOut(Schema):
     team: str | None = Field(
         description="the team's name, to its members and coordinators, and to "
         "everyone once the schedule is published"
+    )
+    description: str | None = Field(
+        description="the team's project, to whoever may see its name"
     )
 
 
@@ -258,33 +261,29 @@ def lab_list(request, filters: Query[LabFilters]):
     """Upcoming slots by time and room, as the lab board shows them."""
     user = request.auth
     now = timezone.now()
-    window = BookingWindow.get()
-    booking_open = window.is_booking_open(now)
-    mine = selectors.project_for_user(user=user)
-    my_lab_id = mine.lab_id if mine else None
-    names_visible = user.is_coordinator or window.schedule_published
+    window = selectors.window_facts(BookingWindow.get())
+    viewer = selectors.viewer_get(user=user)
+    day = filters.day.isoformat() if filters.day else None
+    room = filters.room.strip()
+    ts = now.timestamp()
     items = []
-    for lab in selectors.lab_board(day=filters.day, room=filters.room.strip(), now=now):
-        project = getattr(lab, "project", None)
-        slot = selectors.lab_state(
-            lab, has_project=project is not None, booking_open=booking_open, now=now
-        )
-        if filters.bookable is not None and slot.available != filters.bookable:
+    for slot in board_cache.upcoming(now=now):
+        if (day and slot["day"] != day) or (room and slot["room"] != room):
             continue
-        is_mine = my_lab_id is not None and lab.pk == my_lab_id
-        team = None
-        if project is not None and (names_visible or is_mine):
-            team = project.team_name
+        view = selectors.lab_view(slot, viewer, window, ts)
+        if filters.bookable is not None and view["available"] != filters.bookable:
+            continue
         items.append(
             {
-                "id": lab.pk,
-                "room": lab.room,
-                "start": _local(lab.start),
-                "end": _local(lab.end),
-                "state": slot.state,
-                "available": slot.available,
-                "mine": is_mine,
-                "team": team,
+                "id": slot["id"],
+                "room": slot["room"],
+                "start": slot["start"],
+                "end": slot["end"],
+                "state": view["state"],
+                "available": view["available"],
+                "mine": view["mine"],
+                "team": view["team"],
+                "description": view["description"],
             }
         )
     return {

@@ -1,26 +1,115 @@
 """The live lab board socket, `/ws/labs/` (server to client only)."""
 
+import asyncio
 import contextlib
 import logging
+import time
+from dataclasses import replace
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts import revocation
 from pairup.internals import RawSocket
-from projects.realtime import LABS_GROUP
+from pairup.layer import Listener, listener
+from projects import board_cache
+from projects.realtime import LABS_GROUP, frames_for_viewer, merge
+from projects.selectors import viewer_get
 
 logger = logging.getLogger(__name__)
 
 
+class Boards:
+    """This process's open boards: one subscription to the board's group,
+    whatever the number of sockets (`pairup/layer.py`).
+
+    Events that arrive while the boards are being written go out merged
+    (`realtime.merge`): a burst of bookings is one frame per socket, not one
+    per booking per socket.
+    """
+
+    def __init__(self, live: Listener):
+        self.live = live
+        self.sockets: set = set()
+        self.queue: list[dict] = []
+        self.writing: asyncio.Task | None = None
+
+    async def add(self, consumer) -> None:
+        self.sockets.add(consumer)
+        try:
+            await self.live.subscribe(LABS_GROUP, self, self._on_event)
+        except BaseException:
+            await self.remove(consumer)
+            raise
+
+    async def remove(self, consumer) -> None:
+        self.sockets.discard(consumer)
+        if not self.sockets:
+            await self.live.unsubscribe(LABS_GROUP, self)
+
+    async def _on_event(self, event: dict) -> None:
+        self.queue.append(event)
+        if self.writing is None:
+            self.writing = self.live.loop.create_task(self._write())
+
+    async def _write(self) -> None:
+        try:
+            while self.queue:
+                batch, self.queue = self.queue, []
+                for event in merge(batch):
+                    if event["type"] == "labs.update":
+                        board_cache.apply(event)
+                    now = time.time()
+                    for consumer in list(self.sockets):
+                        try:
+                            await consumer.on_event(event, now)
+                        except Exception:
+                            logger.debug("dropped a board frame", exc_info=True)
+                await asyncio.sleep(0)  # let more events queue up meanwhile
+        finally:
+            self.writing = None
+
+
+_boards: Boards | None = None
+
+
+def boards() -> Boards:
+    """Return this process's boards (one per event loop: tests run several)."""
+    global _boards
+    live = listener()
+    if _boards is None or _boards.live is not live:
+        _boards = Boards(live)
+    return _boards
+
+
+def _viewer_if_signed_in(*, session_key, user):
+    """Return the user's Viewer if the session still signs them in, else
+    None (one trip to the database thread)."""
+    if not revocation.session_is_valid(session_key=session_key, user_id=user.pk):
+        return None
+    return viewer_get(user=user)
+
+
 class LabBoardConsumer(AsyncJsonWebsocketConsumer):
-    """Send each `lab` frame of design.md to every signed-in board."""
+    """Send each user the `lab` frames of design.md as that user may see them.
+
+    The socket holds its user's Viewer (project id, coordinator or not),
+    loaded once at connect and updated by `labs.viewers` events; filtering a
+    change for this user is `frames_for_viewer`, with no query. It reads no
+    channel layer itself: the process's `Boards` does.
+    """
+
+    channel_layer_alias = None  # no layer channel per socket
 
     user = None
     session_key = None
+    viewer = None
     accepting = False
     refused = False  # access ended during the handshake
-    in_group = False
+    on_board = False
+    backlog = None  # events that arrived before the socket was accepted
 
     async def connect(self):
         user = self.scope.get("user")
@@ -30,31 +119,50 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
         self.user = user
         self.session_key = getattr(self.scope.get("session"), "session_key", None)
         RawSocket(self.base_send).prepare()
+        self.backlog = []
         try:
             await revocation.watch(self, user.pk)
-            await self.channel_layer.group_add(LABS_GROUP, self.channel_name)
-            self.in_group = True
-            valid = await database_sync_to_async(revocation.session_is_valid)(
-                session_key=self.session_key, user_id=user.pk
+            self.viewer = await database_sync_to_async(_viewer_if_signed_in)(
+                session_key=self.session_key, user=user
             )
+            if self.viewer is not None and not self.refused:
+                await boards().add(self)
+                self.on_board = True
         except Exception:
             logger.warning("a lab board socket could not join", exc_info=True)
-            valid = False
-        if not valid or self.refused:
+            self.viewer = None
+        if self.viewer is None or self.refused:
             await self.leave()
             await self.close()
             return
         self.accepting = True
         await self.accept()  # last, once everything above succeeded
+        backlog, self.backlog = self.backlog, None
+        for event, now in backlog:
+            await self.on_event(event, now)
+
+    async def dispatch(self, message):
+        # Channels closes stale database connections before every handler: a
+        # hop to the one database thread per event per socket. Only `connect`
+        # reaches the database here, through database_sync_to_async, which
+        # does that itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def websocket_disconnect(self, message):
+        # As Channels' own, without its database hop (see `dispatch`).
+        await self.disconnect(message["code"])
+        raise StopConsumer()
 
     async def disconnect(self, code):
         await self.leave()
 
     async def leave(self):
-        if self.in_group:
-            self.in_group = False
-            with contextlib.suppress(Exception):
-                await self.channel_layer.group_discard(LABS_GROUP, self.channel_name)
+        if self.on_board:
+            self.on_board = False
+            await boards().remove(self)
         if self.user is not None:
             await revocation.unwatch(self, self.user.pk)
 
@@ -69,8 +177,20 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
             }
         )
 
-    async def lab_update(self, event):  # handles "lab.update"
-        await self.send_json(event["frame"])
+    # Called by the process's Boards and the listener --------------------
+
+    async def on_event(self, event: dict, now: float) -> None:
+        if self.backlog is not None:
+            self.backlog.append((event, now))
+            return
+        if event["type"] == "labs.update":
+            for frame in frames_for_viewer(event, self.viewer, now):
+                await self.send_json(frame)
+        elif event["type"] == "labs.viewers":
+            for user_id, project_id in event["viewers"]:
+                if user_id == self.viewer.user_id:
+                    self.viewer = replace(self.viewer, project_id=project_id)
+                    await self.send_json({"type": "viewer", "project": project_id})
 
     async def revoked(self, code: int) -> None:
         """The user's access ended (sign-out, password, deactivation)."""

@@ -105,6 +105,11 @@ class Project(TimeStampedModel):
         return len(self.member_list()) < settings.PAIRUP_TEAM_SIZE
 
     @property
+    def room_slug(self) -> str:
+        """The slug of the team's chat room (design.md: `team-<project id>`)."""
+        return f"team-{self.pk}"
+
+    @property
     def team_name(self) -> str:
         names = ", ".join(user.display_name for user in self.member_list())
         return f"Team {self.pk}: {names}" if names else f"Team {self.pk}"
@@ -198,12 +203,10 @@ class BookingWindow(models.Model):
         return window
 
     def is_booking_open(self, now=None) -> bool:
-        now = now or timezone.now()
-        if not self.booking_open:
-            return False
-        if self.opens_at and now < self.opens_at:
-            return False
-        return not (self.closes_at and now >= self.closes_at)
+        """The window's rule, `selectors.booking_open`, at `now`."""
+        from projects.selectors import booking_open, window_facts
+
+        return booking_open(window_facts(self), (now or timezone.now()).timestamp())
 
 
 class BookingRecord(models.Model):

@@ -117,39 +117,275 @@ def invitations_for_user(*, user, project: Project | None) -> tuple[list, list]:
     return incoming, outgoing
 
 
-@dataclass(frozen=True)
-class SlotState:
-    state: str  # "free" | "taken" | "closed" | "past"
-    available: bool  # bookable right now by a student
+# A slot as a user sees it ---------------------------------------------------
+#
+# One read model for the board page, the schedule, the API and the
+# `/ws/labs/` frames. What every user sees alike about a slot is its "facts"
+# (a plain dict, as a change event carries it); what one user may see of it
+# is `lab_view(facts, viewer, window, now)`, a pure function: no database,
+# no I/O, cheap enough to run per socket per frame. The two rules that decide
+# it, "who may see a team's name" (`team_visible`) and "why this slot can't
+# be booked now" (`slot_refusal`, with `slot_bookable` and `slot_state`),
+# live here once; the services derive their messages from `slot_refusal`.
 
 
-def lab_state(
-    lab: Lab, *, has_project: bool, booking_open: bool, now: datetime
-) -> SlotState:
-    """Return the slot's state for the board and `/ws/labs/` frames."""
-    if lab.start <= now:
-        return SlotState("past", False)
-    if has_project:
-        return SlotState("taken", False)
-    if not lab.is_open:
-        return SlotState("closed", False)
-    return SlotState("free", booking_open and lab.is_before_cutoff(now))
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """What the board knows of whoever looks at it."""
+
+    user_id: int | None
+    project_id: int | None
+    is_coordinator: bool
 
 
-def lab_is_bookable(lab: Lab, *, window: BookingWindow | None = None, now=None) -> bool:
-    now = now or timezone.now()
-    window = window or BookingWindow.get()
-    has_project = Project.objects.filter(lab=lab).exists()
-    return lab_state(
-        lab, has_project=has_project, booking_open=window.is_booking_open(now), now=now
-    ).available
+def viewer_for(*, user, project: Project | None = None) -> Viewer:
+    """Return the Viewer of a signed-in user whose project is already loaded."""
+    return Viewer(
+        user_id=user.pk,
+        project_id=project.pk if project is not None else None,
+        is_coordinator=bool(user.is_coordinator),
+    )
+
+
+def viewer_get(*, user) -> Viewer:
+    """Return the user's Viewer (one query: the user's project id)."""
+    project_id = (
+        Membership.objects.filter(user_id=user.pk)
+        .values_list("project_id", flat=True)
+        .first()
+    )
+    return Viewer(
+        user_id=user.pk, project_id=project_id, is_coordinator=user.is_coordinator
+    )
+
+
+def window_facts(window: BookingWindow) -> dict:
+    """The booking window as the board needs it (times as POSIX seconds)."""
+    return {
+        "switch": window.booking_open,
+        "opens": window.opens_at.timestamp() if window.opens_at else None,
+        "closes": window.closes_at.timestamp() if window.closes_at else None,
+        "published": window.schedule_published,
+        # Read once here: settings' lazy lookups cost more than the rules.
+        "cutoff": cutoff_seconds(),
+    }
+
+
+def booking_open(window: dict, now: float) -> bool:
+    """True when the switch is on and `now` is inside the optional times."""
+    if not window["switch"]:
+        return False
+    if window["opens"] is not None and now < window["opens"]:
+        return False
+    return not (window["closes"] is not None and now >= window["closes"])
+
+
+def team_visible(*, holder_id: int | None, viewer: Viewer, published: bool) -> bool:
+    """Who may see a team's name and description: the team itself, the
+    coordinators, and everyone once the schedule is published."""
+    if holder_id is None:
+        return False
+    if holder_id == viewer.project_id:
+        return True
+    if viewer.is_coordinator:
+        return True
+    return published
+
+
+def cutoff_seconds() -> int:
+    return settings.PAIRUP_BOOKING_CUTOFF_MINUTES * 60
+
+
+def slot_refusal(
+    *,
+    start: float,
+    is_open: bool,
+    taken: bool,
+    booking_open: bool,
+    now: float,
+    cutoff: int | None = None,
+) -> str | None:
+    """Return why a student can't book the slot now, or None if it is bookable.
+
+    A bookable slot is free, open, starts more than the cut-off from now,
+    while booking is open (design.md). The reasons, first that applies:
+    "slot_past", "slot_taken", "slot_closed", "booking_closed", "slot_cutoff".
+    Times are POSIX seconds; `cutoff` (seconds) defaults to the setting.
+    """
+    if start <= now:
+        return "slot_past"
+    if taken:
+        return "slot_taken"
+    if not is_open:
+        return "slot_closed"
+    if not booking_open:
+        return "booking_closed"
+    if start <= now + (cutoff_seconds() if cutoff is None else cutoff):
+        return "slot_cutoff"
+    return None
+
+
+def slot_bookable(**facts) -> bool:
+    """True when `slot_refusal` finds nothing (same arguments)."""
+    return slot_refusal(**facts) is None
+
+
+def slot_state(*, start: float, is_open: bool, taken: bool, now: float) -> str:
+    """Return "past", "taken", "closed" or "free" (the refusal's first three)."""
+    refusal = slot_refusal(
+        start=start, is_open=is_open, taken=taken, booking_open=True, now=now
+    )
+    return _STATES.get(refusal, "free")
+
+
+_STATES = {"slot_past": "past", "slot_taken": "taken", "slot_closed": "closed"}
+
+
+def lab_facts(lab: Lab, *, team: str | None = None) -> dict:
+    """Return what every user sees alike of a slot (a change event's payload).
+
+    `lab.project` and its members must be preloaded (or `team` given).
+    """
+    holder = getattr(lab, "project", None)
+    return _facts(
+        lab.pk,
+        lab.room,
+        lab.start,
+        lab.end,
+        lab.is_open,
+        holder.pk if holder is not None else None,
+        (team or holder.team_name) if holder is not None else "",
+        holder.description if holder is not None else "",
+    )
+
+
+def _facts(pk, room, start, end, is_open, project_id, team, description) -> dict:
+    local_start, local_end = timezone.localtime(start), timezone.localtime(end)
+    return {
+        "id": pk,
+        "room": room,
+        "start": local_start.isoformat(),
+        "end": local_end.isoformat(),
+        "ts": start.timestamp(),
+        "open": is_open,
+        "project": project_id,
+        "team": team,
+        "description": description,
+        # Display text, the same for everyone: rendered rows use it.
+        "day": local_start.date().isoformat(),
+        "hours": f"{local_start:%H:%M}\u2013{local_end:%H:%M}",
+        "label": f"{local_start:%a %d %b %Y, %H:%M}-{local_end:%H:%M} \u00b7 {room}",
+    }
+
+
+def removed_facts(lab_id: int) -> dict:
+    """The facts of a slot that no longer exists."""
+    return {"id": lab_id, "removed": True}
+
+
+def lab_view(facts: dict, viewer: Viewer, window: dict, now: float) -> dict:
+    """Return the `lab` frame of design.md: the slot as this viewer sees it now.
+
+    Pure and cheap: the consumer calls it per socket for every change.
+    """
+    if facts.get("removed"):
+        return {
+            "type": "lab",
+            "id": facts["id"],
+            "state": "removed",
+            "available": False,
+            "mine": False,
+            "team": None,
+            "description": None,
+        }
+    holder = facts["project"]
+    refusal = slot_refusal(
+        start=facts["ts"],
+        is_open=facts["open"],
+        taken=holder is not None,
+        booking_open=booking_open(window, now),
+        now=now,
+        cutoff=window.get("cutoff"),
+    )
+    state = _STATES.get(refusal, "free")
+    visible = team_visible(
+        holder_id=holder, viewer=viewer, published=window["published"]
+    )
+    return {
+        "type": "lab",
+        "id": facts["id"],
+        "state": state,
+        "available": refusal is None,
+        "mine": holder is not None and holder == viewer.project_id,
+        "team": facts["team"] if visible else None,
+        "description": facts["description"] if visible else None,
+        "room": facts["room"],
+        "start": facts["start"],
+        "end": facts["end"],
+    }
 
 
 def bookable_labs(*, now=None) -> QuerySet:
-    """Free, open slots past the cut-off (the booking window is not checked)."""
+    """Free, open slots past the cut-off (the booking window is not checked).
+
+    The database form of `slot_refusal` for the form's choices and the seed.
+    """
     now = now or timezone.now()
-    cutoff = now + timedelta(minutes=settings.PAIRUP_BOOKING_CUTOFF_MINUTES)
+    cutoff = now + timedelta(seconds=cutoff_seconds())
     return Lab.objects.filter(is_open=True, start__gt=cutoff, project__isnull=True)
+
+
+def _team_names(project_ids) -> dict[int, str]:
+    """Return {project id: team name} in one query (members in joining order)."""
+    names: dict[int, list[str]] = {pk: [] for pk in project_ids}
+    rows = (
+        Membership.objects.filter(project_id__in=names)
+        .order_by("joined_at", "pk")
+        .values_list(
+            "project_id", "user__preferred_name", "user__first_name", "user__username"
+        )
+    )
+    for project_id, preferred, first, username in rows:
+        names[project_id].append(preferred or first or username)
+    return {
+        pk: f"Team {pk}: {', '.join(members)}" if members else f"Team {pk}"
+        for pk, members in names.items()
+    }
+
+
+def lab_facts_list(*, now=None, lab_ids=None) -> list[dict]:
+    """Return the facts of the upcoming slots (or of `lab_ids`), by start and
+    room, in two queries whatever their number."""
+    labs = Lab.objects.all()
+    if lab_ids is not None:
+        labs = labs.filter(pk__in=list(lab_ids))
+    else:
+        labs = labs.filter(start__gt=now or timezone.now())
+    rows = list(
+        labs.order_by("start", "room").values_list(
+            "pk",
+            "room",
+            "start",
+            "end",
+            "is_open",
+            "project__id",
+            "project__description",
+        )
+    )
+    teams = _team_names([row[5] for row in rows if row[5] is not None])
+    return [
+        _facts(
+            pk,
+            room,
+            start,
+            end,
+            is_open,
+            project_id,
+            teams[project_id] if project_id is not None else "",
+            description or "",
+        )
+        for pk, room, start, end, is_open, project_id, description in rows
+    ]
 
 
 def lab_board(*, day: date | None = None, room: str = "", now=None) -> list[Lab]:
@@ -240,10 +476,13 @@ def student_search(*, q: str) -> list:
     )
 
 
-def schedule_list(*, user) -> list[Lab]:
-    """Booked slots by time: the user's own always, everyone's once published.
+def schedule_list(
+    *, user, viewer: Viewer | None = None, window: BookingWindow | None = None
+) -> list[Lab]:
+    """Booked slots by time whose team this user may see (`team_visible`): the
+    user's own always, everyone's once published; coordinators see all.
 
-    Coordinators see every booking.
+    Pass the user's Viewer and the window if already loaded.
     """
     labs = (
         Lab.objects.filter(project__isnull=False)
@@ -256,9 +495,16 @@ def schedule_list(*, user) -> list[Lab]:
         )
         .order_by("start", "room")
     )
-    if not (user.is_coordinator or BookingWindow.get().schedule_published):
+    viewer = viewer or viewer_get(user=user)
+    published = (window or BookingWindow.get()).schedule_published
+    if not (viewer.is_coordinator or published):
+        # The rule below decides; this only spares loading what it would drop.
         labs = labs.filter(project__memberships__user=user)
-    return list(labs)
+    return [
+        lab
+        for lab in labs
+        if team_visible(holder_id=lab.project.pk, viewer=viewer, published=published)
+    ]
 
 
 def coordinator_overview() -> dict:

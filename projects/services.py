@@ -21,6 +21,7 @@ from notifications import calendar as slot_calendar
 from notifications import reminders
 from notifications.models import Kind
 from notifications.services import actor_name, notify
+from projects import realtime, selectors
 from projects.forms import slot_label
 from projects.models import (
     BookingRecord,
@@ -67,20 +68,34 @@ def _require_member(actor, project: Project) -> None:
         )
 
 
+SLOT_REFUSALS = {
+    "slot_past": "That slot has already started.",
+    "slot_closed": "That slot is not open for booking.",
+    "slot_taken": SLOT_TAKEN,
+    "booking_closed": BOOKING_CLOSED,
+}
+
+
 def _check_slot_bookable(actor, lab: Lab, now) -> None:
-    """Raise unless the slot may be booked by the actor (freedom is checked later)."""
+    """Raise unless the slot may be booked by the actor (freedom is checked
+    later, under the lock; the window by `_require_booking_open`)."""
     if actor.is_coordinator:
         return
-    if lab.start <= now:
-        raise ValidationError("That slot has already started.", code="slot_past")
-    if not lab.is_open:
-        raise ValidationError("That slot is not open for booking.", code="slot_closed")
-    if not lab.is_before_cutoff(now):
+    refusal = selectors.slot_refusal(
+        start=lab.start.timestamp(),
+        is_open=lab.is_open,
+        taken=False,
+        booking_open=True,
+        now=now.timestamp(),
+    )
+    if refusal == "slot_cutoff":
         raise ValidationError(
             f"Slots can only be booked more than "
             f"{settings.PAIRUP_BOOKING_CUTOFF_MINUTES} minutes before they start.",
-            code="slot_cutoff",
+            code=refusal,
         )
+    if refusal is not None:
+        raise ValidationError(SLOT_REFUSALS[refusal], code=refusal)
 
 
 def _check_slot_leavable(actor, lab: Lab, now) -> None:
@@ -210,6 +225,21 @@ def _member_ids(project: Project) -> list[int]:
     )
 
 
+def _viewers_on_commit(user_ids: list[int], project_id: int | None) -> None:
+    """Tell the users' open boards their project changed, once committed.
+
+    Registered before any slot broadcast of the same change, so the boards
+    filter that broadcast with the new project.
+    """
+    if not user_ids:
+        return
+
+    def broadcast_viewers():
+        realtime.broadcast_viewers(user_ids=user_ids, project_id=project_id)
+
+    transaction.on_commit(broadcast_viewers, robust=True)
+
+
 def _team_name(project: Project) -> str:
     """The team's name with its members as they are now (one query)."""
     rows = (
@@ -258,6 +288,9 @@ def _join(*, user: User, project: Project) -> Membership:
             "You already belong to a project.", code="already_member"
         ) from None
     _cancel_invitations(Invitation.objects.filter(invitee=user))
+    _viewers_on_commit([user.pk], project.pk)
+    # The team's name, on its slot, now names the new member.
+    _broadcast_ids_on_commit([project.lab_id] if project.lab_id else [])
     if _team_full(project):
         _cancel_invitations(project.invitations.all(), reason="the team is full")
         # A full team's members are no longer looking, nor waiting to be
@@ -374,6 +407,7 @@ def project_update(*, user, project: Project, description: str) -> Project:
     _require_member(user, project)
     project.description = _clean_description(description)
     project.save(update_fields=["description", "updated_at"])
+    _broadcast_ids_on_commit([project.lab_id] if project.lab_id else [])
     return project
 
 
@@ -420,6 +454,7 @@ def project_dissolve(*, user, project: Project, via: str = Via.PAGE) -> None:
         project.invitations.filter(status=Invitation.Status.PENDING),
         reason="the team was dissolved",
     )
+    _viewers_on_commit(_member_ids(project), None)
     project.delete()
     _broadcast_on_commit(lab)
 
@@ -735,6 +770,8 @@ def membership_remove(*, actor, membership: Membership, via: str = Via.ADMIN) ->
         team=team,
         member=removed.display_name,
     )
+    _viewers_on_commit([membership.user_id], None)
+    _broadcast_ids_on_commit([project.lab_id] if project.lab_id else [])
 
 
 @transaction.atomic
@@ -871,6 +908,25 @@ def lab_save(*, actor, lab: Lab) -> Lab:
         # The team's slot changed under it: a move, for its calendars too.
         _tell_booking(actor=actor, project=project, lab=lab, old_lab=before)
     return lab
+
+
+@transaction.atomic
+def labs_delete(*, actor, labs) -> int:
+    """Delete free slots (coordinators); open boards drop their rows.
+
+    A booked slot can't be deleted (the database protects it): release it
+    first.
+    """
+    if not actor.is_coordinator:
+        raise ValidationError("Only coordinators can change slots.", code="forbidden")
+    lab_ids = [lab.pk for lab in labs]
+    if Project.objects.filter(lab_id__in=lab_ids).exists():
+        raise ValidationError(
+            "A booked slot can't be deleted: release it first.", code="slot_taken"
+        )
+    deleted, _ = Lab.objects.filter(pk__in=lab_ids).delete()
+    _broadcast_ids_on_commit(lab_ids)
+    return deleted
 
 
 @transaction.atomic

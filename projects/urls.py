@@ -31,7 +31,7 @@ urlpatterns = [
     path("students/", views.student_search, name="student_search"),
     # /labs/
     path("labs/", views.lab_board, name="lab_board"),
-    path("labs/<int:lab_id>/row/", views.lab_row, name="lab_row"),
+    path("labs/frames/", views.lab_frames, name="lab_frames"),
     path("labs/<int:lab_id>/book/", views.lab_book, name="lab_book"),
     # /schedule/
     path("schedule/", views.schedule, name="schedule"),

@@ -4,25 +4,26 @@ Views are thin: an access function or selector, a form, one service, a
 redirect with a message (style.md rule 10, design.md outcomes).
 """
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import (
     require_http_methods,
     require_POST,
     require_safe,
 )
 
-from projects import selectors, services
+from projects import board_cache, selectors, services
 from projects.csv_utils import csv_response
 from projects.forms import (
     BoardFilterForm,
@@ -32,7 +33,9 @@ from projects.forms import (
     StudentSearchForm,
     slot_label,
 )
-from projects.models import BookingRecord, BookingWindow, Lab, Project
+from projects.models import BookingRecord, BookingWindow, Project
+from projects.realtime import window_frame
+from projects.rows import RowRenderer, day_template, render_days
 
 VIA_PAGE = BookingRecord.Via.PAGE
 # Earlier than any slot: the printable sheets show past slots too.
@@ -74,60 +77,7 @@ def _require_project(request) -> Project | None:
     return project
 
 
-# Board rows -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BoardRow:
-    """What one user may see and do with one slot, at one moment."""
-
-    lab: Lab
-    state: str
-    available: bool
-    status: str
-    mine: bool
-    team_name: str
-    description: str
-    can_book: bool
-    action: str
-    cutoff: datetime
-    day: date
-
-
-def board_row(lab: Lab, *, user, project, window, booking_open: bool, now) -> BoardRow:
-    holder = getattr(lab, "project", None)
-    slot = selectors.lab_state(
-        lab, has_project=holder is not None, booking_open=booking_open, now=now
-    )
-    mine = holder is not None and project is not None and holder.pk == project.pk
-    visible = holder is not None and (
-        mine or user.is_coordinator or window.schedule_published
-    )
-    if slot.state == "past":
-        status = "Started"
-    elif slot.state == "taken":
-        status = "Your slot" if mine else "Taken"
-    elif slot.state == "closed":
-        status = "Closed"
-    elif slot.available:
-        status = "Free"
-    elif not booking_open:
-        status = "Free (booking is closed)"
-    else:
-        status = "Free (too late to book)"
-    return BoardRow(
-        lab=lab,
-        state=slot.state,
-        available=slot.available,
-        status=status,
-        mine=mine,
-        team_name=holder.team_name if visible else "",
-        description=holder.description if visible else "",
-        can_book=project is not None and slot.available and not mine,
-        action="Move here" if project is not None and project.lab_id else "Book",
-        cutoff=lab.start - timedelta(minutes=settings.PAIRUP_BOOKING_CUTOFF_MINUTES),
-        day=timezone.localtime(lab.start).date(),
-    )
+# Board ------------------------------------------------------------------
 
 
 def booking_state(window: BookingWindow, now) -> str:
@@ -145,10 +95,25 @@ def _local(moment) -> str:
     return f"{timezone.localtime(moment):%a %d %b %Y, %H:%M}"
 
 
-def _board_url(request) -> str:
-    target = request.GET.get("next", "")
-    board = reverse("projects:lab_board")
-    return target if target.startswith(board) else board
+def _wants_json(request) -> bool:
+    """board.js posts in the background and asks for JSON; a form doesn't."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _outcome(request, *, ok: bool, text: str, back: str, code: str = ""):
+    """Answer a one-click action: JSON for board.js, else a message and a redirect."""
+    if _wants_json(request):
+        body = {"ok": ok, "message": text}
+        if code:
+            body["code"] = code
+        return JsonResponse(body, status=200 if ok else 409)
+    (messages.success if ok else messages.error)(request, text)
+    return redirect(back)
+
+
+def _error_code(error: ValidationError) -> str:
+    codes = [e.code for e in getattr(error, "error_list", []) if e.code]
+    return codes[0] if codes else "refused"
 
 
 # Projects ---------------------------------------------------------------
@@ -281,18 +246,33 @@ def project_release(request):
     project = _require_project(request)
     if project is None:
         return redirect("projects:project_new")
+    back = reverse("projects:project_mine")
     if project.lab is None:
+        if request.method == "POST" and _wants_json(request):
+            return _outcome(
+                request,
+                ok=False,
+                text="Your team has no slot to release.",
+                back=back,
+                code="no_slot",
+            )
         messages.info(request, "Your team has no slot to release.")
-        return redirect("projects:project_mine")
+        return redirect(back)
     if request.method == "POST":
         lab = project.lab
         try:
             services.lab_release(user=request.user, project=project, via=VIA_PAGE)
         except ValidationError as error:
-            messages.error(request, _message_text(error))
-        else:
-            messages.success(request, f"You released {slot_label(lab)}.")
-        return redirect("projects:project_mine")
+            return _outcome(
+                request,
+                ok=False,
+                text=_message_text(error),
+                back=back,
+                code=_error_code(error),
+            )
+        return _outcome(
+            request, ok=True, text=f"You released {slot_label(lab)}.", back=back
+        )
     return render(request, "projects/project_release.html", {"project": project})
 
 
@@ -402,14 +382,38 @@ def student_search(request):
 # Lab board --------------------------------------------------------------
 
 
-def _window_config(window: BookingWindow, now) -> dict:
+def _board_filter(request, facts) -> tuple[BoardFilterForm, str | None, str]:
+    """Bind the day and room filter to the rooms and days that have slots."""
+    rooms = sorted({f["room"] for f in facts})
+    days = sorted({date.fromisoformat(f["day"]) for f in facts})
+    form = BoardFilterForm(request.GET or None, rooms=rooms, days=days)
+    day, room = None, ""
+    if form.is_valid():
+        day, room = form.cleaned_data["day"], form.cleaned_data["room"]
+    return form, day.isoformat() if day else None, room
+
+
+def _shown(facts, day: str | None, room: str) -> list[dict]:
+    return [
+        f
+        for f in facts
+        if (day is None or f["day"] == day) and (not room or f["room"] == room)
+    ]
+
+
+def _window_config(window: BookingWindow) -> dict:
+    config = window_frame(window)
+    del config["type"]
+    return config
+
+
+def _viewer_config(viewer: selectors.Viewer, project) -> dict:
+    lab = project.lab if project is not None else None
     return {
-        "socket": "/ws/labs/",
-        "rowUrl": reverse("projects:lab_row", args=[0]),
-        "now": now.isoformat(),
-        "bookingSwitch": window.booking_open,
-        "opensAt": window.opens_at.isoformat() if window.opens_at else None,
-        "closesAt": window.closes_at.isoformat() if window.closes_at else None,
+        "project": viewer.project_id,
+        "lab": lab.pk if lab is not None else None,
+        "label": slot_label(lab) if lab is not None else "",
+        "coordinator": viewer.is_coordinator,
     }
 
 
@@ -417,38 +421,60 @@ def _window_config(window: BookingWindow, now) -> dict:
 @require_safe
 def lab_board(request):
     now = timezone.now()
-    rooms, days = selectors.lab_rooms_and_days(now=now)
-    form = BoardFilterForm(request.GET or None, rooms=rooms, days=days)
-    day, room = None, ""
-    if form.is_valid():
-        day, room = form.cleaned_data["day"], form.cleaned_data["room"]
+    facts = board_cache.upcoming(now=now)
+    form, day, room = _board_filter(request, facts)
     window = BookingWindow.get()
-    booking_open = window.is_booking_open(now)
+    window_facts = selectors.window_facts(window)
     project = selectors.project_for_user(user=request.user)
-    labs = selectors.lab_board(day=day, room=room, now=now)
-    rows = [
-        board_row(
-            lab,
-            user=request.user,
-            project=project,
-            window=window,
-            booking_open=booking_open,
-            now=now,
-        )
-        for lab in labs
-    ]
+    viewer = selectors.viewer_for(user=request.user, project=project)
+    ts = now.timestamp()
+    booking_open = selectors.booking_open(window_facts, ts)
+    csrf_token = get_token(request)
+    renderer = RowRenderer(
+        csrf_token=csrf_token,
+        next_url=request.get_full_path(),
+        has_project=project is not None,
+        has_lab=project is not None and project.lab_id is not None,
+        booking_open=booking_open,
+        now=ts,
+        cutoff=selectors.cutoff_seconds(),
+    )
+    groups: list[tuple[str, list[str]]] = []
+    views = []
+    for slot in _shown(facts, day, room):
+        view = selectors.lab_view(slot, viewer, window_facts, ts)
+        views.append(view)
+        html = renderer.row(slot, view)
+        if groups and groups[-1][0] == slot["day"]:
+            groups[-1][1].append(html)
+        else:
+            groups.append((slot["day"], [html]))
+    config = {
+        "socket": "/ws/labs/",
+        "framesUrl": reverse("projects:lab_frames"),
+        "bookUrl": reverse("projects:lab_board"),
+        "newProjectUrl": reverse("projects:project_new"),
+        "csrfToken": csrf_token,
+        "now": now.isoformat(),
+        "cutoffMinutes": settings.PAIRUP_BOOKING_CUTOFF_MINUTES,
+        "filter": {"day": day, "room": room},
+        "window": _window_config(window),
+        "viewer": _viewer_config(viewer, project),
+    }
     return render(
         request,
         "projects/lab_board.html",
         {
             "form": form,
-            "rows": rows,
+            "days_html": render_days(groups),
+            "rows": views,
+            "row_template": mark_safe(renderer.template_row()),  # noqa: S308
+            "day_template": day_template(),
             "project": project,
             "window": window,
             "booking_open": booking_open,
             "booking_state": booking_state(window, now),
-            "board_url": request.get_full_path(),
-            "config": _window_config(window, now),
+            "config": config,
             "cutoff_minutes": settings.PAIRUP_BOOKING_CUTOFF_MINUTES,
         },
     )
@@ -456,23 +482,27 @@ def lab_board(request):
 
 @login_required
 @require_safe
-def lab_row(request, lab_id):
-    """Return one slot's board row as this user may see it (for board.js)."""
-    lab = selectors.lab_get(lab_id=lab_id)
+def lab_frames(request):
+    """Every shown slot's frame for this user, with the window: board.js's
+    one request to resync after its socket was away."""
     now = timezone.now()
+    facts = board_cache.upcoming(now=now)
+    _, day, room = _board_filter(request, facts)
     window = BookingWindow.get()
-    row = board_row(
-        lab,
-        user=request.user,
-        project=selectors.project_for_user(user=request.user),
-        window=window,
-        booking_open=window.is_booking_open(now),
-        now=now,
-    )
-    return render(
-        request,
-        "projects/_lab_row.html",
-        {"row": row, "board_url": _board_url(request)},
+    window_facts = selectors.window_facts(window)
+    project = selectors.project_for_user(user=request.user)
+    viewer = selectors.viewer_for(user=request.user, project=project)
+    ts = now.timestamp()
+    return JsonResponse(
+        {
+            "now": now.isoformat(),
+            "window": _window_config(window),
+            "viewer": _viewer_config(viewer, project),
+            "labs": [
+                selectors.lab_view(slot, viewer, window_facts, ts)
+                for slot in _shown(facts, day, room)
+            ],
+        }
     )
 
 
@@ -483,45 +513,59 @@ def lab_book(request, lab_id):
     back = _safe_next(request, reverse("projects:lab_board"))
     project = selectors.project_for_user(user=request.user)
     if project is None:
-        messages.error(request, "Create a project before booking a slot.")
-        return redirect(back)
+        return _outcome(
+            request,
+            ok=False,
+            text="Create a project before booking a slot.",
+            back=back,
+            code="no_project",
+        )
     moving = project.lab is not None
     try:
         services.lab_book(user=request.user, project=project, lab=lab, via=VIA_PAGE)
     except ValidationError as error:
-        messages.error(request, _message_text(error))
-    else:
-        verb = "moved to" if moving else "booked"
-        messages.success(request, f"Your team {verb} {slot_label(lab)}.")
-    return redirect(back)
+        return _outcome(
+            request,
+            ok=False,
+            text=_message_text(error),
+            back=back,
+            code=_error_code(error),
+        )
+    verb = "moved to" if moving else "booked"
+    return _outcome(
+        request, ok=True, text=f"Your team {verb} {slot_label(lab)}.", back=back
+    )
 
 
 # Schedule ---------------------------------------------------------------
 
 
-def _schedule_row(lab: Lab, *, user, window) -> dict:
-    holder = getattr(lab, "project", None)
-    mine = holder is not None and any(
-        member.pk == user.pk for member in holder.member_list()
-    )
-    visible = holder is not None and (
-        mine or user.is_coordinator or window.schedule_published
-    )
-    return {
-        "lab": lab,
-        "mine": mine,
-        "team_name": holder.team_name if visible else "",
-        "description": holder.description if visible else "",
-        "taken": holder is not None,
-    }
+def _schedule_rows(labs, *, viewer, window) -> list[dict]:
+    """Each slot as this user sees it (the board's rule for team names)."""
+    facts = selectors.window_facts(window)
+    now = timezone.now().timestamp()
+    rows = []
+    for lab in labs:
+        view = selectors.lab_view(selectors.lab_facts(lab), viewer, facts, now)
+        rows.append(
+            {
+                "lab": lab,
+                "mine": view["mine"],
+                "team_name": view["team"] or "",
+                "description": view["description"] or "",
+                "taken": getattr(lab, "project", None) is not None,
+            }
+        )
+    return rows
 
 
 @login_required
 @require_safe
 def schedule(request):
     window = BookingWindow.get()
-    labs = selectors.schedule_list(user=request.user)
-    rows = [_schedule_row(lab, user=request.user, window=window) for lab in labs]
+    viewer = selectors.viewer_get(user=request.user)
+    labs = selectors.schedule_list(user=request.user, viewer=viewer, window=window)
+    rows = _schedule_rows(labs, viewer=viewer, window=window)
     sheets = sorted(
         {(timezone.localtime(lab.start).date(), lab.room) for lab in labs},
     )
@@ -545,7 +589,8 @@ def schedule_print(request):
     day, room = form.cleaned_data["day"], form.cleaned_data["room"]
     window = BookingWindow.get()
     labs = selectors.lab_board(day=day, room=room, now=EVER)
-    rows = [_schedule_row(lab, user=request.user, window=window) for lab in labs]
+    viewer = selectors.viewer_get(user=request.user)
+    rows = _schedule_rows(labs, viewer=viewer, window=window)
     return render(
         request,
         "projects/schedule_print.html",

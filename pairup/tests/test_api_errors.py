@@ -138,7 +138,7 @@ def test_unexpected_failure_is_a_json_500_without_details(alice, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(selectors, "lab_board", broken)
+    monkeypatch.setattr(selectors, "lab_facts_list", broken)
 
     response = ApiClient(alice).get("/labs")
 

@@ -2,9 +2,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
+from django.utils import timezone
 
 from accounts.revocation import revoke_user_sockets
 from projects import services
+from projects.models import BookingWindow
 from projects.tests.factories import LabFactory, lab_starting_in, make_team
 
 HOST = b"127.0.0.1"  # WebsocketCommunicator sends no Host of its own
@@ -33,6 +35,24 @@ async def open_board(user=None, *, origin=ORIGIN):
     return communicator, connected
 
 
+def lab_frame(lab, **fields) -> dict:
+    """The frame of design.md for `lab`, with these fields (the rest: free)."""
+    frame = {
+        "type": "lab",
+        "id": lab.pk,
+        "state": "free",
+        "available": True,
+        "mine": False,
+        "team": None,
+        "description": None,
+        "room": lab.room,
+        "start": timezone.localtime(lab.start).isoformat(),
+        "end": timezone.localtime(lab.end).isoformat(),
+    }
+    frame.update(fields)
+    return frame
+
+
 async def test_booking_through_the_service_sends_the_lab_frame(alice, charlie):
     lab = await sync_to_async(LabFactory)()
     project = await sync_to_async(make_team)(alice)
@@ -42,11 +62,11 @@ async def test_booking_through_the_service_sends_the_lab_frame(alice, charlie):
     await sync_to_async(services.lab_book)(user=alice, project=project, lab=lab)
 
     frame = await watcher.receive_json_from(timeout=2)
-    assert frame == {"type": "lab", "id": lab.pk, "available": False, "state": "taken"}
+    assert frame == lab_frame(lab, state="taken", available=False)
     await watcher.disconnect()
 
 
-async def test_moving_sends_a_frame_for_both_slots(alice, charlie):
+async def test_moving_sends_one_frame_for_both_slots(alice, charlie):
     old = await sync_to_async(LabFactory)()
     new = await sync_to_async(LabFactory)()
     project = await sync_to_async(make_team)(alice, lab=old)
@@ -54,11 +74,13 @@ async def test_moving_sends_a_frame_for_both_slots(alice, charlie):
 
     await sync_to_async(services.lab_book)(user=alice, project=project, lab=new)
 
-    frames = [await watcher.receive_json_from(timeout=2) for _ in range(2)]
-    assert {(f["id"], f["state"], f["available"]) for f in frames} == {
+    frame = await watcher.receive_json_from(timeout=2)
+    assert frame["type"] == "labs"
+    assert {(f["id"], f["state"], f["available"]) for f in frame["labs"]} == {
         (old.pk, "free", True),
         (new.pk, "taken", False),
     }
+    assert await watcher.receive_nothing()
     await watcher.disconnect()
 
 
@@ -71,21 +93,90 @@ async def test_release_inside_the_cutoff_frees_a_slot_that_is_not_bookable(alice
     await sync_to_async(services.lab_release)(user=dana, project=project)
 
     frame = await watcher.receive_json_from(timeout=2)
-    assert frame == {"type": "lab", "id": lab.pk, "available": False, "state": "free"}
+    assert (frame["state"], frame["available"], frame["mine"]) == ("free", False, False)
     await watcher.disconnect()
 
 
-async def test_frames_carry_no_team_names(alice, charlie):
+async def publish(dana, published: bool) -> None:
+    def change():
+        window = BookingWindow.get()
+        window.schedule_published = published
+        services.booking_window_update(
+            actor=dana, window=window, fields=["schedule_published"]
+        )
+
+    await sync_to_async(change)()
+
+
+async def test_each_user_gets_only_what_they_may_see(alice, bob, charlie, dana):
+    """The team, another student and a coordinator, before and after publishing."""
     lab = await sync_to_async(LabFactory)()
-    project = await sync_to_async(make_team)(alice, description="Secret plan")
-    watcher, _ = await open_board(charlie)
+    project = await sync_to_async(make_team)(alice, bob, description="Secret plan")
+    team = f"Team {project.pk}: Alice, Bob"
+    boards = {}
+    for name, user in (("bob", bob), ("charlie", charlie), ("dana", dana)):
+        boards[name], connected = await open_board(user)
+        assert connected
 
     await sync_to_async(services.lab_book)(user=alice, project=project, lab=lab)
+    booked = {name: await b.receive_json_from(timeout=2) for name, b in boards.items()}
+    await publish(dana, True)
+    published = {}
+    for name, board in boards.items():
+        window = await board.receive_json_from(timeout=2)
+        assert (window["type"], window["published"]) == ("window", True)
+        published[name] = await board.receive_json_from(timeout=2)
 
-    output = await watcher.receive_output(timeout=2)
-    assert "Alice" not in output["text"]
-    assert "Secret" not in output["text"]
-    await watcher.disconnect()
+    taken = {"state": "taken", "available": False}
+    assert booked == {
+        "bob": lab_frame(lab, **taken, mine=True, team=team, description="Secret plan"),
+        "charlie": lab_frame(lab, **taken),
+        "dana": lab_frame(lab, **taken, team=team, description="Secret plan"),
+    }
+    assert published == {
+        "bob": lab_frame(lab, **taken, mine=True, team=team, description="Secret plan"),
+        "charlie": lab_frame(lab, **taken, team=team, description="Secret plan"),
+        "dana": lab_frame(lab, **taken, team=team, description="Secret plan"),
+    }
+    for board in boards.values():
+        await board.disconnect()
+
+
+async def test_joining_a_team_tells_the_board_and_shows_the_team_to_the_joiner(
+    alice, charlie
+):
+    lab = await sync_to_async(LabFactory)()
+    project = await sync_to_async(make_team)(alice, lab=lab)
+    board, _ = await open_board(charlie)
+
+    def join():
+        invitation = services.invitation_send(
+            user=alice, project=project, invitee_number=charlie.username
+        )
+        services.invitation_accept(user=charlie, invitation=invitation)
+
+    await sync_to_async(join)()
+
+    viewer = await board.receive_json_from(timeout=2)
+    frame = await board.receive_json_from(timeout=2)
+    assert viewer == {"type": "viewer", "project": project.pk}
+    assert frame["mine"] is True
+    assert frame["team"] == f"Team {project.pk}: Alice, Charlie"
+    await board.disconnect()
+
+
+async def test_dissolving_tells_each_member_they_have_no_project(alice, bob):
+    lab = await sync_to_async(LabFactory)()
+    project = await sync_to_async(make_team)(alice, bob, lab=lab)
+    board, _ = await open_board(bob)
+
+    await sync_to_async(services.project_dissolve)(user=alice, project=project)
+
+    viewer = await board.receive_json_from(timeout=2)
+    frame = await board.receive_json_from(timeout=2)
+    assert viewer == {"type": "viewer", "project": None}
+    assert frame == lab_frame(lab)
+    await board.disconnect()
 
 
 async def test_anonymous_is_refused_at_the_handshake():

@@ -300,7 +300,7 @@ def test_a_broken_channel_layer_does_not_fail_a_committed_booking(
     def layer_down(*args, **kwargs):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr("projects.realtime.get_channel_layer", layer_down)
+    monkeypatch.setattr("pairup.layer.get_channel_layer", layer_down)
     project = make_team(alice)
     lab = LabFactory()
 

@@ -3,12 +3,10 @@
 from datetime import date, time, timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from projects import services
+from projects import realtime, services
 from projects.models import BookingRecord, BookingWindow, Invitation, Lab, Membership
 from projects.realtime import LABS_GROUP
 from projects.tests.factories import LabFactory, StudentFactory, make_team
@@ -113,22 +111,25 @@ def test_the_window_update_validates_and_refreshes_every_board(
 
 
 def test_closing_slots_broadcasts_them_to_the_board(
-    dana, django_capture_on_commit_callbacks
+    dana, django_capture_on_commit_callbacks, monkeypatch
 ):
     labs = LabFactory.create_batch(2)
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(LABS_GROUP, channel)
+    published = []
+    monkeypatch.setattr(
+        realtime, "publish", lambda group, event: published.append((group, event))
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         changed = services.labs_set_open(actor=dana, labs=labs, is_open=False)
 
-    frames = [async_to_sync(layer.receive)(channel)["frame"] for _ in labs]
+    [(group, event)] = published
+    assert (group, event["type"]) == (LABS_GROUP, "labs.update")
     assert changed == 2
-    assert sorted(frame["id"] for frame in frames) == sorted(lab.pk for lab in labs)
-    assert {frame["state"] for frame in frames} == {"closed"}
+    assert sorted(facts["id"] for facts in event["labs"]) == sorted(
+        lab.pk for lab in labs
+    )
+    assert {facts["open"] for facts in event["labs"]} == {False}
     assert not Lab.objects.filter(is_open=True).exists()
-    async_to_sync(layer.group_discard)(LABS_GROUP, channel)
 
 
 def test_closing_a_booked_slot_keeps_its_team(alice, dana):

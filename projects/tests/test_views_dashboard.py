@@ -107,3 +107,18 @@ def test_wrong_method_gets_405(client, alice):
     client.force_login(alice)
 
     assert client.post(HOME).status_code == 405
+
+
+def test_dashboard_links_to_the_team_room(client, alice, team):
+    client.force_login(alice)
+
+    body = client.get(reverse("home")).content.decode()
+
+    assert f'href="/chat/team-{team.pk}/" data-testid="team-room-link"' in body
+    assert client.get(f"/chat/team-{team.pk}/").status_code == 200
+
+
+def test_free_student_dashboard_has_no_team_room_link(client, charlie):
+    client.force_login(charlie)
+
+    assert "team-room-link" not in client.get(reverse("home")).content.decode()

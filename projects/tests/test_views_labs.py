@@ -6,7 +6,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from projects import services
+from projects import board_cache, services
 from projects.models import BookingRecord, BookingWindow, Lab
 from projects.tests.factories import (
     LabFactory,
@@ -27,8 +27,8 @@ def book_url(lab):
     return reverse("projects:lab_book", args=[lab.pk])
 
 
-def row_url(lab):
-    return reverse("projects:lab_row", args=[lab.pk])
+FRAMES = reverse("projects:lab_frames")
+JSON = {"HTTP_ACCEPT": "application/json"}
 
 
 def set_window(dana, **fields):
@@ -39,7 +39,14 @@ def set_window(dana, **fields):
 
 
 def rows_by_id(response):
-    return {row.lab.pk: row for row in response.context["rows"]}
+    """The board's slots as this user sees them (the frames of design.md)."""
+    return {row["id"]: row for row in response.context["rows"]}
+
+
+def row_html(response, lab) -> str:
+    body = response.content.decode()
+    start = body.index(f'<tr id="lab-{lab.pk}"')
+    return body[start : body.index("</tr>", start)]
 
 
 def add_labs(count, *, offset=0):
@@ -78,14 +85,15 @@ def test_board_marks_my_slot_and_offers_moves(client, alice, team):
     response = client.get(BOARD)
 
     rows = rows_by_id(response)
-    assert rows[mine.pk].mine is True
-    assert rows[mine.pk].can_book is False
-    assert rows[other.pk].can_book is True
-    assert rows[other.pk].action == "Move here"
-    body = response.content.decode()
-    assert 'aria-current="true"' in body
-    assert book_url(other) in body
-    assert book_url(mine) not in body
+    assert rows[mine.pk]["mine"] is True
+    assert rows[other.pk]["available"] is True
+    mine_row, other_row = row_html(response, mine), row_html(response, other)
+    assert 'aria-current="true"' in mine_row
+    assert 'data-field="book"' not in mine_row
+    assert 'data-field="book"' in other_row
+    assert ">Move here<" in other_row
+    assert 'data-field="release"' in mine_row
+    assert 'data-field="release"' not in other_row
 
 
 def test_board_shows_team_names_only_to_the_team_and_coordinators(
@@ -101,9 +109,9 @@ def test_board_shows_team_names_only_to_the_team_and_coordinators(
     client.force_login(alice)
     member_body = client.get(BOARD).content.decode()
 
-    assert outsider_row.status == "Taken"
-    assert outsider_row.team_name == ""
-    assert coordinator_row.team_name == f"Team {team.pk}: Alice, Bob"
+    assert (outsider_row["state"], outsider_row["team"]) == ("taken", None)
+    assert outsider_row["description"] is None
+    assert coordinator_row["team"] == f"Team {team.pk}: Alice, Bob"
     assert f"Team {team.pk}: Alice, Bob" in member_body
 
 
@@ -117,7 +125,7 @@ def test_published_schedule_shows_team_names_to_everyone(
 
     response = client.get(BOARD)
 
-    assert rows_by_id(response)[lab.pk].team_name == f"Team {team.pk}: Alice, Bob"
+    assert rows_by_id(response)[lab.pk]["team"] == f"Team {team.pk}: Alice, Bob"
     assert "A robot that sorts lab kits" in response.content.decode()
 
 
@@ -127,8 +135,8 @@ def test_free_student_sees_no_book_buttons(client, charlie):
 
     response = client.get(BOARD)
 
-    assert rows_by_id(response)[lab.pk].can_book is False
-    assert book_url(lab) not in response.content.decode()
+    assert rows_by_id(response)[lab.pk]["available"] is True
+    assert 'data-field="book"' not in row_html(response, lab)
     assert reverse("projects:project_new") in response.content.decode()
 
 
@@ -167,15 +175,15 @@ def test_board_passes_the_clock_moments_to_the_page(client, charlie, dana):
     response = client.get(BOARD)
 
     config = response.context["config"]
-    assert config["opensAt"] == opens.isoformat()
-    assert config["closesAt"] == closes.isoformat()
-    assert config["bookingSwitch"] is True
+    assert config["window"]["opensAt"] == timezone.localtime(opens).isoformat()
+    assert config["window"]["closesAt"] == timezone.localtime(closes).isoformat()
+    assert config["window"]["bookingSwitch"] is True
+    assert config["cutoffMinutes"] == 60
     assert '<script id="board-config" type="application/json">' in (
         response.content.decode()
     )
-    row = rows_by_id(response)[lab.pk]
-    assert row.cutoff == lab.start - timedelta(minutes=60)
-    assert f'data-cutoff="{row.cutoff.isoformat()}"' in response.content.decode()
+    start = timezone.localtime(lab.start).isoformat()
+    assert f'data-start="{start}"' in row_html(response, lab)
     assert response.context["booking_state"].startswith("Booking opens ")
 
 
@@ -201,53 +209,26 @@ def test_board_costs_the_same_queries_for_10_and_1000_slots(
     services.lab_book(user=alice, project=team, lab=Lab.objects.free().last())
     client.force_login(alice)
 
-    # session, user, rooms, days, window, my project, its members, the slots
-    # with their projects, and the projects' members, the bell's unread count
-    with django_assert_num_queries(10):
+    # session, user, the slots with their projects (rooms and days come from
+    # them), the teams' members, window, my project, its members, the bell's
+    # unread count
+    with django_assert_num_queries(8):
         small = client.get(BOARD)
     add_labs(990, offset=10)
-    with django_assert_num_queries(10):
+    board_cache.forget()  # bulk_create sends no change event
+    with django_assert_num_queries(8):
         large = client.get(BOARD)
+    # The process keeps the slots until a change: session, user, window,
+    # my project, its members, the bell
+    with django_assert_num_queries(6):
+        again = client.get(BOARD)
 
     assert len(small.context["rows"]) == 10
     assert len(large.context["rows"]) == 1000
+    assert again.context["rows"] == large.context["rows"]
 
 
-# /labs/<id>/row/ ------------------------------------------------------------
-
-
-def test_row_is_rendered_for_this_user(client, alice, team):
-    lab = LabFactory()
-    services.lab_book(user=alice, project=team, lab=lab)
-    client.force_login(alice)
-
-    response = client.get(row_url(lab), {"next": "/labs/?room=CSSE+2.01"})
-
-    body = response.content.decode()
-    assert response.status_code == 200
-    assert body.startswith(f'<tr id="lab-{lab.pk}"')
-    assert 'data-state="taken"' in body
-    assert "Your slot" in body
-
-
-def test_row_of_a_free_slot_offers_booking(client, alice, team):
-    lab = LabFactory()
-    client.force_login(alice)
-
-    body = client.get(row_url(lab), {"next": "/labs/?room=X"}).content.decode()
-
-    assert 'data-state="free" data-available="true"' in body
-    assert book_url(lab) in body
-    assert 'value="/labs/?room=X"' in body
-
-
-def test_row_ignores_a_next_outside_the_board(client, alice, team):
-    lab = LabFactory()
-    client.force_login(alice)
-
-    body = client.get(row_url(lab), {"next": "https://evil.example/"}).content.decode()
-
-    assert 'name="next" value="/labs/"' in body
+# The rows' words and controls -----------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -255,20 +236,18 @@ def test_row_ignores_a_next_outside_the_board(client, alice, team):
     [
         (61, "free", "true", "Free"),
         (59, "free", "false", "Free (too late to book)"),
-        (-1, "past", "false", "Started"),
     ],
 )
 def test_row_follows_the_clock(client, alice, team, minutes, state, available, status):
-    """A slot past the cut-off, then past its start, changes with no write."""
+    """A slot past the cut-off can't be booked, with no write behind it."""
     lab = lab_starting_in(minutes)
     client.force_login(alice)
 
-    response = client.get(row_url(lab))
+    row = row_html(client.get(BOARD), lab)
 
-    assert response.context["row"].status == status
-    body = response.content.decode()
-    assert f'data-state="{state}" data-available="{available}"' in body
-    assert (book_url(lab) in body) is (available == "true")
+    assert f'data-state="{state}" data-available="{available}"' in row
+    assert f'data-field="status">{status}<' in row
+    assert ('data-field="book"' in row) is (available == "true")
 
 
 def test_row_before_booking_opens_is_not_bookable(client, alice, dana, team):
@@ -276,31 +255,108 @@ def test_row_before_booking_opens_is_not_bookable(client, alice, dana, team):
     lab = LabFactory()
     client.force_login(alice)
 
-    response = client.get(row_url(lab))
+    row = row_html(client.get(BOARD), lab)
 
-    assert response.context["row"].status == "Free (booking is closed)"
-    assert book_url(lab) not in response.content.decode()
+    assert 'data-field="status">Free (booking is closed)<' in row
+    assert 'data-field="book"' not in row
 
 
 def test_row_of_a_closed_slot(client, alice, team):
     lab = LabFactory(is_open=False)
     client.force_login(alice)
 
-    assert client.get(row_url(lab)).context["row"].status == "Closed"
+    assert 'data-field="status">Closed<' in row_html(client.get(BOARD), lab)
 
 
-def test_row_of_a_missing_slot_gets_404(client, alice):
-    client.force_login(alice)
-
-    assert client.get(reverse("projects:lab_row", args=[999])).status_code == 404
-
-
-def test_row_needs_sign_in_and_get(client, alice):
+def test_rows_escape_team_names_and_descriptions(client, dana, make_student):
+    student = make_student(first_name="<b>Zed</b>")
     lab = LabFactory()
+    make_team(student, description="<script>x</script>", lab=lab)
+    client.force_login(dana)
 
-    assert client.get(row_url(lab)).status_code == 302
+    row = row_html(client.get(BOARD), lab)
+
+    assert "&lt;b&gt;Zed&lt;/b&gt;" in row
+    assert "&lt;script&gt;x&lt;/script&gt;" in row
+    assert "<script>" not in row
+
+
+def test_row_template_is_the_same_function_with_every_control(client, alice):
     client.force_login(alice)
-    assert client.post(row_url(lab)).status_code == 405
+
+    body = client.get(BOARD).content.decode()
+
+    start = body.index('<template id="lab-row-template">')
+    template = body[start : body.index("</template>", start)]
+    assert '<tr id="lab-0" data-lab-id="0"' in template
+    assert 'class="lab-row"' in template
+    assert 'data-field="book"' in template
+    assert 'data-field="release"' in template
+
+
+# /labs/frames/ ----------------------------------------------------------------
+
+
+def test_frames_give_every_shown_slot_as_this_user_sees_it(
+    client, alice, charlie, team
+):
+    mine, other = LabFactory(room="A 1"), LabFactory(room="B 2")
+    services.lab_book(user=alice, project=team, lab=mine)
+    client.force_login(charlie)
+
+    data = client.get(FRAMES).json()
+    by_room = client.get(FRAMES, {"room": "A 1"}).json()
+
+    frames = {frame["id"]: frame for frame in data["labs"]}
+    assert frames[mine.pk]["state"] == "taken"
+    assert frames[mine.pk]["team"] is None
+    assert frames[other.pk]["available"] is True
+    assert [frame["id"] for frame in by_room["labs"]] == [mine.pk]
+    assert data["viewer"] == {
+        "project": None,
+        "lab": None,
+        "label": "",
+        "coordinator": False,
+    }
+    assert data["window"]["bookingSwitch"] is True
+
+
+def test_frames_show_my_team_to_me(client, alice, team):
+    lab = LabFactory()
+    services.lab_book(user=alice, project=team, lab=lab)
+    client.force_login(alice)
+
+    data = client.get(FRAMES).json()
+
+    (frame,) = data["labs"]
+    assert frame["mine"] is True
+    assert frame["team"] == f"Team {team.pk}: Alice, Bob"
+    assert data["viewer"]["lab"] == lab.pk
+
+
+def test_frames_cost_the_same_queries_for_10_and_1000_slots(
+    client, alice, team, django_assert_num_queries
+):
+    add_labs(10)
+    services.lab_book(user=alice, project=team, lab=Lab.objects.first())
+    client.force_login(alice)
+
+    # session, user, slots, the teams' members, window, my project, members
+    with django_assert_num_queries(7):
+        small = client.get(FRAMES)
+    add_labs(990, offset=10)
+    board_cache.forget()  # bulk_create sends no change event
+    with django_assert_num_queries(7):
+        large = client.get(FRAMES)
+
+    assert len(small.json()["labs"]) == 10
+    assert len(large.json()["labs"]) == 1000
+
+
+def test_frames_need_sign_in_and_get(client, alice):
+    assert client.get(FRAMES).status_code == 302
+    client.force_login(alice)
+    assert client.post(FRAMES).status_code == 405
 
 
 # /labs/<id>/book/ -------------------------------------------------------
@@ -422,7 +478,7 @@ def test_board_config_is_json_for_the_script(client, charlie):
     payload = body[start:].split(">", 1)[1].split("</script>", 1)[0]
     config = json.loads(payload)
     assert config["socket"] == "/ws/labs/"
-    assert config["rowUrl"] == "/labs/0/row/"
+    assert config["framesUrl"] == FRAMES
     assert '<script src="/static/projects/board.js">' in body
 
 
@@ -446,3 +502,74 @@ def test_booking_the_slot_you_hold_says_so(client, alice, team):
 
     assert messages_of(response) == ["Your team already has this slot."]
     assert BookingRecord.objects.count() == 1
+
+
+# Booking in the background (board.js asks for JSON) ----------------------------
+
+
+def test_background_booking_answers_json_and_queues_no_message(client, bob, team):
+    lab = LabFactory()
+    client.force_login(bob)
+
+    response = client.post(book_url(lab), **JSON)
+
+    assert response.status_code == 200
+    assert response.json()["ok"] is True
+    assert response.json()["message"].startswith("Your team booked ")
+    assert messages_of(response) == []
+    team.refresh_from_db()
+    assert team.lab == lab
+
+
+def test_background_booking_refusal_names_the_reason(client, bob, charlie, team):
+    lab = LabFactory()
+    make_team(charlie, lab=lab)
+    client.force_login(bob)
+
+    response = client.post(book_url(lab), **JSON)
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "ok": False,
+        "code": "slot_taken",
+        "message": "That slot was just taken by another team. Please pick another one.",
+    }
+    team.refresh_from_db()
+    assert team.lab is None
+
+
+def test_background_booking_without_a_project_says_so(client, charlie):
+    lab = LabFactory()
+    client.force_login(charlie)
+
+    response = client.post(book_url(lab), **JSON)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "no_project"
+
+
+def test_background_release_answers_json(client, alice, team):
+    lab = LabFactory()
+    services.lab_book(user=alice, project=team, lab=lab)
+    client.force_login(alice)
+
+    response = client.post(reverse("projects:project_release"), **JSON)
+
+    assert response.status_code == 200
+    assert response.json()["ok"] is True
+    assert response.json()["message"].startswith("You released ")
+    team.refresh_from_db()
+    assert team.lab is None
+
+
+def test_background_release_inside_the_cutoff_is_refused(client, alice, dana, team):
+    lab = lab_starting_in(30)
+    services.lab_book(user=dana, project=team, lab=lab)
+    client.force_login(alice)
+
+    response = client.post(reverse("projects:project_release"), **JSON)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "slot_cutoff"
+    team.refresh_from_db()
+    assert team.lab == lab

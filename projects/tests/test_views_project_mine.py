@@ -297,3 +297,12 @@ def test_dissolve_while_team_changes_closed_is_refused(client, alice, bob, dana,
     assert response.url == MINE
     assert messages_of(response) == ["Team changes are closed."]
     assert Membership.objects.filter(project=team).count() == 2
+
+
+def test_project_page_links_to_the_team_room(client, bob, team):
+    client.force_login(bob)
+
+    body = client.get(reverse("projects:project_mine")).content.decode()
+
+    assert f'href="/chat/team-{team.pk}/" data-testid="team-room-link"' in body
+    assert client.get(f"/chat/team-{team.pk}/").status_code == 200

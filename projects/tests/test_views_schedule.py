@@ -158,11 +158,12 @@ def test_schedule_costs_the_same_queries_as_bookings_grow(
 ):
     client.force_login(dana)
     make_team(StudentFactory(), StudentFactory(), lab=LabFactory())
-    # session, user, coordinator group, window, slots with teams, members, the bell's unread count
-    with django_assert_num_queries(7):
+    # session, user, coordinator group, window, my project's id (for the
+    # shared team-name rule), slots with teams, members, the bell's unread count
+    with django_assert_num_queries(8):
         client.get(SCHEDULE)
     for _ in range(5):
         make_team(StudentFactory(), StudentFactory(), lab=LabFactory())
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = client.get(SCHEDULE)
     assert len(response.context["rows"]) == 6

@@ -1,10 +1,15 @@
-// The live lab board: /ws/labs/ frames and the clock refresh slot rows.
+// The live lab board: rows rendered from /ws/labs/ frames, and the clock.
 //
-// A frame only says which slot changed; the row itself (with what this user
-// may see: team names, "your slot", book buttons) comes from the server.
-// Moments that change a row with no write behind them (the booking cut-off,
-// a slot's start, booking opening or closing) are known from the page, and
-// the board refreshes itself when they pass.
+// Each frame says how one slot looks to this user (state, whether they may
+// book it, whether it is their team's, the team's name where they may see
+// it), so a frame changes its row with no request. Rows are filled into the
+// page's <template id="lab-row-template">, which the server renders with
+// the same function as every row (projects/rows.py). Moments that change a
+// row with no write behind them (the booking cut-off, a slot's start,
+// booking opening or closing) are worked out here from the times the page
+// has. A reconnect after a gap resyncs with one request (/labs/frames/).
+// Book, Move here and Release post in the background; the outcome shows in
+// the row's own status region, and the row changes from the live frame.
 (function () {
   "use strict";
 
@@ -12,22 +17,236 @@
   if (!configElement) {
     return;
   }
-  let config = JSON.parse(configElement.textContent);
+  const config = JSON.parse(configElement.textContent);
+  let win = config.window;
+  const viewer = config.viewer;
+  const board = document.getElementById("board");
   const live = document.getElementById("board-live");
   const connection = document.getElementById("board-connection");
-  // Replaced wholesale when many rows may have changed at once.
-  const REGIONS = ["board", "booking-state", "board-mine"];
-  const GRACE_MS = 1000; // let the server's clock pass the moment too
+  const rowTemplate = document.getElementById("lab-row-template");
+  const dayTemplate = document.getElementById("lab-day-template");
   const MAX_WAIT_MS = 60000; // re-check at least every minute (sleep, drift)
-  const BATCH_MS = 150; // frames arriving together are handled together
-  const MANY_ROWS = 20; // beyond this, one page fetch beats many row fetches
+  const MANY = 3; // more changes than this at once are announced as one
+  const cutoffMs = config.cutoffMinutes * 60000;
+  const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday",
+    "Friday", "Saturday"];
+  const MONTHS = ["January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December"];
 
   // Server time = client time + offset, so the moments match the server's.
   const offset = Date.parse(config.now) - Date.now();
   const serverNow = () => Date.now() + offset;
-  // Moments between the server rendering the page and now count as passed.
-  let lastCheck = Date.parse(config.now) - GRACE_MS;
   let timer = null;
+  let socket = null;
+
+  // Words, as the server writes them -------------------------------------
+
+  function parts(iso) {
+    return {
+      year: Number(iso.slice(0, 4)),
+      month: Number(iso.slice(5, 7)),
+      day: Number(iso.slice(8, 10)),
+      time: iso.slice(11, 16),
+    };
+  }
+
+  function weekday(p) {
+    return DAYS[new Date(Date.UTC(p.year, p.month - 1, p.day)).getUTCDay()];
+  }
+
+  function pad(number) {
+    return String(number).padStart(2, "0");
+  }
+
+  function hoursText(slot) {
+    return parts(slot.start).time + "\u2013" + parts(slot.end).time;
+  }
+
+  function labelText(slot) {
+    const p = parts(slot.start);
+    return weekday(p).slice(0, 3) + " " + pad(p.day) + " "
+      + MONTHS[p.month - 1].slice(0, 3) + " " + p.year + ", " + p.time + "-"
+      + parts(slot.end).time + " \u00b7 " + slot.room;
+  }
+
+  function dayHeading(day) {
+    const p = parts(day);
+    return weekday(p) + " " + p.day + " " + MONTHS[p.month - 1] + " " + p.year;
+  }
+
+  function bookingOpen(now) {
+    if (!win.bookingSwitch) {
+      return false;
+    }
+    if (win.opensAt && now < Date.parse(win.opensAt)) {
+      return false;
+    }
+    return !(win.closesAt && now >= Date.parse(win.closesAt));
+  }
+
+  function statusText(slot, open) {
+    if (slot.state === "past") { return "Started"; }
+    if (slot.state === "taken") { return slot.mine ? "Your slot" : "Taken"; }
+    if (slot.state === "closed") { return "Closed"; }
+    if (slot.available) { return "Free"; }
+    return open ? "Free (too late to book)" : "Free (booking is closed)";
+  }
+
+  function bookingStateText(now) {
+    if (bookingOpen(now)) {
+      return win.closesAt ? "Booking is open until " + win.closesText + "." : "Booking is open.";
+    }
+    if (win.bookingSwitch && win.opensAt && now < Date.parse(win.opensAt)) {
+      return "Booking opens " + win.opensText + ".";
+    }
+    return "Booking is closed.";
+  }
+
+  // Rows -------------------------------------------------------------------
+
+  function field(row, name) {
+    return row.querySelector('[data-field="' + name + '"]');
+  }
+
+  function modelFromRow(row) {
+    return {
+      id: Number(row.dataset.labId),
+      room: row.dataset.room,
+      start: row.dataset.start,
+      end: row.dataset.end,
+      state: row.dataset.state,
+      available: row.dataset.available === "true",
+      mine: row.dataset.mine === "true",
+      team: field(row, "team").textContent || null,
+      description: field(row, "description").textContent || null,
+    };
+  }
+
+  function modelFromFrame(frame) {
+    return {
+      id: frame.id,
+      room: frame.room,
+      start: frame.start,
+      end: frame.end,
+      state: frame.state,
+      available: frame.available,
+      mine: frame.mine,
+      team: frame.team,
+      description: frame.description,
+    };
+  }
+
+  // Add a control from the template where the user may use it now, and
+  // take it away where not, so the row matches what the server renders.
+  function control(row, name, wanted) {
+    const present = field(row, name);
+    if (!wanted) {
+      if (present) {
+        present.remove();
+      }
+      return null;
+    }
+    if (present) {
+      return present;
+    }
+    const copy = field(rowTemplate.content, name).cloneNode(true);
+    const before = name === "book" ? field(row, "release") || field(row, "outcome")
+      : field(row, "outcome");
+    before.parentNode.insertBefore(copy, before);
+    return copy;
+  }
+
+  // Fill a row (a fresh template clone or a row on the page) for this slot.
+  function fill(row, slot, now) {
+    const open = bookingOpen(now);
+    const label = labelText(slot);
+    const startMs = Date.parse(slot.start);
+    row.id = "lab-" + slot.id;
+    row.className = slot.mine ? "lab-row table-success" : "lab-row";
+    row.dataset.labId = String(slot.id);
+    row.dataset.room = slot.room;
+    row.dataset.start = slot.start;
+    row.dataset.end = slot.end;
+    row.dataset.state = slot.state;
+    row.dataset.available = String(slot.available);
+    row.dataset.mine = String(slot.mine);
+    if (slot.mine) {
+      row.setAttribute("aria-current", "true");
+    } else {
+      row.removeAttribute("aria-current");
+    }
+    field(row, "hours").textContent = hoursText(slot);
+    field(row, "room").textContent = slot.room;
+    field(row, "status").textContent = statusText(slot, open);
+    field(row, "team").textContent = slot.team || "";
+    field(row, "description").textContent = slot.description || "";
+    const book = control(row, "book", viewer.project && slot.available && !slot.mine);
+    if (book) {
+      book.setAttribute("action", config.bookUrl + slot.id + "/book/");
+      book.elements.next.value = window.location.pathname + window.location.search;
+      field(book, "action").textContent = viewer.lab ? "Move here" : "Book";
+    }
+    control(row, "release", slot.mine && open && now < startMs - cutoffMs);
+    for (const span of row.querySelectorAll('[data-field="label"]')) {
+      span.textContent = " " + label;
+    }
+    return row;
+  }
+
+  function renderRow(slot) {
+    const row = rowTemplate.content.firstElementChild.cloneNode(true);
+    return fill(row, slot, serverNow());
+  }
+
+  const slots = new Map();
+  for (const row of board.querySelectorAll("tr[data-lab-id]")) {
+    slots.set(Number(row.dataset.labId), modelFromRow(row));
+  }
+
+  function shownHere(slot) {
+    return (!config.filter.day || slot.start.slice(0, 10) === config.filter.day)
+      && (!config.filter.room || slot.room === config.filter.room);
+  }
+
+  function laterThan(row, slot) {
+    const start = row.dataset.start;
+    const ms = Date.parse(start);
+    const mine = Date.parse(slot.start);
+    return ms > mine || (ms === mine && row.dataset.room > slot.room);
+  }
+
+  function insertRow(slot) {
+    const day = slot.start.slice(0, 10);
+    let section = board.querySelector('section[data-day="' + day + '"]');
+    if (!section) {
+      section = dayTemplate.content.firstElementChild.cloneNode(true);
+      section.dataset.day = day;
+      field(section, "day").textContent = dayHeading(day);
+      const after = Array.from(board.querySelectorAll("section[data-day]"))
+        .find((other) => other.dataset.day > day);
+      board.insertBefore(section, after || board.querySelector("[data-testid=no-slots]"));
+    }
+    const body = section.querySelector("tbody");
+    const next = Array.from(body.rows).find((row) => laterThan(row, slot));
+    body.insertBefore(renderRow(slot), next || null);
+  }
+
+  function removeRow(row) {
+    const section = row.closest("section[data-day]");
+    row.remove();
+    if (section && !section.querySelector("tr[data-lab-id]")) {
+      section.remove();
+    }
+  }
+
+  function updateEmpty() {
+    const empty = board.querySelector("[data-testid=no-slots]");
+    if (empty) {
+      empty.hidden = board.querySelector("tr[data-lab-id]") !== null;
+    }
+  }
+
+  // Announcements and the parts around the rows -----------------------------
 
   function announce(text) {
     if (!live || !text) {
@@ -44,217 +263,384 @@
     }
   }
 
-  function rowUrl(id) {
-    const next = encodeURIComponent(window.location.pathname + window.location.search);
-    return config.rowUrl.replace("/0/", "/" + id + "/") + "?next=" + next;
-  }
-
-  function parseRow(html) {
-    const template = document.createElement("template");
-    template.innerHTML = html.trim();
-    return template.content.querySelector("tr[data-lab-id]");
-  }
-
-  function describe(row) {
-    const label = row.dataset.label;
-    if (row.getAttribute("aria-current") === "true") {
-      return label + " is now your team's slot.";
-    }
-    switch (row.dataset.state) {
+  function describe(slot) {
+    const label = labelText(slot);
+    if (slot.mine) { return label + " is now your team's slot."; }
+    switch (slot.state) {
       case "taken": return label + " was just taken.";
       case "closed": return label + " is closed.";
       case "free":
-        return row.dataset.available === "true"
-          ? label + " is free to book."
-          : label + " can no longer be booked.";
+        return slot.available ? label + " is free to book." : label + " can no longer be booked.";
       default: return "";
     }
   }
 
-  async function refreshRow(id) {
-    const current = document.getElementById("lab-" + id);
-    if (!current) {
+  function renderState(now) {
+    const badge = document.getElementById("booking-state");
+    if (!badge) {
       return;
     }
-    let response;
-    try {
-      response = await fetch(rowUrl(id), { credentials: "same-origin" });
-    } catch (error) {
-      return; // offline: the reconnect resyncs the whole board
-    }
-    if (response.redirected) {
-      setConnection("Signed out: reload the page to sign in again.");
-      return;
-    }
-    if (response.status === 404) {
-      announce(current.dataset.label + " was removed.");
-      current.remove();
-      return;
-    }
-    if (!response.ok) {
-      return;
-    }
-    const fresh = parseRow(await response.text());
-    if (!fresh) {
-      return;
-    }
-    const wasMine = current.getAttribute("aria-current") === "true";
-    const isMine = fresh.getAttribute("aria-current") === "true";
-    if (wasMine !== isMine) {
-      // "Book" becomes "Move here" (or back) on every row.
-      await refreshAll(describe(fresh));
-      return;
-    }
-    if (fresh.dataset.state === "past") {
-      current.remove();
-      announce(current.dataset.label + " has started.");
-      return;
-    }
-    const changed = fresh.dataset.state !== current.dataset.state
-      || fresh.dataset.available !== current.dataset.available;
-    current.replaceWith(fresh);
-    if (changed) {
-      announce(describe(fresh));
-    }
+    badge.textContent = bookingStateText(now);
+    badge.classList.toggle("text-bg-success", bookingOpen(now));
+    badge.classList.toggle("text-bg-secondary", !bookingOpen(now));
   }
 
-  async function refreshAll(message) {
-    try {
-      await replaceRegions(message);
-    } finally {
-      scheduleClock(); // the moments may have changed; keep the clock going
+  function renderMine() {
+    const box = document.getElementById("board-mine");
+    if (!box) {
+      return;
     }
+    const p = document.createElement("p");
+    if (viewer.project) {
+      if (viewer.lab) {
+        const strong = document.createElement("strong");
+        strong.textContent = viewer.label;
+        p.append("Your team presents at ", strong, ". \u201cMove here\u201d moves it.");
+      } else {
+        p.append("Your team has no slot yet: pick one.");
+      }
+    } else if (!viewer.coordinator) {
+      const link = document.createElement("a");
+      link.href = config.newProjectUrl;
+      link.textContent = "Create a project";
+      p.append(link, " to book a slot.");
+    } else {
+      box.replaceChildren();
+      return;
+    }
+    box.replaceChildren(p);
   }
 
-  async function replaceRegions(message) {
-    let response;
-    try {
-      response = await fetch(window.location.href, { credentials: "same-origin" });
-    } catch (error) {
-      return;
-    }
-    if (!response.ok || response.redirected) {
-      return;
-    }
-    const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    const freshConfig = page.getElementById("board-config");
-    if (freshConfig) {
-      config = JSON.parse(freshConfig.textContent); // the window may have changed
-    }
-    for (const id of REGIONS) {
-      const mine = document.getElementById(id);
-      const theirs = page.getElementById(id);
-      if (mine && theirs) {
-        mine.replaceWith(document.importNode(theirs, true));
+  function refillAll(now) {
+    for (const slot of slots.values()) {
+      const row = document.getElementById("lab-" + slot.id);
+      if (row) {
+        fill(row, slot, now);
       }
     }
-    const state = document.getElementById("booking-state");
-    announce(message || (state ? "The board was updated. " + state.textContent : ""));
+  }
+
+  // Frames ---------------------------------------------------------------
+
+  function forgetMine(id) {
+    if (viewer.lab === id) {
+      viewer.lab = null;
+      viewer.label = "";
+      return true;
+    }
+    return false;
+  }
+
+  // Apply one `lab` frame; return what to announce ("" for nothing).
+  function apply(frame, now) {
+    let mineChanged = false;
+    if (frame.mine && viewer.lab !== frame.id) {
+      viewer.lab = frame.id;
+      viewer.label = labelText(frame);
+      mineChanged = true;
+    } else if (!frame.mine) {
+      mineChanged = forgetMine(frame.id);
+    }
+    const row = document.getElementById("lab-" + frame.id);
+    const before = slots.get(frame.id);
+    if (frame.state === "removed" || frame.state === "past") {
+      slots.delete(frame.id);
+      if (row) {
+        removeRow(row);
+        const label = labelText(before || modelFromRow(row));
+        return { text: label + (frame.state === "past" ? " has started." : " was removed."), mineChanged };
+      }
+      return { text: "", mineChanged };
+    }
+    const slot = modelFromFrame(frame);
+    if (slot.state === "free" && !(bookingOpen(now) && now < Date.parse(slot.start) - cutoffMs)) {
+      slot.available = false; // the moment passed while the frame travelled
+    }
+    if (!shownHere(slot)) {
+      slots.delete(frame.id);
+      if (row) {
+        removeRow(row);
+      }
+      return { text: "", mineChanged };
+    }
+    slots.set(frame.id, slot);
+    if (!row) {
+      insertRow(slot);
+    } else if (before && (before.start !== slot.start || before.room !== slot.room)) {
+      removeRow(row);
+      insertRow(slot);
+    } else {
+      fill(row, slot, now);
+    }
+    const changed = !before || before.state !== slot.state
+      || before.available !== slot.available || before.mine !== slot.mine;
+    return { text: changed ? describe(slot) : "", mineChanged };
+  }
+
+  function applyFrames(frames) {
+    const now = serverNow();
+    const texts = [];
+    let mineChanged = false;
+    for (const frame of frames) {
+      if (!frame || !Number.isInteger(frame.id)) {
+        continue;
+      }
+      const result = apply(frame, now);
+      mineChanged = mineChanged || result.mineChanged;
+      if (result.text) {
+        texts.push(result.text);
+      }
+    }
+    if (mineChanged) {
+      refillAll(now); // "Book" becomes "Move here" (or back) on every row
+      renderMine();
+    }
+    updateEmpty();
+    announce(texts.length > MANY ? "The board was updated." : texts.join(" "));
+    scheduleClock();
+  }
+
+  function applyWindow(frame) {
+    win = {
+      bookingSwitch: frame.bookingSwitch,
+      opensAt: frame.opensAt,
+      closesAt: frame.closesAt,
+      opensText: frame.opensText,
+      closesText: frame.closesText,
+      published: frame.published,
+    };
+    const now = serverNow();
+    renderState(now);
+    refillAll(now);
+    scheduleClock();
+  }
+
+  function applyViewer(project) {
+    viewer.project = project;
+    if (!project) {
+      viewer.lab = null;
+      viewer.label = "";
+    }
+    refillAll(serverNow());
+    renderMine();
+  }
+
+  // One request brings every shown row up to date (after a gap).
+  async function resync(message) {
+    let response;
+    try {
+      response = await fetch(config.framesUrl + window.location.search, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      });
+    } catch (error) {
+      return; // offline: the next reconnect tries again
+    }
+    if (!response.ok || response.redirected) {
+      if (response.redirected) {
+        setConnection("Signed out: reload the page to sign in again.");
+      }
+      return;
+    }
+    const data = await response.json();
+    applyWindow(Object.assign({ type: "window" }, data.window));
+    viewer.project = data.viewer.project;
+    viewer.lab = data.viewer.lab;
+    viewer.label = data.viewer.label;
+    const seen = new Set(data.labs.map((frame) => frame.id));
+    for (const id of Array.from(slots.keys())) {
+      if (!seen.has(id)) {
+        slots.delete(id);
+        const row = document.getElementById("lab-" + id);
+        if (row) {
+          removeRow(row);
+        }
+      }
+    }
+    const now = serverNow();
+    for (const frame of data.labs) {
+      apply(frame, now);
+    }
+    refillAll(now);
+    renderMine();
+    updateEmpty();
+    announce(message || "The board is up to date.");
+    scheduleClock();
   }
 
   // Clock ---------------------------------------------------------------
 
-  function windowMoments() {
-    if (!config.bookingSwitch) {
-      return [];
-    }
-    return [config.opensAt, config.closesAt].filter(Boolean).map(Date.parse);
-  }
-
-  function rowMoments(row) {
-    return [row.dataset.cutoff, row.dataset.start].filter(Boolean).map(Date.parse);
-  }
-
-  function rows() {
-    return Array.from(document.querySelectorAll("tr[data-lab-id]"));
-  }
-
-  function passed(moment, since, now) {
-    return moment > since && moment <= now;
-  }
-
-  function checkClock() {
-    const now = serverNow() - GRACE_MS;
-    const since = lastCheck;
-    lastCheck = now;
-    if (windowMoments().some((moment) => passed(moment, since, now))) {
-      refreshAll();
-      return;
-    }
-    for (const row of rows()) {
-      if (rowMoments(row).some((moment) => passed(moment, since, now))) {
-        refreshRow(row.dataset.labId);
+  function moments() {
+    const list = [];
+    if (win.bookingSwitch) {
+      for (const moment of [win.opensAt, win.closesAt]) {
+        if (moment) {
+          list.push(Date.parse(moment));
+        }
       }
     }
+    for (const slot of slots.values()) {
+      const start = Date.parse(slot.start);
+      list.push(start - cutoffMs, start);
+    }
+    return list;
+  }
+
+  function tick() {
+    const now = serverNow();
+    const open = bookingOpen(now);
+    const texts = [];
+    for (const slot of Array.from(slots.values())) {
+      const start = Date.parse(slot.start);
+      const row = document.getElementById("lab-" + slot.id);
+      if (now >= start) {
+        slots.delete(slot.id);
+        forgetMine(slot.id);
+        if (row) {
+          removeRow(row);
+          texts.push(labelText(slot) + " has started.");
+        }
+        continue;
+      }
+      const available = slot.state === "free" && open && now < start - cutoffMs;
+      if (available !== slot.available) {
+        slot.available = available;
+        texts.push(describe(slot));
+      }
+    }
+    renderState(now);
+    refillAll(now);
+    renderMine();
+    updateEmpty();
+    announce(texts.length > MANY ? "The board was updated. " + bookingStateText(now) : texts.join(" "));
     scheduleClock();
   }
 
   function scheduleClock() {
-    const now = serverNow() - GRACE_MS;
+    const now = serverNow();
     let next = Infinity;
-    const moments = windowMoments();
-    for (const row of rows()) {
-      moments.push(...rowMoments(row));
-    }
-    for (const moment of moments) {
+    for (const moment of moments()) {
       if (moment > now && moment < next) {
         next = moment;
       }
     }
-    const wait = Math.max(250, Math.min(next - now, MAX_WAIT_MS));
+    const wait = Math.max(50, Math.min(next - now + 20, MAX_WAIT_MS));
     window.clearTimeout(timer);
-    timer = window.setTimeout(checkClock, wait);
+    timer = window.setTimeout(tick, wait);
   }
 
-  const queued = new Set();
-  let flushTimer = null;
+  // Booking in the background ------------------------------------------------
 
-  function queueRow(id) {
-    if (!document.getElementById("lab-" + id)) {
-      return; // not on this page (filtered out, or already past)
+  function failure(response) {
+    if (response.redirected) {
+      return "You were signed out: reload the page to sign in again.";
     }
-    queued.add(id);
-    if (flushTimer === null) {
-      flushTimer = window.setTimeout(flushRows, BATCH_MS);
+    if (response.status === 403) {
+      return "Your session expired: reload the page and try again.";
+    }
+    if (response.status === 404) {
+      return "That slot no longer exists.";
+    }
+    return "Something went wrong on our side. Please try again.";
+  }
+
+  async function post(url, token, data) {
+    let response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        body: data,
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": token },
+      });
+    } catch (error) {
+      return { ok: false, message: "The connection failed. Please try again." };
+    }
+    const type = response.headers.get("Content-Type") || "";
+    if (response.redirected || !type.startsWith("application/json")) {
+      return { ok: false, message: failure(response) };
+    }
+    return response.json();
+  }
+
+  async function act(row, control, url, data, doing, refused) {
+    const outcome = field(row, "outcome");
+    const token = config.csrfToken;
+    control.setAttribute("aria-disabled", "true");
+    outcome.textContent = doing;
+    const result = await post(url, token, data);
+    control.removeAttribute("aria-disabled");
+    outcome.classList.toggle("text-danger", !result.ok);
+    outcome.textContent = result.ok ? result.message : refused + result.message;
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      resync(); // no live frames: bring the board up to date once
     }
   }
 
-  function flushRows() {
-    flushTimer = null;
-    const ids = Array.from(queued);
-    queued.clear();
-    if (ids.length > MANY_ROWS) {
-      refreshAll(); // e.g. the booking window changed: every slot was sent
+  board.addEventListener("submit", (event) => {
+    const form = event.target.closest('form[data-field="book"]');
+    if (!form) {
       return;
     }
-    ids.forEach(refreshRow);
-  }
+    event.preventDefault();
+    const row = form.closest("tr");
+    const button = form.querySelector("button");
+    if (button.getAttribute("aria-disabled") === "true") {
+      return;
+    }
+    act(row, button, form.action, new FormData(form), "Booking\u2026", "Not booked: ");
+  });
+
+  board.addEventListener("click", (event) => {
+    const link = event.target.closest('a[data-field="release"]');
+    if (!link) {
+      return;
+    }
+    event.preventDefault();
+    const row = link.closest("tr");
+    if (link.getAttribute("aria-disabled") === "true"
+        || !window.confirm("Release " + labelText(modelFromRow(row)) + "? Another team may book it.")) {
+      return;
+    }
+    const data = new FormData();
+    data.append("csrfmiddlewaretoken", config.csrfToken);
+    act(row, link, link.href, data, "Releasing\u2026", "Not released: ");
+  });
 
   // Socket --------------------------------------------------------------
 
   let attempts = 0;
 
+  function onMessage(event) {
+    let frame;
+    try {
+      frame = JSON.parse(event.data);
+    } catch (error) {
+      return;
+    }
+    if (!frame) {
+      return;
+    }
+    switch (frame.type) {
+      case "lab": applyFrames([frame]); break;
+      case "labs": applyFrames(Array.isArray(frame.labs) ? frame.labs : []); break;
+      case "window": applyWindow(frame); break;
+      case "viewer": applyViewer(frame.project); break;
+      default: break;
+    }
+  }
+
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + window.location.host + config.socket);
+    socket = new WebSocket(scheme + window.location.host + config.socket);
     socket.addEventListener("open", () => {
       setConnection("Live: updates appear as they happen.");
       if (attempts > 0) {
-        refreshAll("Reconnected: the board is up to date.");
+        resync("Reconnected: the board is up to date.");
       }
       attempts = 0;
     });
-    socket.addEventListener("message", (event) => {
-      let frame;
-      try {
-        frame = JSON.parse(event.data);
-      } catch (error) {
-        return;
-      }
-      if (frame && frame.type === "lab" && Number.isInteger(frame.id)) {
-        queueRow(frame.id);
-      }
-    });
+    socket.addEventListener("message", onMessage);
     socket.addEventListener("close", (event) => {
       if (event.code === 4401) {
         setConnection("You were signed out: reload the page to sign in again.");
@@ -263,11 +649,13 @@
       }
       attempts += 1;
       const delay = Math.min(30000, 1000 * 2 ** Math.min(attempts, 5));
-      setConnection("Connection lost: reconnecting…");
+      setConnection("Connection lost: reconnecting\u2026");
       window.setTimeout(connect, delay);
     });
   }
 
+  // For the markup test: a row rendered here from a frame.
+  window.pairupBoard = { renderRow: (frame) => renderRow(modelFromFrame(frame)) };
   document.body.dataset.boardReady = "true";
   scheduleClock();
   connect();

@@ -1,0 +1,82 @@
+"""The process's copy of the board: patched by change events, rebuilt when
+behind, so a committed change shows on the next page at once."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from projects import board_cache, services
+from projects.realtime import broadcast_labs
+from projects.tests.factories import LabFactory, make_team
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_committed_booking_patches_the_copy_without_a_reload(
+    alice, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    lab = LabFactory()
+    project = make_team(alice)
+    board_cache.upcoming()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.lab_book(user=alice, project=project, lab=lab)
+    with django_assert_num_queries(0):
+        (facts,) = board_cache.upcoming()
+
+    assert facts["project"] == project.pk
+    assert facts["team"] == f"Team {project.pk}: Alice"
+
+
+def test_a_new_slot_and_a_removed_one_are_patched_in_and_out():
+    kept, gone = LabFactory(), LabFactory()
+    board_cache.upcoming()
+    new = LabFactory(start=kept.start + timedelta(minutes=5))
+    gone_id = gone.pk
+    gone.delete()
+
+    broadcast_labs(lab_ids=[new.pk, gone_id])
+
+    assert [facts["id"] for facts in board_cache.upcoming()] == [kept.pk, new.pk]
+
+
+def test_a_copy_behind_the_version_is_rebuilt(alice, django_assert_num_queries):
+    board_cache.upcoming()
+    make_team(alice, lab=LabFactory())
+    board_cache.bump()  # another process's change: this one missed its event
+
+    # the slots, their teams' members
+    with django_assert_num_queries(2):
+        rebuilt = board_cache.upcoming()
+
+    assert len(rebuilt) == 1
+
+
+def test_a_copy_older_than_its_age_is_rebuilt(monkeypatch):
+    board_cache.upcoming()
+    LabFactory()  # behind the services' back: no event
+
+    assert board_cache.upcoming() == []
+    monkeypatch.setattr(board_cache, "MAX_AGE", -1)
+    assert len(board_cache.upcoming()) == 1
+
+
+def test_slots_that_started_drop_out_without_a_change():
+    lab = LabFactory()
+    board_cache.upcoming()
+
+    later = board_cache.upcoming(now=lab.start + timedelta(seconds=1))
+
+    assert later == []
+    assert len(board_cache.upcoming(now=timezone.now())) == 1
+
+
+def test_an_event_out_of_order_is_ignored():
+    LabFactory()
+    board_cache.upcoming()
+    current = board_cache.version()
+
+    board_cache.apply({"version": current + 2, "labs": [{"id": 1, "removed": True}]})
+
+    assert board_cache._copy.version == current
