@@ -49,9 +49,12 @@ def test_labs_show_times_in_the_units_time_zone(alice, window):
 
 
 def test_labs_filter_by_room_day_and_bookable(alice, window):
-    a = LabFactory(room="A")
+    # Explicit days: the factory's sequence moves slots later test by test.
+    a = LabFactory(room="A", start=timezone.now() + timedelta(days=2))
     b = LabFactory(room="B", start=timezone.now() + timedelta(days=6))
-    LabFactory(room="A", is_open=False)
+    LabFactory(
+        room="A", is_open=False, start=timezone.now() + timedelta(days=2, hours=1)
+    )
     api = ApiClient(alice)
 
     by_room = api.get("/labs?room=B").json()["items"]
