@@ -301,6 +301,12 @@ STORAGES = {
 PAIRUP_CHANNEL_CAPACITY = env_int("PAIRUP_CHANNEL_CAPACITY", "2000", minimum=1)
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    # A connection that a restarted Redis closed fails its next command
+    # once: redis-py then reconnects and tries again, so the first message
+    # after a restart isn't lost.
+    REDIS_RETRY = {"retry_on_error": [RedisConnectionError]}
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -313,6 +319,7 @@ if REDIS_URL:
                         "address": REDIS_URL,
                         "socket_timeout": 15,
                         "socket_connect_timeout": 5,
+                        **REDIS_RETRY,
                     }
                 ],
                 "capacity": PAIRUP_CHANNEL_CAPACITY,
@@ -324,7 +331,11 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             # A Redis that hangs fails a request in seconds, not never.
-            "OPTIONS": {"socket_timeout": 5, "socket_connect_timeout": 2},
+            "OPTIONS": {
+                "socket_timeout": 5,
+                "socket_connect_timeout": 2,
+                **REDIS_RETRY,
+            },
         }
     }
 else:
