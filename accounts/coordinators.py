@@ -1,8 +1,9 @@
 """The Coordinators group: the permissions the admin needs, and membership.
 
-A data migration creates the group on a fresh database; `make_coordinator`
-calls `coordinators_group_sync()` again, so apps added later (chat) get
-their permissions granted without a new migration.
+A data migration creates the group on a fresh database (projects 0002), and
+each app added later grants its own in a migration of its own (chat 0003,
+notifications 0002); `make_coordinator` calls `coordinators_group_sync()`
+again, so an older database catches up with this list too.
 """
 
 from django.apps import apps as global_apps

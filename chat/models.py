@@ -44,11 +44,6 @@ class Room(models.Model):
         return reverse("chat:room_detail", kwargs={"slug": self.slug})
 
     @property
-    def group_name(self) -> str:
-        """Return the channel-layer group, built from the id (ASCII only)."""
-        return f"room-{self.pk}"
-
-    @property
     def is_team_room(self) -> bool:
         return self.project_id is not None
 

@@ -12,9 +12,6 @@ class LabQuerySet(models.QuerySet):
     def upcoming(self, now=None):
         return self.filter(start__gt=now or timezone.now())
 
-    def free(self):
-        return self.filter(project__isnull=True)
-
 
 class Lab(models.Model):
     """A lab slot: one room, one time, at most one project presenting."""

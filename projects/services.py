@@ -544,7 +544,7 @@ def invitation_accept(*, user, invitation: Invitation) -> Membership:
     if invitation.invitee_id != user.pk:
         raise ValidationError("This invitation is not yours.", code="not_invitee")
     _require_team_changes_open(user)
-    # Lock in the same order as dissolve (project, then its invitations).
+    # Lock order: student, project, invitation (see _lock_student).
     _lock_student(user)
     project = _lock_project(invitation.project)
     invitation = _require_pending(invitation)

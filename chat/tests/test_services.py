@@ -57,8 +57,10 @@ def test_every_new_team_gets_its_room_and_loses_it_with_its_history(alice, bob):
     assert not Message.objects.filter(room_id=room.pk).exists()
 
 
-def test_room_group_name_is_built_from_the_id(lobby):
-    assert lobby.group_name == f"room-{lobby.pk}"
+def test_room_group_is_built_from_the_id(lobby):
+    from chat.broadcast import room_group
+
+    assert room_group(lobby.pk) == f"room-{lobby.pk}"
 
 
 # Messages ---------------------------------------------------------------
