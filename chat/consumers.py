@@ -62,7 +62,7 @@ def _room_if_allowed(*, session_key, user, slug):
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
-    """A socket in one room: `/ws/chat/<slug>/`, protocol in design.md.
+    """A socket in one room: `/ws/chat/<slug>/`, protocol in docs/protocol.md.
 
     It never reads the channel layer itself: the process's hub and listener
     do (chat/hub.py, pairup/layer.py), and call `deliver`, `revoked` and
@@ -151,7 +151,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         # Overridden whole: the JSON consumer would raise (and drop the
-        # socket) on a binary or non-JSON frame; design.md keeps it open.
+        # socket) on a binary or non-JSON frame; docs/protocol.md keeps it open.
         if text_data is None:
             await self.send_error("bad_request", "Send text frames, not binary.")
             return

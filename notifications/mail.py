@@ -41,7 +41,7 @@ SUBJECT_MAX = 120
 def site_url() -> str:
     """The address mailed links and feeds use (never a request's Host).
 
-    PAIRUP_SITE_URL comes with the deployment settings (design.md).
+    PAIRUP_SITE_URL comes with the deployment settings (README, Configuration).
     """
     return settings.PAIRUP_SITE_URL
 

@@ -1,4 +1,4 @@
-"""Same-origin check for WebSockets: scheme, host and port, as design.md says.
+"""Same-origin check for WebSockets: scheme, host and port (docs/protocol.md).
 
 Channels' AllowedHostsOriginValidator compares the Origin's host name with
 ALLOWED_HOSTS only, so a page on another port or scheme of the same host

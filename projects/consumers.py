@@ -93,7 +93,7 @@ def _viewer_if_signed_in(*, session_key, user):
 
 
 class LabBoardConsumer(AsyncJsonWebsocketConsumer):
-    """Send each user the `lab` frames of design.md as that user may see them.
+    """Send each user the `lab` frames of docs/protocol.md as that user may see them.
 
     The socket holds its user's Viewer (project id, coordinator or not),
     loaded once at connect and updated by `labs.viewers` events; filtering a

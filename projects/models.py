@@ -103,7 +103,7 @@ class Project(TimeStampedModel):
 
     @property
     def room_slug(self) -> str:
-        """The slug of the team's chat room (design.md: `team-<project id>`)."""
+        """The slug of the team's chat room (docs/protocol.md: `team-<project id>`)."""
         return f"team-{self.pk}"
 
     @property

@@ -208,7 +208,7 @@ def slot_refusal(
     """Return why a student can't book the slot now, or None if it is bookable.
 
     A bookable slot is free, open, starts more than the cut-off from now,
-    while booking is open (design.md). The reasons, first that applies:
+    while booking is open (docs/rules.md). The reasons, first that applies:
     "slot_past", "slot_taken", "slot_closed", "booking_closed", "slot_cutoff".
     Times are POSIX seconds; `cutoff` (seconds) defaults to the setting.
     """
@@ -284,7 +284,7 @@ def removed_facts(lab_id: int) -> dict:
 
 
 def lab_view(facts: dict, viewer: Viewer, window: dict, now: float) -> dict:
-    """Return the `lab` frame of design.md: the slot as this viewer sees it now.
+    """Return the `lab` frame of docs/protocol.md: the slot as this viewer sees it now.
 
     Pure and cheap: the consumer calls it per socket for every change.
     """

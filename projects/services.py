@@ -1,7 +1,7 @@
 """Write side of teams and lab slots.
 
 Every path that changes a team, an invitation or a booking (pages, API,
-admin, commands) goes through these functions, so the rules of design.md
+admin, commands) goes through these functions, so the rules of docs/rules.md
 hold everywhere. Students are bound by the booking window and the cut-off;
 coordinators are not, but get the same integrity checks.
 """
@@ -269,7 +269,7 @@ def _board_link(lab: Lab) -> str:
 
 
 def _room_link(project: Project) -> str:
-    # By name and slug only: projects never imports chat (design.md).
+    # By name and slug only: projects never imports chat (docs/architecture.md).
     return reverse("chat:room_detail", kwargs={"slug": f"team-{project.pk}"})
 
 

@@ -1,7 +1,7 @@
 """Pages for teams, invitations, the lab board, the schedule and coordinators.
 
 Views are thin: an access function or selector, a form, one service, a
-redirect with a message (style.md rule 10, design.md outcomes).
+redirect with a message (docs/rules.md, "Pages and outcomes").
 """
 
 from datetime import UTC, date, datetime

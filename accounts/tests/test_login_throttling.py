@@ -1,4 +1,4 @@
-"""Sign-in throttling (design.md rule 10) through django-axes."""
+"""Sign-in throttling (docs/rules.md, rule 10) through django-axes."""
 
 from datetime import timedelta
 

@@ -36,7 +36,7 @@ async def open_board(user=None, *, origin=ORIGIN):
 
 
 def lab_frame(lab, **fields) -> dict:
-    """The frame of design.md for `lab`, with these fields (the rest: free)."""
+    """The frame of docs/protocol.md for `lab`, with these fields (the rest: free)."""
     frame = {
         "type": "lab",
         "id": lab.pk,

@@ -39,7 +39,7 @@ def set_window(dana, **fields):
 
 
 def rows_by_id(response):
-    """The board's slots as this user sees them (the frames of design.md)."""
+    """The board's slots as this user sees them (the frames of docs/protocol.md)."""
     return {row["id"]: row for row in response.context["rows"]}
 
 

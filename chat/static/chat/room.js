@@ -1,4 +1,4 @@
-// Room page: one WebSocket per page, protocol in design.md.
+// Room page: one WebSocket per page, protocol in docs/protocol.md.
 // User text only ever goes into the page through textContent.
 (function () {
   "use strict";
