@@ -175,10 +175,31 @@ print(missing)
 """
 
 
+_static_root: list[str] = []
+
+
+def static_root() -> str:
+    """Return a folder of collected static files (hashed names, as with
+    DEBUG off in production), collected once per benchmark run."""
+    if not _static_root:
+        root = tempfile.mkdtemp(prefix="pairup-bench-static-")
+        env = {
+            **os.environ,
+            "DJANGO_DEBUG": "False",
+            "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+            "DJANGO_STATIC_ROOT": root,
+        }
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        manage(env, "collectstatic", "--noinput", "-v", "0")
+        _static_root.append(root)
+    return _static_root[0]
+
+
 class Server:
     def __init__(self, workdir: Path, app: str, extra_env: dict, name: str = ""):
         self.env = {
             **os.environ,
+            "DJANGO_STATIC_ROOT": static_root(),
             "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
             "DJANGO_DEBUG": "False",
             "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from dataclasses import replace
@@ -12,7 +13,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts import revocation
-from pairup.internals import RawSocket
+from pairup.internals import RawSocket, wire_frames
 from pairup.layer import Listener, listener
 from projects import board_cache
 from projects.realtime import LABS_GROUP, frames_for_viewer, merge
@@ -61,15 +62,36 @@ class Boards:
                 for event in merge(batch):
                     if event["type"] == "labs.update":
                         board_cache.apply(event)
-                    now = time.time()
-                    for consumer in list(self.sockets):
-                        try:
-                            await consumer.on_event(event, now)
-                        except Exception:
-                            logger.debug("dropped a board frame", exc_info=True)
+                        await self._send_slots(event)
+                    else:
+                        for consumer in list(self.sockets):
+                            await consumer.on_viewers(event)
                 await asyncio.sleep(0)  # let more events queue up meanwhile
         finally:
             self.writing = None
+
+    async def _send_slots(self, event: dict) -> None:
+        """Write each socket the frames its user may see, encoded and framed
+        for the wire once per kind of viewer: a viewer's frames differ only
+        by coordinator or not, and by being the team of a slot concerned."""
+        now = time.time()
+        holders = {facts.get("project") for facts in event["labs"]}
+        encoded: dict[tuple, tuple] = {}
+        for consumer in list(self.sockets):
+            viewer = consumer.viewer
+            key = (
+                viewer.is_coordinator,
+                viewer.project_id if viewer.project_id in holders else None,
+            )
+            if key not in encoded:
+                frames = [
+                    encode(frame) for frame in frames_for_viewer(event, viewer, now)
+                ]
+                encoded[key] = (frames, wire_frames(frames))
+            try:
+                await consumer.deliver(*encoded[key])
+            except Exception:
+                logger.debug("dropped a board frame", exc_info=True)
 
 
 _boards: Boards | None = None
@@ -82,6 +104,15 @@ def boards() -> Boards:
     if _boards is None or _boards.live is not live:
         _boards = Boards(live)
     return _boards
+
+
+def encode(frame: dict) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def _framed(frame: dict) -> tuple[list[str], bytes]:
+    encoded = encode(frame)
+    return [encoded], wire_frames([encoded])
 
 
 def _viewer_if_signed_in(*, session_key, user):
@@ -109,7 +140,8 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
     accepting = False
     refused = False  # access ended during the handshake
     on_board = False
-    backlog = None  # events that arrived before the socket was accepted
+    backlog = None  # frames that arrived before the socket was accepted
+    raw = None
 
     async def connect(self):
         user = self.scope.get("user")
@@ -118,7 +150,8 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = user
         self.session_key = getattr(self.scope.get("session"), "session_key", None)
-        RawSocket(self.base_send).prepare()
+        self.raw = RawSocket(self.base_send)
+        self.raw.prepare()
         self.backlog = []
         try:
             await revocation.watch(self, user.pk)
@@ -138,8 +171,8 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
         self.accepting = True
         await self.accept()  # last, once everything above succeeded
         backlog, self.backlog = self.backlog, None
-        for event, now in backlog:
-            await self.on_event(event, now)
+        for frame in backlog:
+            await self.send(text_data=frame)
 
     async def dispatch(self, message):
         # Channels closes stale database connections before every handler: a
@@ -179,18 +212,21 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
 
     # Called by the process's Boards and the listener --------------------
 
-    async def on_event(self, event: dict, now: float) -> None:
+    async def deliver(self, frames: list[str], wire: bytes) -> None:
+        """Send encoded frames; `wire` is them framed for the wire, written
+        straight to daphne's transport when the socket is open on it."""
         if self.backlog is not None:
-            self.backlog.append((event, now))
-            return
-        if event["type"] == "labs.update":
-            for frame in frames_for_viewer(event, self.viewer, now):
-                await self.send_json(frame)
-        elif event["type"] == "labs.viewers":
-            for user_id, project_id in event["viewers"]:
-                if user_id == self.viewer.user_id:
-                    self.viewer = replace(self.viewer, project_id=project_id)
-                    await self.send_json({"type": "viewer", "project": project_id})
+            self.backlog.extend(frames)
+        elif not self.raw.write(wire):
+            for frame in frames:
+                await self.send(text_data=frame)
+
+    async def on_viewers(self, event: dict) -> None:
+        """Some users' projects changed (`labs.viewers`): this one's?"""
+        for user_id, project_id in event["viewers"]:
+            if user_id == self.viewer.user_id:
+                self.viewer = replace(self.viewer, project_id=project_id)
+                await self.deliver(*_framed({"type": "viewer", "project": project_id}))
 
     async def revoked(self, code: int) -> None:
         """The user's access ended (sign-out, password, deactivation)."""
