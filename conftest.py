@@ -142,6 +142,19 @@ def _fresh_channel_layer():
     channel_layers.backends.clear()
 
 
+@pytest.fixture(autouse=True)
+def _limits_mid_window(monkeypatch):
+    """Freeze the clock of the fixed-window limits (pairup/ratelimit.py)
+    in the middle of an hour: a test that counts hits must not see its
+    window roll over at the top of the hour (or of any 10 s). Tests of the
+    windows themselves patch the clock their own way."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(
+        "pairup.ratelimit.time", SimpleNamespace(time=lambda: 3600 * 500_000 + 1800)
+    )
+
+
 @pytest.fixture
 def shared_layer(monkeypatch):
     """Run the in-memory channel layer as if it were shared (Redis): the
