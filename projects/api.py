@@ -15,8 +15,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from pairup.api_errors import MAX_ID, ApiError, Text, error_responses
-from projects import board_cache, selectors, services
-from projects.csv_utils import csv_response
+from projects import board_cache, exports, selectors, services
 from projects.models import BookingRecord, BookingWindow, Invitation, Lab, Project
 
 router = Router(tags=["projects"])
@@ -485,7 +484,7 @@ def schedule(request):
 def coordinator_summary(request):
     """The unit at a glance, as on the coordinator's page."""
     _require_coordinator(request.auth)
-    return selectors.coordinator_overview()["counts"]
+    return selectors.coordinator_counts()
 
 
 @coordinator_router.get(
@@ -522,33 +521,10 @@ def coordinator_students(request, filters: Query[StudentFilters]):
     openapi_extra=CSV_RESPONSE,
 )
 def coordinator_students_csv(request):
-    """Students without a project, with their flags, as CSV."""
+    """Students without a project, with their flags, as CSV (the coordinator
+    page's file)."""
     _require_coordinator(request.auth)
-    students = selectors.coordinator_overview()["free_students"]
-    return csv_response(
-        "students-without-project.csv",
-        [
-            "student number",
-            "first name",
-            "last name",
-            "preferred name",
-            "email",
-            "looking for a partner",
-            "please assign me",
-        ],
-        [
-            [
-                s.username,
-                s.first_name,
-                s.last_name,
-                s.preferred_name,
-                s.email,
-                "yes" if s.looking_for_partner else "no",
-                "yes" if s.please_assign_me else "no",
-            ]
-            for s in students
-        ],
-    )
+    return exports.students_without_project().response()
 
 
 @coordinator_router.get(
@@ -557,19 +533,19 @@ def coordinator_students_csv(request):
     openapi_extra=CSV_RESPONSE,
 )
 def coordinator_projects_csv(request):
-    """Teams without a slot, with their members, as CSV."""
+    """Teams without a slot, with their members, as CSV (the coordinator
+    page's file)."""
     _require_coordinator(request.auth)
-    projects = selectors.coordinator_overview()["unbooked_projects"]
-    return csv_response(
-        "teams-without-slot.csv",
-        ["team", "description", "members' numbers", "members' names"],
-        [
-            [
-                p.pk,
-                p.description,
-                " ".join(m.username for m in p.member_list()),
-                ", ".join(m.display_name for m in p.member_list()),
-            ]
-            for p in projects
-        ],
-    )
+    return exports.teams_without_slot().response()
+
+
+@coordinator_router.get(
+    "/allocations.csv",
+    response=error_responses(403),
+    openapi_extra=CSV_RESPONSE,
+)
+def coordinator_allocations_csv(request):
+    """Every team with its members and slot, as CSV (`export_allocations`'
+    file)."""
+    _require_coordinator(request.auth)
+    return exports.allocations().response()

@@ -507,40 +507,74 @@ def schedule_list(
     ]
 
 
-def coordinator_overview() -> dict:
-    """Counts and lists for the coordinator's page, in a fixed number of queries."""
-    team_size = settings.PAIRUP_TEAM_SIZE
-    students = User.objects.students()
-    projects = Project.objects.annotate(size=Count("memberships"))
-    free_students = list(
-        students.filter(membership__isnull=True).order_by(
-            "last_name", "first_name", "username"
-        )
+def free_students() -> QuerySet:
+    """Students without a project, by last name (coordinators), with
+    `membership` preloaded (it is None for each: the exports read it)."""
+    return (
+        User.objects.students()
+        .filter(membership__isnull=True)
+        .select_related("membership__project__lab")
+        .order_by("last_name", "first_name", "username")
     )
-    unbooked = list(
+
+
+def teams_without_slot() -> list[Project]:
+    """Teams without a slot, by number, with their members preloaded."""
+    return list(
         Project.objects.filter(lab__isnull=True)
+        .select_related("lab")
         .prefetch_related(_members_prefetch())
         .order_by("pk")
     )
-    counts = {
-        "students": students.count(),
-        "in_full_teams": Membership.objects.filter(
-            user__in=students, project__in=projects.filter(size__gte=team_size)
-        ).count(),
-        "in_solo_projects": Membership.objects.filter(
-            user__in=students, project__in=projects.filter(size=1)
-        ).count(),
-        "without_project": len(free_students),
-        "teams_with_slot": Project.objects.filter(lab__isnull=False).count(),
-        "teams_without_slot": len(unbooked),
+
+
+def coordinator_counts() -> dict:
+    """The unit at a glance (coordinators): students, in full teams, in solo
+    projects, without a project; teams with and without a slot; free
+    upcoming open slots. Four queries, whatever the size of the unit."""
+    team_size = settings.PAIRUP_TEAM_SIZE
+    # A team's size counts every member; the counts of students only the
+    # active students among them.
+    sizes = list(
+        Membership.objects.values("project_id")
+        .annotate(
+            size=Count("pk"),
+            students=Count(
+                "pk",
+                filter=Q(
+                    user__is_active=True,
+                    user__is_staff=False,
+                    user__is_superuser=False,
+                ),
+            ),
+        )
+        .values_list("size", "students")
+    )
+    teams = Project.objects.aggregate(
+        with_slot=Count("pk", filter=Q(lab__isnull=False)),
+        without_slot=Count("pk", filter=Q(lab__isnull=True)),
+    )
+    total = User.objects.students().count()
+    return {
+        "students": total,
+        "in_full_teams": sum(n for size, n in sizes if size >= team_size),
+        "in_solo_projects": sum(n for size, n in sizes if size == 1),
+        "without_project": total - sum(n for _, n in sizes),
+        "teams_with_slot": teams["with_slot"],
+        "teams_without_slot": teams["without_slot"],
         "free_slots": Lab.objects.filter(
             project__isnull=True, is_open=True, start__gt=timezone.now()
         ).count(),
     }
+
+
+def coordinator_overview() -> dict:
+    """Counts and lists for the coordinator's page, in a fixed number of queries."""
+    free = list(free_students())
     return {
-        "counts": counts,
-        "free_students": free_students,
-        "unbooked_projects": unbooked,
+        "counts": coordinator_counts(),
+        "free_students": free,
+        "unbooked_projects": teams_without_slot(),
     }
 
 
@@ -552,41 +586,6 @@ def allocation_list() -> list[Project]:
         .prefetch_related(_members_prefetch())
         .order_by(F("lab__start").asc(nulls_last=True), "lab__room", "pk")
     )
-
-
-def allocation_rows() -> tuple[list[str], list[list]]:
-    """Return the header and rows of the allocations CSV.
-
-    One row per team: team, description, each member's number and display
-    name (up to PAIRUP_TEAM_SIZE), then the slot's room, local date, start
-    and end in TIME_ZONE (blank when the team has no slot).
-    """
-    size = settings.PAIRUP_TEAM_SIZE
-    tz_name = settings.TIME_ZONE
-    header = ["team", "description"]
-    for n in range(1, size + 1):
-        header += [f"member {n} number", f"member {n} name"]
-    header += ["room", "date", f"start ({tz_name})", f"end ({tz_name})"]
-    rows = []
-    for project in allocation_list():
-        row = [project.pk, project.description]
-        members = project.member_list()[:size]
-        for member in members:
-            row += [member.username, member.get_full_name() or member.display_name]
-        row += ["", ""] * (size - len(members))
-        if project.lab is None:
-            row += ["", "", "", ""]
-        else:
-            start = timezone.localtime(project.lab.start)
-            end = timezone.localtime(project.lab.end)
-            row += [
-                project.lab.room,
-                f"{start:%Y-%m-%d}",
-                f"{start:%H:%M}",
-                f"{end:%H:%M}",
-            ]
-        rows.append(row)
-    return header, rows
 
 
 def student_list(

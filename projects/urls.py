@@ -48,4 +48,9 @@ urlpatterns = [
         views.coordinator_teams_csv,
         name="coordinator_teams_csv",
     ),
+    path(
+        "coordinator/allocations.csv",
+        views.coordinator_allocations_csv,
+        name="coordinator_allocations_csv",
+    ),
 ]

@@ -23,8 +23,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from projects import board_cache, selectors, services
-from projects.csv_utils import csv_response
+from projects import board_cache, exports, selectors, services
 from projects.forms import (
     BoardFilterForm,
     InviteForm,
@@ -615,57 +614,22 @@ def coordinator(request):
     )
 
 
-def _yes(value: bool) -> str:
-    return "yes" if value else "no"
-
-
 @login_required
 @require_safe
 def coordinator_students_csv(request):
     _require_coordinator(request.user)
-    students = selectors.coordinator_overview()["free_students"]
-    return csv_response(
-        "students-without-project.csv",
-        [
-            "student_number",
-            "first_name",
-            "last_name",
-            "preferred_name",
-            "email",
-            "looking_for_partner",
-            "please_assign_me",
-        ],
-        (
-            [
-                s.username,
-                s.first_name,
-                s.last_name,
-                s.preferred_name,
-                s.email,
-                _yes(s.looking_for_partner),
-                _yes(s.please_assign_me),
-            ]
-            for s in students
-        ),
-    )
+    return exports.students_without_project().response()
 
 
 @login_required
 @require_safe
 def coordinator_teams_csv(request):
     _require_coordinator(request.user)
-    projects = selectors.coordinator_overview()["unbooked_projects"]
-    return csv_response(
-        "teams-without-slot.csv",
-        ["team", "description", "members", "student_numbers", "emails"],
-        (
-            [
-                f"Team {p.pk}",
-                p.description,
-                "; ".join(u.get_full_name() or u.username for u in p.member_list()),
-                "; ".join(u.username for u in p.member_list()),
-                "; ".join(u.email for u in p.member_list()),
-            ]
-            for p in projects
-        ),
-    )
+    return exports.teams_without_slot().response()
+
+
+@login_required
+@require_safe
+def coordinator_allocations_csv(request):
+    _require_coordinator(request.user)
+    return exports.allocations().response()
