@@ -454,7 +454,9 @@ class ProjectAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
         the form."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = ProjectAddForm(_posted(request))
+        # The coordinator page's "Start a team" links here with the number.
+        initial = {"first_member": request.GET.get("first_member", "")}
+        form = ProjectAddForm(_posted(request), initial=initial)
         if request.method == "POST" and form.is_valid():
             student, lab = form.cleaned_data["first_member"], form.cleaned_data["slot"]
             label = student_label(student)

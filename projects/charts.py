@@ -167,7 +167,8 @@ LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 64  # room for the axes and legend
 def _svg(key: str, title: str, description: str, body: str, width: int, height: int):
     return mark_safe(  # noqa: S308 (every text below is escaped)
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'class="chart" role="img" aria-labelledby="{key}-title {key}-desc" '
+        f'width="{width}" height="{height}" class="chart" role="img" '
+        f'aria-labelledby="{key}-title {key}-desc" '
         f'data-testid="{key}-svg">'
         f'<title id="{key}-title">{escape(title)}</title>'
         f'<desc id="{key}-desc">{escape(description)}</desc>'
@@ -376,8 +377,8 @@ def slot_fill_chart(cells: list[FillCell]) -> Chart:
     rooms = sorted({cell.room for cell in cells})
     by_key = {(cell.day, cell.room): cell for cell in cells}
     label_w, head_h, cell_w, cell_h = 110, 40, 96, 30
-    width = label_w + cell_w * max(len(rooms), 1) + 8
-    height = head_h + cell_h * max(len(days), 1) + 48
+    width = max(label_w + cell_w * max(len(rooms), 1) + 8, 380)
+    height = head_h + cell_h * max(len(days), 1) + 64
     parts = []
     for column, room in enumerate(rooms):
         name = room if len(room) <= 13 else room[:12] + "\u2026"
@@ -413,7 +414,9 @@ def slot_fill_chart(cells: list[FillCell]) -> Chart:
         )
     parts.append(
         f'<text x="{8 + len(SCALE) * 16 + 6}" y="{legend_y + 2}" font-size="12" '
-        f'fill="{INK}">none taken \u2192 all taken (each cell: taken/slots)</text>'
+        f'fill="{INK}">none taken \u2192 all taken</text>'
+        f'<text x="8" y="{legend_y + 22}" font-size="12" fill="{INK}">'
+        "Each cell: slots taken/slots that day in that room.</text>"
     )
     taken = sum(cell.taken for cell in cells)
     total = sum(cell.total for cell in cells)

@@ -5,6 +5,7 @@ import contextlib
 import logging
 import time
 from dataclasses import replace
+from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -92,6 +93,11 @@ def _viewer_if_signed_in(*, session_key, user):
     return viewer_get(user=user)
 
 
+# What a change event means to the coordinator page: its counts and lists
+# changed (slots booked, freed or changed; teams formed, joined or left).
+COORDINATOR_CHANGES = {"labs.update": "slots", "labs.viewers": "teams"}
+
+
 class LabBoardConsumer(AsyncJsonWebsocketConsumer):
     """Send each user the `lab` frames of design.md as that user may see them.
 
@@ -106,6 +112,7 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
     user = None
     session_key = None
     viewer = None
+    coordinator_view = False
     accepting = False
     refused = False  # access ended during the handshake
     on_board = False
@@ -116,6 +123,10 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close()
             return
+        # The coordinator page's socket (`?view=coordinator`) gets no slot
+        # frames, only a `coordinator` nudge per change.
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        self.coordinator_view = query.get("view") == ["coordinator"]
         self.user = user
         self.session_key = getattr(self.scope.get("session"), "session_key", None)
         RawSocket(self.base_send).prepare()
@@ -125,6 +136,8 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
             self.viewer = await database_sync_to_async(_viewer_if_signed_in)(
                 session_key=self.session_key, user=user
             )
+            if self.coordinator_view and self.viewer and not self.viewer.is_coordinator:
+                self.viewer = None  # coordinators only: refused at the handshake
             if self.viewer is not None and not self.refused:
                 await boards().add(self)
                 self.on_board = True
@@ -182,6 +195,11 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
     async def on_event(self, event: dict, now: float) -> None:
         if self.backlog is not None:
             self.backlog.append((event, now))
+            return
+        if self.coordinator_view:
+            changed = COORDINATOR_CHANGES.get(event["type"])
+            if changed is not None:
+                await self.send_json({"type": "coordinator", "changed": changed})
             return
         if event["type"] == "labs.update":
             for frame in frames_for_viewer(event, self.viewer, now):

@@ -114,6 +114,11 @@ class PairingPlan:
             [p.id for p, _ in self.left_out],
         )
 
+    @property
+    def nothing_reason(self) -> str:
+        """Why there is no team to make (when there is none)."""
+        return _nothing_to_pair(self)
+
 
 @dataclass
 class PairingResult:
@@ -201,7 +206,7 @@ def pairings_apply(
     if expected and expected != plan.key:
         raise ValidationError(PLAN_CHANGED, code="plan_changed")
     if not plan.teams:
-        raise ValidationError(_nothing_to_pair(plan), code="nothing_to_do")
+        raise ValidationError(plan.nothing_reason, code="nothing_to_do")
     result = PairingResult(scope=scope, not_paired=list(plan.left_out))
     for team in plan.teams:
         try:
@@ -299,6 +304,13 @@ class PlacementPlan:
     @property
     def teams(self) -> list[TeamBrief]:
         return [team for team, _ in self.placed] + [t for t, _ in self.not_placed]
+
+    @property
+    def nothing_reason(self) -> str:
+        """Why no team would get a slot (when none would)."""
+        if not self.not_placed:
+            return "Nothing to do: every team has a slot."
+        return f"Nothing to do: {self.not_placed[0][1]}"
 
 
 @dataclass
@@ -405,11 +417,7 @@ def placements_apply(
     if expected and expected != plan.key:
         raise ValidationError(PLAN_CHANGED, code="plan_changed")
     if not plan.placed:
-        if not plan.not_placed:
-            message = "Nothing to do: every team has a slot."
-        else:
-            message = f"Nothing to do: {plan.not_placed[0][1]}"
-        raise ValidationError(message, code="nothing_to_do")
+        raise ValidationError(plan.nothing_reason, code="nothing_to_do")
     result = PlacementResult()
     candidates = list(plan.slots)
     for team in plan.teams:

@@ -15,6 +15,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     When,
 )
 from django.http import Http404
@@ -610,3 +611,102 @@ def student_list(
     if assign_me is not None:
         students = students.filter(please_assign_me=assign_me)
     return list(students.order_by("last_name", "first_name", "username"))
+
+
+# The coordinator's table of students ------------------------------------
+
+ROSTER_STATUSES = {
+    "free": "Without a project",
+    "partial": "In a team that isn't full",
+    "full": "In a full team",
+    "unbooked": "In a team without a slot",
+    "booked": "In a team with a slot",
+}
+ROSTER_FLAGS = {
+    "assign": "Please assign me",
+    "looking": "Looking for a partner",
+    "either": "Either flag",
+    "none": "Neither flag",
+}
+
+
+def roster_students(
+    *,
+    q: str = "",
+    status: str = "",
+    flag: str = "",
+    day: date | None = None,
+    room: str = "",
+) -> QuerySet:
+    """Every student, by last name, for the coordinator's table, with
+    `membership__project__lab` preloaded.
+
+    Filters: a name or number fragment; a status (`ROSTER_STATUSES`); a flag
+    (`ROSTER_FLAGS`); the local day and the room of the team's slot.
+    """
+    students = User.objects.students().select_related("membership__project__lab")
+    q = q.strip()
+    if q:
+        students = students.filter(User.name_query(q))
+    if status == "free":
+        students = students.filter(membership__isnull=True)
+    elif status == "unbooked":
+        students = students.filter(
+            membership__isnull=False, membership__project__lab__isnull=True
+        )
+    elif status == "booked":
+        students = students.filter(membership__project__lab__isnull=False)
+    elif status in ("partial", "full"):
+        size = (
+            Membership.objects.filter(project=OuterRef("membership__project"))
+            .values("project")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        students = students.filter(membership__isnull=False).annotate(
+            team_size=Subquery(size)
+        )
+        team_size = settings.PAIRUP_TEAM_SIZE
+        if status == "full":
+            students = students.filter(team_size__gte=team_size)
+        else:
+            students = students.filter(team_size__lt=team_size)
+    if flag == "assign":
+        students = students.filter(please_assign_me=True)
+    elif flag == "looking":
+        students = students.filter(looking_for_partner=True)
+    elif flag == "either":
+        students = students.filter(
+            Q(please_assign_me=True) | Q(looking_for_partner=True)
+        )
+    elif flag == "none":
+        students = students.filter(please_assign_me=False, looking_for_partner=False)
+    if day is not None:
+        tz = timezone.get_current_timezone()
+        start = timezone.make_aware(datetime.combine(day, datetime.min.time()), tz)
+        end = timezone.make_aware(
+            datetime.combine(day + timedelta(days=1), datetime.min.time()), tz
+        )
+        students = students.filter(
+            membership__project__lab__start__gte=start,
+            membership__project__lab__start__lt=end,
+        )
+    if room:
+        students = students.filter(membership__project__lab__room=room)
+    return students.order_by("last_name", "first_name", "username")
+
+
+def team_members(*, project_ids) -> dict[int, list[tuple[str, str]]]:
+    """{project id: [(student number, display name), ...]} in joining order,
+    in one query."""
+    members: dict[int, list[tuple[str, str]]] = {pk: [] for pk in project_ids}
+    rows = (
+        Membership.objects.filter(project_id__in=list(members))
+        .order_by("joined_at", "pk")
+        .values_list(
+            "project_id", "user__username", "user__preferred_name", "user__first_name"
+        )
+    )
+    for project_id, username, preferred, first in rows:
+        members[project_id].append((username, preferred or first or username))
+    return members
