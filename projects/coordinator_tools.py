@@ -123,8 +123,10 @@ class PairingPlan:
 @dataclass
 class PairingResult:
     scope: str
+    key: str  # the plan that was carried out
     made: list[tuple[Project, list[Person]]] = field(default_factory=list)
     not_paired: list[tuple[Person, str]] = field(default_factory=list)
+    not_asked: int = 0
 
 
 def _chunks(people: list, size: int) -> list[list]:
@@ -207,7 +209,12 @@ def pairings_apply(
         raise ValidationError(PLAN_CHANGED, code="plan_changed")
     if not plan.teams:
         raise ValidationError(plan.nothing_reason, code="nothing_to_do")
-    result = PairingResult(scope=scope, not_paired=list(plan.left_out))
+    result = PairingResult(
+        scope=scope,
+        key=plan.key,
+        not_paired=list(plan.left_out),
+        not_asked=plan.not_asked,
+    )
     for team in plan.teams:
         try:
             project = _pair_one(actor=actor, team=team, via=via)
@@ -315,6 +322,7 @@ class PlacementPlan:
 
 @dataclass
 class PlacementResult:
+    key: str  # the plan that was carried out
     placed: list[tuple[TeamBrief, SlotBrief]] = field(default_factory=list)
     not_placed: list[tuple[TeamBrief, str]] = field(default_factory=list)
 
@@ -418,7 +426,7 @@ def placements_apply(
         raise ValidationError(PLAN_CHANGED, code="plan_changed")
     if not plan.placed:
         raise ValidationError(plan.nothing_reason, code="nothing_to_do")
-    result = PlacementResult()
+    result = PlacementResult(key=plan.key)
     candidates = list(plan.slots)
     for team in plan.teams:
         reason = NO_SLOT_LEFT
