@@ -651,7 +651,9 @@ def _roster_row(student, members: dict) -> dict:
 
 def _roster(request, rooms, days) -> dict:
     """One page of the table of students, with the filters (four queries)."""
-    form = RosterFilterForm(request.GET or None, rooms=rooms, days=days)
+    form = RosterFilterForm(
+        request.GET or None, rooms=rooms, days=days, auto_id="roster-%s"
+    )
     students = selectors.roster_students(**form.filters())
     page = Paginator(students, form.page_size).get_page(request.GET.get("page"))
     project_ids = {
@@ -699,9 +701,12 @@ def coordinator(request):
         live_url += "?" + request.GET.urlencode()
     context.update(
         {
-            "pairing_form": PairingForm(),
-            "placement_form": PlacementForm(rooms=rooms, days=days),
-            "announcement_form": AnnouncementForm(rooms=rooms, days=days),
+            # Several forms on one page: ids of their own.
+            "pairing_form": PairingForm(auto_id="pair-%s"),
+            "placement_form": PlacementForm(rooms=rooms, days=days, auto_id="place-%s"),
+            "announcement_form": AnnouncementForm(
+                rooms=rooms, days=days, auto_id="announce-%s"
+            ),
             "announcements": coordinator_tools.announcement_list(),
             "live_config": {"socket": COORDINATOR_SOCKET, "liveUrl": live_url},
         }
