@@ -569,16 +569,6 @@ def coordinator_counts() -> dict:
     }
 
 
-def coordinator_overview() -> dict:
-    """Counts and lists for the coordinator's page, in a fixed number of queries."""
-    free = list(free_students())
-    return {
-        "counts": coordinator_counts(),
-        "free_students": free,
-        "unbooked_projects": teams_without_slot(),
-    }
-
-
 def allocation_list() -> list[Project]:
     """Every team with its slot and members preloaded: booked ones by start
     time, then unbooked ones by team number (for exports)."""
