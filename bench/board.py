@@ -5,7 +5,8 @@ unit scale, and a 50-team race for one slot. Not a test.
 
 Seeds a scratch SQLite database (never the project's own) with 1,000 slots,
 2,000 students and 900 teams using bulk_create, then reports the median
-server time of `/labs/`, `/` (the dashboard) and `/coordinator/` through
+server time of `/labs/`, `/` (the dashboard) and `/coordinator/` (with its
+live parts and the pairing and placement previews) through
 django.test.Client (force_login, so no password hashing), and how long 50
 concurrent teams take to settle a race for one slot through the real
 booking view, with the count of winners.
@@ -278,6 +279,22 @@ def main() -> None:
         ("lab board /labs/", as_student, reverse("projects:lab_board")),
         ("dashboard /", as_student, reverse("home")),
         ("coordinator /coordinator/", as_coordinator, reverse("projects:coordinator")),
+        (
+            "  500 a page",
+            as_coordinator,
+            reverse("projects:coordinator") + "?per_page=500",
+        ),
+        ("  its live parts", as_coordinator, reverse("projects:coordinator_live")),
+        (
+            "  pairing preview (all)",
+            as_coordinator,
+            reverse("projects:coordinator_pairings") + "?scope=all",
+        ),
+        (
+            "  placement preview",
+            as_coordinator,
+            reverse("projects:coordinator_placements"),
+        ),
     ]
     print(f"Median server time over {args.rounds} requests (after one warm-up):")
     for label, client, url in pages:

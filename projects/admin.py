@@ -18,7 +18,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -27,8 +27,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import user_is_coordinator
-from projects import services
-from projects.csv_utils import csv_response
+from projects import exports, services
 from projects.models import (
     BookingRecord,
     BookingWindow,
@@ -199,37 +198,7 @@ class LabAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
 
     @admin.action(description="Download the selected slots as CSV")
     def export_csv(self, request, queryset):
-        tz = timezone.get_current_timezone_name()
-        labs = queryset.select_related("project").prefetch_related(
-            "project__memberships__user"
-        )
-        rows = []
-        for lab in labs.order_by("start", "room"):
-            project = getattr(lab, "project", None)
-            members = project.member_list() if project else []
-            rows.append(
-                [
-                    lab.room,
-                    _local(lab.start, "%Y-%m-%d"),
-                    _local(lab.start, "%H:%M"),
-                    _local(lab.end, "%H:%M"),
-                    "open" if lab.is_open else "closed",
-                    project.pk if project else "",
-                    project.description if project else "",
-                    " ".join(member.username for member in members),
-                ]
-            )
-        header = [
-            "room",
-            "date",
-            f"start ({tz})",
-            f"end ({tz})",
-            "booking",
-            "team",
-            "description",
-            "members' numbers",
-        ]
-        return csv_response("labs.csv", header, rows)
+        return exports.labs(queryset).response()
 
 
 # Projects ---------------------------------------------------------------
@@ -370,7 +339,7 @@ class ProjectAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
     )
     fields = ("description", "slot", "created_at", "updated_at")
     readonly_fields = ("slot", "created_at", "updated_at")
-    actions = ("dissolve_projects",)
+    actions = ("dissolve_projects", "export_csv")
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_members()
@@ -485,7 +454,9 @@ class ProjectAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
         the form."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = ProjectAddForm(_posted(request))
+        # The coordinator page's "Start a team" links here with the number.
+        initial = {"first_member": request.GET.get("first_member", "")}
+        form = ProjectAddForm(_posted(request), initial=initial)
         if request.method == "POST" and form.is_valid():
             student, lab = form.cleaned_data["first_member"], form.cleaned_data["slot"]
             label = student_label(student)
@@ -706,6 +677,14 @@ class ProjectAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
         for reason in refused:
             self.message_user(request, reason, messages.ERROR)
 
+    @admin.action(description="Download the selected teams as CSV")
+    def export_csv(self, request, queryset):
+        # The changelist's queryset has the members preloaded already.
+        projects = queryset.select_related("lab").order_by(
+            F("lab__start").asc(nulls_last=True), "lab__room", "pk"
+        )
+        return exports.teams(projects, filename="teams.csv").response()
+
 
 @admin.register(Membership)
 class MembershipAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
@@ -865,28 +844,4 @@ class BookingRecordAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
 
     @admin.action(description="Download the selected records as CSV")
     def export_csv(self, request, queryset):
-        tz = timezone.get_current_timezone_name()
-        rows = [
-            [
-                _local(record.created_at, "%Y-%m-%d %H:%M:%S"),
-                record.get_action_display(),
-                record.get_via_display(),
-                record.actor_username,
-                record.project_number or "",
-                record.members,
-                record.from_slot,
-                record.to_slot,
-            ]
-            for record in queryset.order_by("created_at", "pk")
-        ]
-        header = [
-            f"when ({tz})",
-            "action",
-            "path",
-            "by",
-            "team",
-            "members' numbers",
-            "from slot",
-            "to slot",
-        ]
-        return csv_response("booking-records.csv", header, rows)
+        return exports.booking_records(queryset).response()

@@ -7,6 +7,7 @@ The services' refusals become 409 (a rule) or 400 (the input) in
 """
 
 from datetime import date, datetime
+from typing import Literal
 
 from django.conf import settings
 from django.http import Http404
@@ -15,8 +16,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from pairup.api_errors import MAX_ID, ApiError, Text, error_responses
-from projects import board_cache, selectors, services
-from projects.csv_utils import csv_response
+from projects import board_cache, coordinator_tools, exports, selectors, services
 from projects.models import BookingRecord, BookingWindow, Invitation, Lab, Project
 
 router = Router(tags=["projects"])
@@ -485,7 +485,7 @@ def schedule(request):
 def coordinator_summary(request):
     """The unit at a glance, as on the coordinator's page."""
     _require_coordinator(request.auth)
-    return selectors.coordinator_overview()["counts"]
+    return selectors.coordinator_counts()
 
 
 @coordinator_router.get(
@@ -522,33 +522,10 @@ def coordinator_students(request, filters: Query[StudentFilters]):
     openapi_extra=CSV_RESPONSE,
 )
 def coordinator_students_csv(request):
-    """Students without a project, with their flags, as CSV."""
+    """Students without a project, with their flags, as CSV (the coordinator
+    page's file)."""
     _require_coordinator(request.auth)
-    students = selectors.coordinator_overview()["free_students"]
-    return csv_response(
-        "students-without-project.csv",
-        [
-            "student number",
-            "first name",
-            "last name",
-            "preferred name",
-            "email",
-            "looking for a partner",
-            "please assign me",
-        ],
-        [
-            [
-                s.username,
-                s.first_name,
-                s.last_name,
-                s.preferred_name,
-                s.email,
-                "yes" if s.looking_for_partner else "no",
-                "yes" if s.please_assign_me else "no",
-            ]
-            for s in students
-        ],
-    )
+    return exports.students_without_project().response()
 
 
 @coordinator_router.get(
@@ -557,19 +534,241 @@ def coordinator_students_csv(request):
     openapi_extra=CSV_RESPONSE,
 )
 def coordinator_projects_csv(request):
-    """Teams without a slot, with their members, as CSV."""
+    """Teams without a slot, with their members, as CSV (the coordinator
+    page's file)."""
     _require_coordinator(request.auth)
-    projects = selectors.coordinator_overview()["unbooked_projects"]
-    return csv_response(
-        "teams-without-slot.csv",
-        ["team", "description", "members' numbers", "members' names"],
-        [
-            [
-                p.pk,
-                p.description,
-                " ".join(m.username for m in p.member_list()),
-                ", ".join(m.display_name for m in p.member_list()),
-            ]
-            for p in projects
+    return exports.teams_without_slot().response()
+
+
+@coordinator_router.get(
+    "/allocations.csv",
+    response=error_responses(403),
+    openapi_extra=CSV_RESPONSE,
+)
+def coordinator_allocations_csv(request):
+    """Every team with its members and slot, as CSV (`export_allocations`'
+    file)."""
+    _require_coordinator(request.auth)
+    return exports.allocations().response()
+
+
+# Coordinators' tools ----------------------------------------------------------
+
+PLAN_FIELD = Field(
+    "",
+    description="the `plan` of a dry run: with it, a unit that changed since "
+    "is refused (409 `plan_changed`) instead of applied",
+)
+DRY_RUN_FIELD = Field(False, description="say what would happen; change nothing")
+
+
+class PersonOut(Schema):
+    username: str
+    name: str
+
+
+class PairingIn(Schema):
+    scope: Literal["flagged", "all"] = Field(
+        "flagged",
+        description='"flagged": students who asked ("please assign me", then '
+        '"looking for a partner"); "all": every free student, those who asked '
+        "first",
+    )
+    dry_run: bool = DRY_RUN_FIELD
+    plan: Text = PLAN_FIELD
+
+
+class PairedTeamOut(Schema):
+    id: int | None = Field(description="the new team (null in a dry run)")
+    members: list[PersonOut]
+
+
+class NotPairedOut(Schema):
+    student: PersonOut
+    reason: str
+
+
+class PairingOut(Schema):
+    dry_run: bool
+    scope: str
+    plan: str
+    teams: list[PairedTeamOut]
+    not_paired: list[NotPairedOut]
+    not_asked: int = Field(
+        description='free students the "flagged" scope leaves alone (they '
+        "asked for nothing)"
+    )
+
+
+class PlacementIn(Schema):
+    day: date | None = Field(
+        None,
+        ge=date(2000, 1, 1),
+        le=date(2999, 12, 31),
+        description="only slots on this local date (YYYY-MM-DD)",
+    )
+    room: Text = Field("", description="only slots in this room")
+    dry_run: bool = DRY_RUN_FIELD
+    plan: Text = PLAN_FIELD
+
+
+class TeamRefOut(Schema):
+    id: int
+    name: str
+
+
+class PlacedOut(Schema):
+    team: TeamRefOut
+    lab: LabBrief
+
+
+class NotPlacedOut(Schema):
+    team: TeamRefOut
+    reason: str
+
+
+class PlacementOut(Schema):
+    dry_run: bool
+    plan: str
+    placed: list[PlacedOut]
+    not_placed: list[NotPlacedOut]
+
+
+class AnnouncementIn(Schema):
+    segment: Literal["everyone", "without_project", "without_slot", "slot"] = Field(
+        description="who is told: every student, students without a project, "
+        'teams without a slot, or ("slot") teams presenting on `day` and/or in '
+        "`room`"
+    )
+    day: date | None = Field(None, ge=date(2000, 1, 1), le=date(2999, 12, 31))
+    room: Text = ""
+    message: Text = Field(
+        "", description="1 to 900 characters (not needed for a dry run)"
+    )
+    dry_run: bool = DRY_RUN_FIELD
+
+
+class AnnouncementOut(Schema):
+    dry_run: bool
+    id: int | None = Field(description="the announcement (null in a dry run)")
+    audience: str
+    students: int = Field(description="students told in the page")
+    by_email: int = Field(description="of them, those who get it by email too")
+
+
+def _person(person) -> dict:
+    return {"username": person.username, "name": person.name}
+
+
+def _team_ref(team) -> dict:
+    return {"id": team.id, "name": team.name}
+
+
+@coordinator_router.post(
+    "/pairings",
+    response={200: PairingOut, **error_responses(400, 401, 403, 409)},
+)
+def coordinator_pairings(request, payload: PairingIn):
+    """Pair the leftovers: free students who share a flag with each other
+    first, in teams of PAIRUP_TEAM_SIZE; an odd one out is listed. With
+    `dry_run`, only say who would be paired. 409 `nothing_to_do` when there
+    is no team to make, `plan_changed` when `plan` no longer matches."""
+    _require_coordinator(request.auth)
+    if payload.dry_run:
+        outcome = coordinator_tools.pairing_plan(scope=payload.scope)
+        made = [(None, team) for team in outcome.teams]
+        not_paired = outcome.left_out
+    else:
+        outcome = coordinator_tools.pairings_apply(
+            actor=request.auth, scope=payload.scope, via=VIA, expected=payload.plan
+        )
+        made = [(project.pk, team) for project, team in outcome.made]
+        not_paired = outcome.not_paired
+    return {
+        "dry_run": payload.dry_run,
+        "scope": payload.scope,
+        "plan": outcome.key,
+        "teams": [
+            {"id": project_id, "members": [_person(p) for p in team]}
+            for project_id, team in made
         ],
+        "not_paired": [
+            {"student": _person(person), "reason": reason}
+            for person, reason in not_paired
+        ],
+        "not_asked": outcome.not_asked,
+    }
+
+
+@coordinator_router.post(
+    "/placements",
+    response={200: PlacementOut, **error_responses(400, 401, 403, 409)},
+)
+def coordinator_placements(request, payload: PlacementIn):
+    """Place the unbooked: each team without a slot, by number, gets the
+    earliest free open slot past the cut-off (by time, then room), on `day`
+    and in `room` if given. With `dry_run`, only say who would go where.
+    409 `nothing_to_do` when no team would get a slot, `plan_changed` when
+    `plan` no longer matches."""
+    _require_coordinator(request.auth)
+    room = payload.room.strip()
+    if payload.dry_run:
+        outcome = coordinator_tools.placement_plan(day=payload.day, room=room)
+    else:
+        outcome = coordinator_tools.placements_apply(
+            actor=request.auth,
+            day=payload.day,
+            room=room,
+            via=VIA,
+            expected=payload.plan,
+        )
+    return {
+        "dry_run": payload.dry_run,
+        "plan": outcome.key,
+        "placed": [
+            {"team": _team_ref(team), "lab": slot} for team, slot in outcome.placed
+        ],
+        "not_placed": [
+            {"team": _team_ref(team), "reason": reason}
+            for team, reason in outcome.not_placed
+        ],
+    }
+
+
+@coordinator_router.post(
+    "/announcements",
+    response={
+        200: AnnouncementOut,
+        201: AnnouncementOut,
+        **error_responses(400, 401, 403, 409),
+    },
+)
+def coordinator_announcements(request, payload: AnnouncementIn):
+    """Tell a segment of the unit: in the page, and by email for those who
+    turned announcement emails on. With `dry_run`, only count who it
+    reaches (200); sent, 201. 409 `no_recipients` when nobody is in the
+    segment."""
+    _require_coordinator(request.auth)
+    segment = {"segment": payload.segment, "day": payload.day, "room": payload.room}
+    if payload.dry_run:
+        audience = coordinator_tools.audience_preview(**segment)
+        return {
+            "dry_run": True,
+            "id": None,
+            "audience": audience.label,
+            "students": audience.students,
+            "by_email": audience.by_email,
+        }
+    sent = coordinator_tools.announcement_post(
+        actor=request.auth, message=payload.message, **segment
+    )
+    return Status(
+        201,
+        {
+            "dry_run": False,
+            "id": sent.pk,
+            "audience": sent.audience,
+            "students": sent.recipients,
+            "by_email": sent.by_email,
+        },
     )

@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from dataclasses import replace
+from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -79,15 +80,21 @@ class Boards:
         encoded: dict[tuple, tuple] = {}
         for consumer in list(self.sockets):
             viewer = consumer.viewer
-            key = (
-                viewer.is_coordinator,
-                viewer.project_id if viewer.project_id in holders else None,
-            )
+            if consumer.coordinator_view:
+                key = "coordinator page"
+            else:
+                key = (
+                    viewer.is_coordinator,
+                    viewer.project_id if viewer.project_id in holders else None,
+                )
             if key not in encoded:
-                frames = [
-                    encode(frame) for frame in frames_for_viewer(event, viewer, now)
-                ]
-                encoded[key] = (frames, wire_frames(frames))
+                if consumer.coordinator_view:
+                    encoded[key] = _coordinator_nudge(event)
+                else:
+                    frames = [
+                        encode(frame) for frame in frames_for_viewer(event, viewer, now)
+                    ]
+                    encoded[key] = (frames, wire_frames(frames))
             try:
                 await consumer.deliver(*encoded[key])
             except Exception:
@@ -115,6 +122,18 @@ def _framed(frame: dict) -> tuple[list[str], bytes]:
     return [encoded], wire_frames([encoded])
 
 
+# What a change event means to the coordinator page: its counts and lists
+# changed (slots booked, freed or changed; teams formed, joined or left).
+COORDINATOR_CHANGES = {"labs.update": "slots", "labs.viewers": "teams"}
+
+
+def _coordinator_nudge(event: dict) -> tuple[list[str], bytes]:
+    """The coordinator page's one frame for a change of the board's group."""
+    return _framed(
+        {"type": "coordinator", "changed": COORDINATOR_CHANGES[event["type"]]}
+    )
+
+
 def _viewer_if_signed_in(*, session_key, user):
     """Return the user's Viewer if the session still signs them in, else
     None (one trip to the database thread)."""
@@ -137,6 +156,7 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
     user = None
     session_key = None
     viewer = None
+    coordinator_view = False
     accepting = False
     refused = False  # access ended during the handshake
     on_board = False
@@ -148,6 +168,10 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close()
             return
+        # The coordinator page's socket (`?view=coordinator`) gets no slot
+        # frames, only a `coordinator` nudge per change.
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        self.coordinator_view = query.get("view") == ["coordinator"]
         self.user = user
         self.session_key = getattr(self.scope.get("session"), "session_key", None)
         self.raw = RawSocket(self.base_send)
@@ -158,6 +182,8 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
             self.viewer = await database_sync_to_async(_viewer_if_signed_in)(
                 session_key=self.session_key, user=user
             )
+            if self.coordinator_view and self.viewer and not self.viewer.is_coordinator:
+                self.viewer = None  # coordinators only: refused at the handshake
             if self.viewer is not None and not self.refused:
                 await boards().add(self)
                 self.on_board = True
@@ -223,6 +249,9 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_viewers(self, event: dict) -> None:
         """Some users' projects changed (`labs.viewers`): this one's?"""
+        if self.coordinator_view:
+            await self.deliver(*_coordinator_nudge(event))
+            return
         for user_id, project_id in event["viewers"]:
             if user_id == self.viewer.user_id:
                 self.viewer = replace(self.viewer, project_id=project_id)

@@ -3,6 +3,7 @@ from datetime import date
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 
 from projects.selectors import SEARCH_MIN_CHARS
@@ -128,3 +129,118 @@ class BoardFilterForm(forms.Form):
                 ),
             )
         )
+
+
+# The coordinator's page ---------------------------------------------------
+
+
+def _day_choices(days, empty: str) -> list[tuple[str, str]]:
+    return [("", empty)] + [(day.isoformat(), f"{day:%a %d %b %Y}") for day in days]
+
+
+def _room_choices(rooms, empty: str) -> list[tuple[str, str]]:
+    return [("", empty)] + [(room, room) for room in rooms]
+
+
+def _day_field(label: str = "Day") -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        required=False, label=label, coerce=date.fromisoformat, empty_value=None
+    )
+
+
+PER_PAGE = [50, 100, 200, 500]
+
+
+class RosterFilterForm(forms.Form):
+    """The filters of the coordinator's table of students (GET)."""
+
+    q = forms.CharField(
+        required=False, max_length=100, strip=True, label="Name or student number"
+    )
+    status = forms.ChoiceField(required=False, label="Status")
+    flag = forms.ChoiceField(required=False, label="Flags")
+    day = _day_field("Slot day")
+    room = forms.ChoiceField(required=False, label="Slot room")
+    per_page = forms.TypedChoiceField(
+        required=False,
+        label="Per page",
+        coerce=int,
+        empty_value=100,
+        choices=[(n, n) for n in PER_PAGE],
+    )
+
+    def __init__(self, *args, rooms, days, **kwargs):
+        from projects.selectors import ROSTER_FLAGS, ROSTER_STATUSES
+
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [
+            ("", "Every student"),
+            *ROSTER_STATUSES.items(),
+        ]
+        self.fields["flag"].choices = [("", "Any"), *ROSTER_FLAGS.items()]
+        self.fields["day"].choices = _day_choices(days, "Any day")
+        self.fields["room"].choices = _room_choices(rooms, "Any room")
+        self.fields["per_page"].initial = 100
+
+    def filters(self) -> dict:
+        """The valid filters (an invalid one is left out, and shown as an
+        error), for `selectors.roster_students`."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name in ("q", "status", "flag", "day", "room") and value
+        }
+
+    @property
+    def page_size(self) -> int:
+        if self.is_bound and self.is_valid():
+            return self.cleaned_data["per_page"] or 100
+        return 100
+
+
+class PairingForm(forms.Form):
+    scope = forms.ChoiceField(
+        label="Who to pair", widget=forms.RadioSelect, initial="flagged"
+    )
+
+    def __init__(self, *args, **kwargs):
+        from projects.coordinator_tools import Scope
+
+        super().__init__(*args, **kwargs)
+        self.fields["scope"].choices = Scope.choices
+
+
+class PlacementForm(forms.Form):
+    day = _day_field()
+    room = forms.ChoiceField(required=False, label="Room")
+
+    def __init__(self, *args, rooms, days, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["day"].choices = _day_choices(days, "Any day")
+        self.fields["room"].choices = _room_choices(rooms, "Any room")
+
+
+class AnnouncementForm(forms.Form):
+    segment = forms.ChoiceField(label="Tell", initial="everyone")
+    day = _day_field("Their slot's day")
+    room = forms.ChoiceField(required=False, label="Their slot's room")
+    message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        strip=True,
+        help_text="In the page for each student, and by email for those who "
+        "turned announcement emails on.",
+    )
+
+    def __init__(self, *args, rooms, days, **kwargs):
+        from notifications.services import MESSAGE_MAX
+        from projects.coordinator_tools import Segment
+
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].choices = Segment.choices
+        self.fields["day"].choices = _day_choices(days, "Any day")
+        self.fields["room"].choices = _room_choices(rooms, "Any room")
+        self.fields["message"].validators.append(MaxLengthValidator(MESSAGE_MAX))
+        self.fields["message"].widget.attrs["maxlength"] = MESSAGE_MAX

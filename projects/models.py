@@ -248,3 +248,30 @@ class BookingRecord(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} by {self.actor_username} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Announcement(models.Model):
+    """A coordinator's announcement to a segment of the unit, kept for the
+    coordinator page's list. What each student got is a notification
+    (`notifications.Notification`, kind "announcement"); this is the sent
+    item: who wrote what, to whom, and how many it reached."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    author_name = models.CharField("by", max_length=150)
+    message = models.CharField(max_length=1000)
+    audience = models.CharField("to", max_length=200)
+    recipients = models.PositiveIntegerField("students told")
+    by_email = models.PositiveIntegerField("emailed")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"Announcement to {self.audience} at {self.created_at:%Y-%m-%d %H:%M}"

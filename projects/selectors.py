@@ -15,6 +15,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     When,
 )
 from django.http import Http404
@@ -507,40 +508,64 @@ def schedule_list(
     ]
 
 
-def coordinator_overview() -> dict:
-    """Counts and lists for the coordinator's page, in a fixed number of queries."""
-    team_size = settings.PAIRUP_TEAM_SIZE
-    students = User.objects.students()
-    projects = Project.objects.annotate(size=Count("memberships"))
-    free_students = list(
-        students.filter(membership__isnull=True).order_by(
-            "last_name", "first_name", "username"
-        )
+def free_students() -> QuerySet:
+    """Students without a project, by last name (coordinators), with
+    `membership` preloaded (it is None for each: the exports read it)."""
+    return (
+        User.objects.students()
+        .filter(membership__isnull=True)
+        .select_related("membership__project__lab")
+        .order_by("last_name", "first_name", "username")
     )
-    unbooked = list(
+
+
+def teams_without_slot() -> list[Project]:
+    """Teams without a slot, by number, with their members preloaded."""
+    return list(
         Project.objects.filter(lab__isnull=True)
+        .select_related("lab")
         .prefetch_related(_members_prefetch())
         .order_by("pk")
     )
-    counts = {
-        "students": students.count(),
-        "in_full_teams": Membership.objects.filter(
-            user__in=students, project__in=projects.filter(size__gte=team_size)
-        ).count(),
-        "in_solo_projects": Membership.objects.filter(
-            user__in=students, project__in=projects.filter(size=1)
-        ).count(),
-        "without_project": len(free_students),
-        "teams_with_slot": Project.objects.filter(lab__isnull=False).count(),
-        "teams_without_slot": len(unbooked),
+
+
+def coordinator_counts() -> dict:
+    """The unit at a glance (coordinators): students, in full teams, in solo
+    projects, without a project; teams with and without a slot; free
+    upcoming open slots. Four queries, whatever the size of the unit."""
+    team_size = settings.PAIRUP_TEAM_SIZE
+    # A team's size counts every member; the counts of students only the
+    # active students among them.
+    sizes = list(
+        Membership.objects.values("project_id")
+        .annotate(
+            size=Count("pk"),
+            students=Count(
+                "pk",
+                filter=Q(
+                    user__is_active=True,
+                    user__is_staff=False,
+                    user__is_superuser=False,
+                ),
+            ),
+        )
+        .values_list("size", "students")
+    )
+    teams = Project.objects.aggregate(
+        with_slot=Count("pk", filter=Q(lab__isnull=False)),
+        without_slot=Count("pk", filter=Q(lab__isnull=True)),
+    )
+    total = User.objects.students().count()
+    return {
+        "students": total,
+        "in_full_teams": sum(n for size, n in sizes if size >= team_size),
+        "in_solo_projects": sum(n for size, n in sizes if size == 1),
+        "without_project": total - sum(n for _, n in sizes),
+        "teams_with_slot": teams["with_slot"],
+        "teams_without_slot": teams["without_slot"],
         "free_slots": Lab.objects.filter(
             project__isnull=True, is_open=True, start__gt=timezone.now()
         ).count(),
-    }
-    return {
-        "counts": counts,
-        "free_students": free_students,
-        "unbooked_projects": unbooked,
     }
 
 
@@ -552,41 +577,6 @@ def allocation_list() -> list[Project]:
         .prefetch_related(_members_prefetch())
         .order_by(F("lab__start").asc(nulls_last=True), "lab__room", "pk")
     )
-
-
-def allocation_rows() -> tuple[list[str], list[list]]:
-    """Return the header and rows of the allocations CSV.
-
-    One row per team: team, description, each member's number and display
-    name (up to PAIRUP_TEAM_SIZE), then the slot's room, local date, start
-    and end in TIME_ZONE (blank when the team has no slot).
-    """
-    size = settings.PAIRUP_TEAM_SIZE
-    tz_name = settings.TIME_ZONE
-    header = ["team", "description"]
-    for n in range(1, size + 1):
-        header += [f"member {n} number", f"member {n} name"]
-    header += ["room", "date", f"start ({tz_name})", f"end ({tz_name})"]
-    rows = []
-    for project in allocation_list():
-        row = [project.pk, project.description]
-        members = project.member_list()[:size]
-        for member in members:
-            row += [member.username, member.get_full_name() or member.display_name]
-        row += ["", ""] * (size - len(members))
-        if project.lab is None:
-            row += ["", "", "", ""]
-        else:
-            start = timezone.localtime(project.lab.start)
-            end = timezone.localtime(project.lab.end)
-            row += [
-                project.lab.room,
-                f"{start:%Y-%m-%d}",
-                f"{start:%H:%M}",
-                f"{end:%H:%M}",
-            ]
-        rows.append(row)
-    return header, rows
 
 
 def student_list(
@@ -611,3 +601,102 @@ def student_list(
     if assign_me is not None:
         students = students.filter(please_assign_me=assign_me)
     return list(students.order_by("last_name", "first_name", "username"))
+
+
+# The coordinator's table of students ------------------------------------
+
+ROSTER_STATUSES = {
+    "free": "Without a project",
+    "partial": "In a team that isn't full",
+    "full": "In a full team",
+    "unbooked": "In a team without a slot",
+    "booked": "In a team with a slot",
+}
+ROSTER_FLAGS = {
+    "assign": "Please assign me",
+    "looking": "Looking for a partner",
+    "either": "Either flag",
+    "none": "Neither flag",
+}
+
+
+def roster_students(
+    *,
+    q: str = "",
+    status: str = "",
+    flag: str = "",
+    day: date | None = None,
+    room: str = "",
+) -> QuerySet:
+    """Every student, by last name, for the coordinator's table, with
+    `membership__project__lab` preloaded.
+
+    Filters: a name or number fragment; a status (`ROSTER_STATUSES`); a flag
+    (`ROSTER_FLAGS`); the local day and the room of the team's slot.
+    """
+    students = User.objects.students().select_related("membership__project__lab")
+    q = q.strip()
+    if q:
+        students = students.filter(User.name_query(q))
+    if status == "free":
+        students = students.filter(membership__isnull=True)
+    elif status == "unbooked":
+        students = students.filter(
+            membership__isnull=False, membership__project__lab__isnull=True
+        )
+    elif status == "booked":
+        students = students.filter(membership__project__lab__isnull=False)
+    elif status in ("partial", "full"):
+        size = (
+            Membership.objects.filter(project=OuterRef("membership__project"))
+            .values("project")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        students = students.filter(membership__isnull=False).annotate(
+            team_size=Subquery(size)
+        )
+        team_size = settings.PAIRUP_TEAM_SIZE
+        if status == "full":
+            students = students.filter(team_size__gte=team_size)
+        else:
+            students = students.filter(team_size__lt=team_size)
+    if flag == "assign":
+        students = students.filter(please_assign_me=True)
+    elif flag == "looking":
+        students = students.filter(looking_for_partner=True)
+    elif flag == "either":
+        students = students.filter(
+            Q(please_assign_me=True) | Q(looking_for_partner=True)
+        )
+    elif flag == "none":
+        students = students.filter(please_assign_me=False, looking_for_partner=False)
+    if day is not None:
+        tz = timezone.get_current_timezone()
+        start = timezone.make_aware(datetime.combine(day, datetime.min.time()), tz)
+        end = timezone.make_aware(
+            datetime.combine(day + timedelta(days=1), datetime.min.time()), tz
+        )
+        students = students.filter(
+            membership__project__lab__start__gte=start,
+            membership__project__lab__start__lt=end,
+        )
+    if room:
+        students = students.filter(membership__project__lab__room=room)
+    return students.order_by("last_name", "first_name", "username")
+
+
+def team_members(*, project_ids) -> dict[int, list[tuple[str, str]]]:
+    """{project id: [(student number, display name), ...]} in joining order,
+    in one query."""
+    members: dict[int, list[tuple[str, str]]] = {pk: [] for pk in project_ids}
+    rows = (
+        Membership.objects.filter(project_id__in=list(members))
+        .order_by("joined_at", "pk")
+        .values_list(
+            "project_id", "user__username", "user__preferred_name", "user__first_name"
+        )
+    )
+    for project_id, username, preferred, first in rows:
+        members[project_id].append((username, preferred or first or username))
+    return members

@@ -38,6 +38,22 @@ urlpatterns = [
     path("schedule/print/", views.schedule_print, name="schedule_print"),
     # /coordinator/
     path("coordinator/", views.coordinator, name="coordinator"),
+    path("coordinator/live/", views.coordinator_live, name="coordinator_live"),
+    path(
+        "coordinator/pairings/",
+        views.coordinator_pairings,
+        name="coordinator_pairings",
+    ),
+    path(
+        "coordinator/placements/",
+        views.coordinator_placements,
+        name="coordinator_placements",
+    ),
+    path(
+        "coordinator/announcements/",
+        views.coordinator_announcements,
+        name="coordinator_announcements",
+    ),
     path(
         "coordinator/students.csv",
         views.coordinator_students_csv,
@@ -47,5 +63,15 @@ urlpatterns = [
         "coordinator/teams.csv",
         views.coordinator_teams_csv,
         name="coordinator_teams_csv",
+    ),
+    path(
+        "coordinator/roster.csv",
+        views.coordinator_roster_csv,
+        name="coordinator_roster_csv",
+    ),
+    path(
+        "coordinator/allocations.csv",
+        views.coordinator_allocations_csv,
+        name="coordinator_allocations_csv",
     ),
 ]

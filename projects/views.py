@@ -10,12 +10,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import (
     require_http_methods,
@@ -23,13 +24,24 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from projects import board_cache, selectors, services
-from projects.csv_utils import csv_response
+from projects import (
+    board_cache,
+    charts,
+    coordinator_tools,
+    exports,
+    selectors,
+    services,
+)
+from projects.coordinator_tools import Scope
 from projects.forms import (
+    AnnouncementForm,
     BoardFilterForm,
     InviteForm,
+    PairingForm,
+    PlacementForm,
     ProjectCreateForm,
     ProjectEditForm,
+    RosterFilterForm,
     StudentSearchForm,
     slot_label,
 )
@@ -606,66 +618,292 @@ def _require_coordinator(user) -> None:
         raise PermissionDenied("Coordinators only.")
 
 
+# The page: counts, pictures and the table of students (the "live" parts,
+# which `coordinator_live` renders again when the unit changes), and the
+# tools, each with a page of its own (preview, then apply).
+
+COORDINATOR_SOCKET = "/ws/labs/?view=coordinator"
+
+
+def _fill_choices(fill) -> tuple[list[str], list[date]]:
+    """The rooms and days with slots from today on (from the heatmap's data)."""
+    return sorted({cell.room for cell in fill}), sorted({cell.day for cell in fill})
+
+
+def _roster_row(student, members: dict) -> dict:
+    membership = getattr(student, "membership", None)
+    project = membership.project if membership is not None else None
+    partners = []
+    if project is not None:
+        partners = [
+            name for number, name in members[project.pk] if number != student.username
+        ]
+    return {
+        "student": student,
+        "project": project,
+        "partners": partners,
+        "room": max(settings.PAIRUP_TEAM_SIZE - len(members[project.pk]), 0)
+        if project is not None
+        else 0,
+        "slot": slot_label(project.lab) if project and project.lab else "",
+    }
+
+
+def _roster(request, rooms, days) -> dict:
+    """One page of the table of students, with the filters (four queries)."""
+    form = RosterFilterForm(
+        request.GET or None, rooms=rooms, days=days, auto_id="roster-%s"
+    )
+    students = selectors.roster_students(**form.filters())
+    page = Paginator(students, form.page_size).get_page(request.GET.get("page"))
+    project_ids = {
+        student.membership.project_id
+        for student in page
+        if getattr(student, "membership", None) is not None
+    }
+    members = selectors.team_members(project_ids=project_ids)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {
+        "roster_form": form,
+        "roster_page": page,
+        "roster_rows": [_roster_row(student, members) for student in page],
+        "roster_query": query.urlencode(),
+    }
+
+
+def _live_context(request) -> dict:
+    counts = selectors.coordinator_counts()
+    fill = charts.slot_fill_data()
+    rooms, days = _fill_choices(fill)
+    progress = charts.progress_data(counts=counts)
+    return {
+        "counts": counts,
+        "charts": [
+            charts.pairing_chart(progress),
+            charts.booking_chart(progress),
+            charts.slot_fill_chart(fill),
+        ],
+        "rooms": rooms,
+        "days": days,
+        **_roster(request, rooms, days),
+    }
+
+
 @login_required
 @require_safe
 def coordinator(request):
     _require_coordinator(request.user)
+    context = _live_context(request)
+    rooms, days = context["rooms"], context["days"]
+    live_url = reverse("projects:coordinator_live")
+    if context["roster_query"] or request.GET.get("page"):
+        live_url += "?" + request.GET.urlencode()
+    context.update(
+        {
+            # Several forms on one page: ids of their own.
+            "pairing_form": PairingForm(auto_id="pair-%s"),
+            "placement_form": PlacementForm(rooms=rooms, days=days, auto_id="place-%s"),
+            "announcement_form": AnnouncementForm(
+                rooms=rooms, days=days, auto_id="announce-%s"
+            ),
+            "announcements": coordinator_tools.announcement_list(),
+            "live_config": {"socket": COORDINATOR_SOCKET, "liveUrl": live_url},
+        }
+    )
+    return render(request, "projects/coordinator.html", context)
+
+
+@login_required
+@require_safe
+def coordinator_live(request):
+    """The page's live parts again (counts, pictures, the table with the same
+    filters and page): the page's one request after its socket says the unit
+    changed."""
+    _require_coordinator(request.user)
+    return render(request, "projects/_coordinator_live.html", _live_context(request))
+
+
+PAIRING_RESULT = "coordinator_pairing_result"
+PLACEMENT_RESULT = "coordinator_placement_result"
+
+
+def _tool_refused(request, error: ValidationError, back: str):
+    """A plan that changed, or nothing to do: say so and show the new preview."""
+    level = messages.warning if _error_code(error) == "plan_changed" else messages.info
+    level(request, _message_text(error))
+    return redirect(back)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def coordinator_pairings(request):
+    """Pair the leftovers: the preview (GET), then apply it (POST)."""
+    _require_coordinator(request.user)
+    form = PairingForm(request.POST if request.method == "POST" else request.GET)
+    scope = form.cleaned_data["scope"] if form.is_valid() else Scope.FLAGGED
+    back = f"{reverse('projects:coordinator_pairings')}?scope={scope}"
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = coordinator_tools.pairings_apply(
+                actor=request.user,
+                scope=scope,
+                via=VIA_PAGE,
+                expected=request.POST.get("plan", ""),
+            )
+        except ValidationError as error:
+            return _tool_refused(request, error, back)
+        request.session[PAIRING_RESULT] = {
+            "made": [
+                {
+                    "id": project.pk,
+                    "members": [str(person) for person in team],
+                }
+                for project, team in result.made
+            ],
+            "not_paired": [
+                {"person": str(person), "reason": reason}
+                for person, reason in result.not_paired
+            ],
+        }
+        paired = sum(len(team) for _, team in result.made)
+        messages.success(
+            request,
+            f"Paired {paired} student(s) in {len(result.made)} new team(s); "
+            f"{len(result.not_paired)} not paired.",
+        )
+        return redirect(back)
     return render(
-        request, "projects/coordinator.html", selectors.coordinator_overview()
+        request,
+        "projects/coordinator_pairings.html",
+        {
+            "form": PairingForm(initial={"scope": scope}),
+            "plan": coordinator_tools.pairing_plan(scope=scope),
+            "result": request.session.pop(PAIRING_RESULT, None),
+        },
     )
 
 
-def _yes(value: bool) -> str:
-    return "yes" if value else "no"
+@login_required
+@require_http_methods(["GET", "POST"])
+def coordinator_placements(request):
+    """Place the unbooked: the preview (GET), then apply it (POST)."""
+    _require_coordinator(request.user)
+    rooms, days = _fill_choices(charts.slot_fill_data())
+    data = request.POST if request.method == "POST" else request.GET
+    form = PlacementForm(data, rooms=rooms, days=days)
+    day, room = None, ""
+    if form.is_valid():
+        day, room = form.cleaned_data["day"], form.cleaned_data["room"]
+    query = urlencode({"day": day.isoformat() if day else "", "room": room})
+    back = f"{reverse('projects:coordinator_placements')}?{query}"
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = coordinator_tools.placements_apply(
+                actor=request.user,
+                day=day,
+                room=room,
+                via=VIA_PAGE,
+                expected=request.POST.get("plan", ""),
+            )
+        except ValidationError as error:
+            return _tool_refused(request, error, back)
+        request.session[PLACEMENT_RESULT] = {
+            "placed": [
+                {"team": team.name, "id": team.id, "slot": slot.label}
+                for team, slot in result.placed
+            ],
+            "not_placed": [
+                {"team": team.name, "id": team.id, "reason": reason}
+                for team, reason in result.not_placed
+            ],
+        }
+        messages.success(
+            request,
+            f"Placed {len(result.placed)} team(s); "
+            f"{len(result.not_placed)} not placed.",
+        )
+        return redirect(back)
+    return render(
+        request,
+        "projects/coordinator_placements.html",
+        {
+            "form": form,
+            "plan": coordinator_tools.placement_plan(day=day, room=room),
+            "result": request.session.pop(PLACEMENT_RESULT, None),
+            "cutoff_minutes": settings.PAIRUP_BOOKING_CUTOFF_MINUTES,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def coordinator_announcements(request):
+    """Write to a segment: "Preview" says how many it reaches; "Send" sends."""
+    _require_coordinator(request.user)
+    rooms, days = _fill_choices(charts.slot_fill_data())
+    form = AnnouncementForm(request.POST or None, rooms=rooms, days=days)
+    sending = request.POST.get("action") == "send"
+    if not sending:
+        form.fields["message"].required = False  # a preview needs no text yet
+    audience = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        segment = {"segment": data["segment"], "day": data["day"], "room": data["room"]}
+        try:
+            if sending:
+                sent = coordinator_tools.announcement_post(
+                    actor=request.user, message=data["message"], **segment
+                )
+            else:
+                audience = coordinator_tools.audience_preview(**segment)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            if sending:
+                messages.success(
+                    request,
+                    f"Sent to {sent.recipients} student(s) ({sent.audience}); "
+                    f"{sent.by_email} by email.",
+                )
+                return redirect(f"{reverse('projects:coordinator')}#announcements")
+    return render(
+        request,
+        "projects/coordinator_announcements.html",
+        {
+            "form": form,
+            "audience": audience,
+            "announcements": coordinator_tools.announcement_list(),
+        },
+    )
 
 
 @login_required
 @require_safe
 def coordinator_students_csv(request):
     _require_coordinator(request.user)
-    students = selectors.coordinator_overview()["free_students"]
-    return csv_response(
-        "students-without-project.csv",
-        [
-            "student_number",
-            "first_name",
-            "last_name",
-            "preferred_name",
-            "email",
-            "looking_for_partner",
-            "please_assign_me",
-        ],
-        (
-            [
-                s.username,
-                s.first_name,
-                s.last_name,
-                s.preferred_name,
-                s.email,
-                _yes(s.looking_for_partner),
-                _yes(s.please_assign_me),
-            ]
-            for s in students
-        ),
-    )
+    return exports.students_without_project().response()
 
 
 @login_required
 @require_safe
 def coordinator_teams_csv(request):
     _require_coordinator(request.user)
-    projects = selectors.coordinator_overview()["unbooked_projects"]
-    return csv_response(
-        "teams-without-slot.csv",
-        ["team", "description", "members", "student_numbers", "emails"],
-        (
-            [
-                f"Team {p.pk}",
-                p.description,
-                "; ".join(u.get_full_name() or u.username for u in p.member_list()),
-                "; ".join(u.username for u in p.member_list()),
-                "; ".join(u.email for u in p.member_list()),
-            ]
-            for p in projects
-        ),
-    )
+    return exports.teams_without_slot().response()
+
+
+@login_required
+@require_safe
+def coordinator_roster_csv(request):
+    """The table of students with its filters (every page), as CSV."""
+    _require_coordinator(request.user)
+    rooms, days = _fill_choices(charts.slot_fill_data())
+    form = RosterFilterForm(request.GET or None, rooms=rooms, days=days)
+    return exports.students(selectors.roster_students(**form.filters())).response()
+
+
+@login_required
+@require_safe
+def coordinator_allocations_csv(request):
+    _require_coordinator(request.user)
+    return exports.allocations().response()

@@ -33,7 +33,14 @@ from chat.models import Message, Room
 from chat.services import message_post, room_open
 from notifications.models import CalendarFeed, EmailPreference, Notification
 from projects import services
-from projects.models import BookingRecord, BookingWindow, Invitation, Lab, Project
+from projects.models import (
+    Announcement,
+    BookingRecord,
+    BookingWindow,
+    Invitation,
+    Lab,
+    Project,
+)
 from projects.tests.factories import LabFactory, lab_starting_in, make_team
 
 CHECKS = [
@@ -119,6 +126,7 @@ def database_fingerprint() -> str:
             EmailPreference.objects.order_by("pk").values_list("pk", "email")
         ),
         "calendar_feeds": list(CalendarFeed.objects.values_list("pk", "nonce")),
+        "announcements": Announcement.objects.count(),
     }
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
 
@@ -181,3 +189,7 @@ def test_api_conforms_to_its_schema_as_a_student(api_schema, unit):
 def test_api_conforms_to_its_schema_as_a_coordinator(api_schema, unit):
     labels = fuzz(api_schema, unit["coordinator"])
     assert "GET /api/v1/coordinator/summary" in labels
+    assert "POST /api/v1/coordinator/pairings" in labels
+    assert "POST /api/v1/coordinator/placements" in labels
+    assert "POST /api/v1/coordinator/announcements" in labels
+    assert "GET /api/v1/coordinator/allocations.csv" in labels

@@ -93,7 +93,16 @@ def pages_for(persona: str, unit: dict) -> list[str]:
         ]
     if persona == "free":
         return [*common, "/projects/new/", "/students/?q=Hill"]
-    return [*common, "/coordinator/", f"/chat/team-{unit['project']}/", "/admin/"]
+    return [
+        *common,
+        "/coordinator/",
+        "/coordinator/?status=free&flag=looking&per_page=50",
+        "/coordinator/pairings/?scope=all",
+        "/coordinator/placements/",
+        "/coordinator/announcements/",
+        f"/chat/team-{unit['project']}/",
+        "/admin/",
+    ]
 
 
 def sign_in(page, number: str) -> None:
@@ -161,6 +170,10 @@ def test_every_page_passes_axe_at_wcag_22_aa(
                 expect(page.locator(".swagger-ui .info .title")).to_be_visible()
             if path.startswith("/labs/"):
                 expect(page.get_by_test_id("board-connection")).to_contain_text("Live")
+            if path.startswith("/coordinator/?") or path == "/coordinator/":
+                expect(page.get_by_test_id("coordinator-connection")).to_contain_text(
+                    "Live"
+                )
             found = blocking_violations(page, swagger=path.startswith("/api/"))
             if found:
                 failures[path] = found

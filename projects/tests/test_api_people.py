@@ -104,6 +104,7 @@ COORDINATOR_URLS = [
     "/coordinator/students",
     "/coordinator/students.csv",
     "/coordinator/projects.csv",
+    "/coordinator/allocations.csv",
 ]
 
 
@@ -181,7 +182,7 @@ def test_students_csv_lists_those_without_a_project_safely(alice, dana, window):
     text = response.content.decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0][0] == "student number"
+    assert rows[0][0] == "student_number"
     assert [row[1] for row in rows[1:]] == ["'=HYPERLINK(1)"]
     assert rows[1][5] == "yes"
 
@@ -193,6 +194,7 @@ def test_projects_csv_lists_unbooked_teams(alice, bob, charlie, dana, window):
     response = ApiClient(dana).get("/coordinator/projects.csv")
 
     rows = list(csv.reader(io.StringIO(response.content.decode().lstrip("\ufeff"))))
-    assert rows[1:] == [
-        [str(unbooked.pk), "Robots", f"{alice.username} {bob.username}", "Alice, Bob"]
+    assert [row[:6] for row in rows[1:]] == [
+        [str(unbooked.pk), "Robots", "2", alice.username, "Alice Able", alice.email]
     ]
+    assert rows[1][6] == bob.username

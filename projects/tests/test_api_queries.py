@@ -55,11 +55,16 @@ STUDENT_BUDGETS = {
     "/rooms/lobby/messages": 3,
 }
 COORDINATOR_BUDGETS = {
-    "/coordinator/summary": 10,
+    # token, group; students, team sizes, teams, free slots
+    "/coordinator/summary": 6,
     "/coordinator/projects": 4,
     "/coordinator/students": 3,
-    "/coordinator/students.csv": 10,
-    "/coordinator/projects.csv": 10,
+    # token, group, the students (with their team and slot)
+    "/coordinator/students.csv": 3,
+    # token, group, the teams, their members (no team has a slot: no records)
+    "/coordinator/projects.csv": 4,
+    # token, group, the teams, their members, their booking records
+    "/coordinator/allocations.csv": 5,
 }
 
 

@@ -95,30 +95,25 @@ def test_coordinator_sees_the_unit_and_downloads_the_free_students(live_server, 
         "Free upcoming slots": 1,
     }
 
-    free = page.get_by_test_id("free-students")
-    wanda = free.locator("tr", has_text="73400001")
+    page.get_by_label("Name or student number").fill("734")
+    page.get_by_label("Status").select_option("free")
+    page.get_by_role("button", name="Show").click()
+    table = page.get_by_test_id("roster")
+    wanda = table.locator("tr", has_text="73400001")
     expect(wanda).to_contain_text("Wanda Aardvark")
-    expect(wanda.locator("td").nth(3)).to_have_text("No")
-    expect(wanda.locator("td").nth(4)).to_have_text("Yes")
-    formula = free.locator("tr", has_text="73400002")
+    expect(wanda).to_contain_text("Please assign me")
+    expect(wanda).not_to_contain_text("Looking for a partner")
+    formula = table.locator("tr", has_text="73400002")
     expect(formula).to_contain_text(FORMULA)
-    expect(formula.locator("td").nth(3)).to_have_text("Yes")
-    expect(free).not_to_contain_text("73400003")
-    expect(free).not_to_contain_text("coord734")
-    unbooked = page.get_by_test_id("unbooked-teams")
-    expect(unbooked.locator("tr", has_text="Yan and Zoe")).to_contain_text("73400004")
-    expect(unbooked).not_to_contain_text("Xena alone")
+    expect(formula).to_contain_text("Looking for a partner")
+    expect(table).not_to_contain_text("73400003")
+    expect(table).not_to_contain_text("coord734")
+    page.get_by_label("Status").select_option("unbooked")
+    page.get_by_role("button", name="Show").click()
+    expect(table.locator("tr", has_text="73400004")).to_contain_text("with Zoe")
+    expect(table).not_to_contain_text("73400003")
 
-    section = page.get_by_role("region", name="Students without a project")
-    with page.expect_download() as download_info:
-        section.get_by_role("link", name="Download CSV").click()
-    download = download_info.value
-    assert download.suggested_filename == "students-without-project.csv"
-    with open(download.path(), "rb") as file:
-        data = file.read()
-    assert data.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0] == [
+    header = [
         "student_number",
         "first_name",
         "last_name",
@@ -126,32 +121,56 @@ def test_coordinator_sees_the_unit_and_downloads_the_free_students(live_server, 
         "email",
         "looking_for_partner",
         "please_assign_me",
+        "team",
+        "room",
+        "date",
+        "start",
+        "end",
+        "time_zone",
     ]
+    rows = download(page, "Students without a project (CSV)")
+    assert rows[0] == header
     by_number = {row[0]: row for row in rows[1:]}
     assert by_number["73400002"][1] == "'" + FORMULA
-    assert by_number["73400002"][5:] == ["yes", "no"]
-    assert by_number["73400001"][1:] == [
+    assert by_number["73400002"][5:7] == ["yes", "no"]
+    assert by_number["73400001"][1:8] == [
         "Wanda",
         "Aardvark",
         "",
         "73400001@student.example.edu",
         "no",
         "yes",
+        "",
     ]
     assert "73400003" not in by_number
     assert "coord734" not in by_number
 
-    section = page.get_by_role("region", name="Teams without a slot")
+    teams = download(page, "Teams without a slot (CSV)")
+    assert teams[0][:4] == ["team", "description", "size", "member_1_number"]
+    (yan_and_zoe,) = [row for row in teams if row[1] == "Yan and Zoe"]
+    assert yan_and_zoe[2:9] == [
+        "2",
+        "73400004",
+        "Yan Team",
+        "73400004@student.example.edu",
+        "73400005",
+        "Zoe Team",
+        "73400005@student.example.edu",
+    ]
+    assert not [row for row in teams if row[1] == "Xena alone"]
+
+    # The filtered table downloads as it is shown.
+    shown = download(page, "Download these students (CSV)")
+    assert [row[0] for row in shown[1:]] == ["73400004", "73400005"]
+
+
+def download(page, link: str) -> list[list[str]]:
     with page.expect_download() as download_info:
-        section.get_by_role("link", name="Download CSV").click()
+        page.get_by_role("link", name=link).click()
     with open(download_info.value.path(), "rb") as file:
         data = file.read()
     assert data.startswith(b"\xef\xbb\xbf")
-    teams = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert teams[0] == ["team", "description", "members", "student_numbers", "emails"]
-    (yan_and_zoe,) = [row for row in teams if row[1] == "Yan and Zoe"]
-    assert yan_and_zoe[2:4] == ["Yan Team; Zoe Team", "73400004; 73400005"]
-    assert not [row for row in teams if row[1] == "Xena alone"]
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
 
 
 def test_student_on_the_coordinator_page_gets_the_403_page(live_server, page):

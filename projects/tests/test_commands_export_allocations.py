@@ -26,28 +26,49 @@ def test_lists_teams_members_and_local_slot_times(db, alice, bob, charlie, setti
     assert rows[0] == [
         "team",
         "description",
-        "member 1 number",
-        "member 1 name",
-        "member 2 number",
-        "member 2 name",
+        "size",
+        "member_1_number",
+        "member_1_name",
+        "member_1_email",
+        "member_2_number",
+        "member_2_name",
+        "member_2_email",
         "room",
         "date",
-        "start (Australia/Perth)",
-        "end (Australia/Perth)",
+        "start",
+        "end",
+        "time_zone",
+        "booked_via",
     ]
     assert rows[1] == [
         str(booked.pk),
         "Robots",
+        "2",
         "20000001",
         "Alice Able",
+        alice.email,
         "20000002",
         "Bob Baker",
+        bob.email,
         "CSSE 2.01",
         "2099-05-20",
         "16:05",
         "16:20",
+        "Australia/Perth",
+        "Page",
     ]
-    assert rows[2] == [str(solo.pk), "Solo", "20000003", "Charlie Clark"] + [""] * 6
+    assert (
+        rows[2]
+        == [
+            str(solo.pk),
+            "Solo",
+            "1",
+            "20000003",
+            "Charlie Clark",
+            charlie.email,
+        ]
+        + [""] * 9
+    )
 
 
 def test_cells_a_spreadsheet_would_run_are_neutralised(db):
@@ -57,7 +78,7 @@ def test_cells_a_spreadsheet_would_run_are_neutralised(db):
     row = list(csv.reader(io.StringIO(export())))[1]
 
     assert row[1] == "'-2+3"
-    assert row[3] == "'=HYPERLINK(1) @evil"
+    assert row[4] == "'=HYPERLINK(1) @evil"
 
 
 def test_output_file_starts_with_a_bom(db, alice, tmp_path):

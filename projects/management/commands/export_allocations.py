@@ -3,14 +3,15 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from projects.csv_utils import BOM, write_rows
-from projects.selectors import allocation_rows
+from projects import exports
+from projects.csv_utils import BOM
 
 
 class Command(BaseCommand):
     help = (
-        "Write a CSV of every team: members' numbers and names, and the slot's "
-        "room, date, start and end in local time (TIME_ZONE). Cells a "
+        "Write a CSV of every team: members' numbers, names and emails, and the "
+        "slot's room, date, start and end in local time (TIME_ZONE), and how "
+        "it was booked (the coordinator page's teams file). Cells a "
         "spreadsheet would run as formulas are neutralised; a file written "
         "with --output starts with a UTF-8 BOM so spreadsheets read it right."
     )
@@ -19,9 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", help="write to this file, not stdout")
 
     def handle(self, *args, **options):
-        header, rows = allocation_rows()
+        export = exports.allocations()
         buffer = io.StringIO()
-        write_rows(buffer, header, rows)
+        export.write(buffer)
         text = buffer.getvalue()
         output = options["output"]
         if not output:
@@ -34,5 +35,5 @@ class Command(BaseCommand):
                 f"Can't write {output}: {error.strerror or error}."
             ) from None
         self.stdout.write(
-            self.style.SUCCESS(f"Wrote {len(rows)} team(s) to {output}."),
+            self.style.SUCCESS(f"Wrote {len(export.rows)} team(s) to {output}."),
         )

@@ -1,0 +1,191 @@
+// The coordinator page, live: its counts, pictures and table of students
+// follow the unit as students pair and book.
+//
+// The page listens on the lab board's socket as a coordinator
+// (/ws/labs/?view=coordinator): each change there (a slot booked, freed or
+// changed; a team formed, joined or left) sends this page one small
+// {"type": "coordinator"} frame and no slot frames. A frame makes the page
+// ask for its live parts again with ONE request (/coordinator/live/, the
+// same filters and page), at most one at a time and at most one a second: a
+// burst of bookings costs one or two requests, not one per booking. The
+// parts are swapped in place; one the user is working in (focus inside) is
+// swapped when focus leaves it, and open "as a table" sections stay open.
+// A screen reader hears which counts changed. Without JavaScript the page
+// is the same, as of its last load.
+(function () {
+  "use strict";
+
+  const configElement = document.getElementById("coordinator-config");
+  if (!configElement) {
+    return;
+  }
+  const config = JSON.parse(configElement.textContent);
+  const connection = document.getElementById("coordinator-connection");
+  const announcer = document.getElementById("coordinator-announcer");
+  const MIN_GAP_MS = 1000;
+  let attempts = 0;
+  let fetching = false;
+  let again = false;
+  let lastFetch = 0;
+  let timer = null;
+  const deferred = {};
+
+  function setConnection(text) {
+    connection.textContent = text;
+  }
+
+  function announce(text) {
+    if (!text) {
+      return;
+    }
+    announcer.textContent = "";
+    window.setTimeout(() => { announcer.textContent = text; }, 50);
+  }
+
+  function livePart(name) {
+    return document.querySelector('#main [data-live-part="' + name + '"]');
+  }
+
+  function readCounts() {
+    const counts = {};
+    const list = document.querySelector('[data-testid="counts"]');
+    if (!list) {
+      return counts;
+    }
+    list.querySelectorAll("dt").forEach((dt) => {
+      counts[dt.textContent.trim()] = dt.nextElementSibling.textContent.trim();
+    });
+    return counts;
+  }
+
+  function changes(before, after) {
+    const said = [];
+    Object.keys(after).forEach((name) => {
+      if (before[name] !== undefined && before[name] !== after[name]) {
+        said.push(name + ": " + after[name] + " (was " + before[name] + ")");
+      }
+    });
+    return said.length ? "Updated. " + said.join(". ") + "." : "";
+  }
+
+  // Swap a part's content, keeping its open <details> open.
+  function swap(current, fresh) {
+    const open = Array.from(current.querySelectorAll("details"),
+      (details) => details.open);
+    current.replaceChildren(...fresh.childNodes);
+    current.querySelectorAll("details").forEach((details, index) => {
+      if (open[index]) {
+        details.open = true;
+      }
+    });
+  }
+
+  function apply(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    template.content.querySelectorAll("[data-live-part]").forEach((fresh) => {
+      const name = fresh.dataset.livePart;
+      const current = livePart(name);
+      if (!current) {
+        return;
+      }
+      if (current.contains(document.activeElement)) {
+        deferred[name] = fresh; // swapped when focus leaves the part
+        return;
+      }
+      delete deferred[name];
+      swap(current, fresh);
+    });
+  }
+
+  document.addEventListener("focusout", (event) => {
+    Object.keys(deferred).forEach((name) => {
+      const current = livePart(name);
+      if (current && current.contains(event.target)
+          && !current.contains(event.relatedTarget)) {
+        const fresh = deferred[name];
+        delete deferred[name];
+        swap(current, fresh);
+      }
+    });
+  });
+
+  function refresh() {
+    if (fetching) {
+      again = true;
+      return;
+    }
+    const wait = lastFetch + MIN_GAP_MS - Date.now();
+    if (wait > 0) {
+      if (!timer) {
+        timer = window.setTimeout(() => {
+          timer = null;
+          refresh();
+        }, wait);
+      }
+      return;
+    }
+    fetching = true;
+    lastFetch = Date.now();
+    fetch(config.liveUrl, {
+      credentials: "same-origin",
+      headers: { Accept: "text/html" },
+    })
+      .then((response) => {
+        if (!response.ok || response.redirected) {
+          throw new Error("status " + response.status);
+        }
+        return response.text();
+      })
+      .then((html) => {
+        const before = readCounts();
+        apply(html);
+        announce(changes(before, readCounts()));
+      })
+      .catch(() => {
+        setConnection("The last update failed: reload the page to see changes.");
+      })
+      .finally(() => {
+        fetching = false;
+        if (again) {
+          again = false;
+          refresh();
+        }
+      });
+  }
+
+  function connect() {
+    const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    const socket = new WebSocket(scheme + window.location.host + config.socket);
+    socket.addEventListener("open", () => {
+      setConnection("Live: the counts, pictures and table update as students pair and book.");
+      if (attempts > 0) {
+        refresh(); // changes made while the socket was away
+      }
+      attempts = 0;
+    });
+    socket.addEventListener("message", (event) => {
+      let frame = null;
+      try {
+        frame = JSON.parse(event.data);
+      } catch (error) {
+        return;
+      }
+      if (frame && frame.type === "coordinator") {
+        refresh();
+      }
+    });
+    socket.addEventListener("close", (event) => {
+      if (event.code === 4401) {
+        setConnection("You were signed out: reload the page to sign in again.");
+        return;
+      }
+      attempts += 1;
+      const delay = Math.min(30000, 1000 * 2 ** Math.min(attempts, 5));
+      setConnection("Connection lost: reconnecting\u2026");
+      window.setTimeout(connect, delay);
+    });
+  }
+
+  connect();
+}());
