@@ -33,6 +33,7 @@ class BallotResultOut(Schema):
 
 
 class BallotOut(Schema):
+    project: int = Field(description="my team's id")
     state: str = Field(
         description='"open": teams rank; "paused": booking is switched off; '
         '"due": closed, allocation running; "ran": allocated; "off": booking '
@@ -51,6 +52,10 @@ class BallotOut(Schema):
     result: BallotResultOut | None = Field(
         description="once the ballot ran: what it gave the team"
     )
+    state_text: str = Field(description="what the ballot means for the team now")
+    saved_text: str = Field(description='"Last saved by Alice, ..." or nothing yet')
+    closes_text: str = Field(description="the closing time in words (local time)")
+    opens_text: str = Field(description="the first come opening in words")
 
 
 SlotId = Annotated[int, Field(ge=1, le=MAX_ID)]

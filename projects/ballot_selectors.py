@@ -9,6 +9,7 @@ for the board's panel, the dashboard, the API and the `/ws/me/` frames.
 """
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
@@ -21,6 +22,7 @@ from projects.models import (
     Lab,
     Project,
 )
+from projects.rows import day_heading
 
 Mode = BookingWindow.Mode
 
@@ -228,6 +230,9 @@ def ballot_view(*, project: Project, window: BookingWindow, now=None) -> dict:
     return {
         "project": project.pk,
         "state": state,
+        "state_text": state_text(
+            state, window, has_slot=project.lab_id is not None, result=result
+        ),
         "closes_at": timezone.localtime(window.ballot_closes_at)
         if window.ballot_closes_at
         else None,
@@ -243,6 +248,27 @@ def ballot_view(*, project: Project, window: BookingWindow, now=None) -> dict:
         "saved_text": saved_text,
         "result": result,
     }
+
+
+def state_text(state: str, window: BookingWindow, *, has_slot=False, result=None):
+    """What the ballot means for a team now, in a sentence or two."""
+    limit = settings.PAIRUP_BALLOT_CHOICES
+    closes, opens = local(window.ballot_closes_at), local(window.opens_at)
+    if state == RAN:
+        return result["text"] if result else "The ballot has been allocated."
+    if has_slot:
+        return "Your team has a slot, so it takes no part in the ballot."
+    if state == OPEN:
+        return (
+            f"Rank up to {limit} free slots, best first, until {closes}. Then one "
+            "allocation places as many teams as it can, each as high in its "
+            f"ranking as it can; first come booking for the rest opens {opens}."
+        )
+    if state == PAUSED:
+        return f"Booking is switched off: rankings can't change for now (the ballot closes {closes})."
+    if state == DUE:
+        return f"The ballot closed {closes}: the allocation is running."
+    return ""
 
 
 def ballot_frame(view: dict) -> dict:
@@ -297,24 +323,38 @@ def ballot_panel(*, user, project, window: BookingWindow, facts, now) -> dict | 
     view = ballot_view(project=project, window=window, now=now)
     panel["view"] = view
     panel["frame"] = ballot_frame(view)
+    panel["config"] = script_config(panel["frame"], now)
+    panel["blank"] = {"id": "", "label": "", "rank": ""}
     if state == OPEN and not view["has_slot"]:
         ranked = set(view["slots"])
         panel["options"] = [
             (day, [slot for slot in slots if slot["id"] not in ranked])
             for day, slots in rankable_options(facts, now=now)
         ]
-        panel["options"] = [(day, slots) for day, slots in panel["options"] if slots]
+        panel["options"] = [
+            (day_heading(day), slots) for day, slots in panel["options"] if slots
+        ]
     return panel
 
 
-def ballot_status(*, project, now=None) -> dict | None:
+def script_config(frame: dict, now) -> dict:
+    """What ballot.js needs: the team's view, the API, the server's time."""
+    return {
+        "frame": frame,
+        "api": reverse("api-v1:ballot_get"),
+        "now": timezone.localtime(now).isoformat(),
+    }
+
+
+def ballot_status(*, project, window: BookingWindow, now=None) -> dict | None:
     """The dashboard's line about the ballot for a team, or None when
-    booking is first come."""
-    window = BookingWindow.get()
-    if ballot_state(window, now) == OFF or project is None:
+    booking is first come (then it costs no query)."""
+    now = now or timezone.now()
+    if project is None or ballot_state(window, now) == OFF:
         return None
     view = ballot_view(project=project, window=window, now=now)
-    return {"view": view, "frame": ballot_frame(view)}
+    frame = ballot_frame(view)
+    return {"view": view, "frame": frame, "config": script_config(frame, now)}
 
 
 def ballot_overview(*, now=None) -> dict:

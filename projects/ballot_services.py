@@ -366,6 +366,17 @@ def ballot_run_when_due(*, trigger=Trigger.CLOCK, now=None) -> BallotRun | None:
         return None
 
 
+def window_after_a_due_run(window: BookingWindow, now=None) -> BookingWindow:
+    """For pages: run the ballot if its closing time passed and nothing ran
+    it yet (the worker down), and return the window as it is then. No query
+    unless the ballot is due."""
+    now = now or timezone.now()
+    if ballot_selectors.ballot_state(window, now) != DUE:
+        return window
+    ballot_run_when_due(trigger=Trigger.REQUEST, now=now)
+    return BookingWindow.get()
+
+
 def ballot_replay(run: BallotRun) -> list[list[int]]:
     """Solve a run's stored input again with its seed; return the allocation
     (the same as the run's, unless something could not be booked)."""

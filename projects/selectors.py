@@ -20,7 +20,14 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
-from projects.models import BookingWindow, Invitation, Lab, Membership, Project
+from projects.models import (
+    BookingRecord,
+    BookingWindow,
+    Invitation,
+    Lab,
+    Membership,
+    Project,
+)
 
 User = get_user_model()
 
@@ -559,23 +566,26 @@ def allocation_rows() -> tuple[list[str], list[list]]:
 
     One row per team: team, description, each member's number and display
     name (up to PAIRUP_TEAM_SIZE), then the slot's room, local date, start
-    and end in TIME_ZONE (blank when the team has no slot).
+    and end in TIME_ZONE, and how the slot was booked ("booked via": Page,
+    API, Admin, Command or Ballot); blank when the team has no slot.
     """
     size = settings.PAIRUP_TEAM_SIZE
     tz_name = settings.TIME_ZONE
     header = ["team", "description"]
     for n in range(1, size + 1):
         header += [f"member {n} number", f"member {n} name"]
-    header += ["room", "date", f"start ({tz_name})", f"end ({tz_name})"]
+    header += ["room", "date", f"start ({tz_name})", f"end ({tz_name})", "booked via"]
     rows = []
-    for project in allocation_list():
+    projects = allocation_list()
+    via = booked_via(projects)
+    for project in projects:
         row = [project.pk, project.description]
         members = project.member_list()[:size]
         for member in members:
             row += [member.username, member.get_full_name() or member.display_name]
         row += ["", ""] * (size - len(members))
         if project.lab is None:
-            row += ["", "", "", ""]
+            row += ["", "", "", "", ""]
         else:
             start = timezone.localtime(project.lab.start)
             end = timezone.localtime(project.lab.end)
@@ -584,9 +594,30 @@ def allocation_rows() -> tuple[list[str], list[list]]:
                 f"{start:%Y-%m-%d}",
                 f"{start:%H:%M}",
                 f"{end:%H:%M}",
+                via.get(project.pk, ""),
             ]
         rows.append(row)
     return header, rows
+
+
+def booked_via(projects) -> dict[int, str]:
+    """How each team's current slot was booked: the path of the team's
+    latest booking record that brought it to that slot (one query)."""
+    current = {p.pk: p.lab_id for p in projects if p.lab_id is not None}
+    labels = dict(BookingRecord.Via.choices)
+    found: dict[int, str] = {}
+    records = (
+        BookingRecord.objects.filter(
+            project_number__in=list(current),
+            action__in=[BookingRecord.Action.BOOK, BookingRecord.Action.MOVE],
+        )
+        .order_by("created_at", "pk")
+        .values_list("project_number", "to_lab_id", "via")
+    )
+    for project_number, to_lab_id, via in records:
+        if current.get(project_number) == to_lab_id:
+            found[project_number] = labels.get(via, via)  # the latest wins
+    return found
 
 
 def student_list(

@@ -122,8 +122,9 @@ def test_overview_costs_the_same_queries_as_the_unit_grows(
     client.force_login(dana)
     add_unit(1)
     # session, user, coordinator group, seven counts and lists, members; the
-    # page adds the bell's unread count (the CSV files have no navbar)
-    budget = 12 if url == PAGE else 11
+    # page adds the booking window (is there a ballot?) and the bell's unread
+    # count (the CSV files have neither)
+    budget = 13 if url == PAGE else 11
     with django_assert_num_queries(budget):
         client.get(url)
     add_unit(5)
