@@ -16,6 +16,7 @@ from django.utils.timesince import timeuntil
 from projects import selectors
 from projects.forms import slot_label
 from projects.models import (
+    Ballot,
     BallotChoice,
     BallotRun,
     BookingWindow,
@@ -141,27 +142,6 @@ def _choice(lab: Lab, rank: int) -> dict:
     }
 
 
-def team_ranking(project_id: int) -> tuple[list[dict], object | None]:
-    """Return the team's choices (best first) and its Ballot (or None), in
-    one query."""
-    choices = list(
-        BallotChoice.objects.filter(ballot__project_id=project_id)
-        .select_related("lab", "ballot__saved_by")
-        .order_by("rank")
-    )
-    ballot = choices[0].ballot if choices else None
-    if ballot is None:
-        # A saved empty ranking still says who cleared it, and when.
-        from projects.models import Ballot
-
-        ballot = (
-            Ballot.objects.filter(project_id=project_id)
-            .select_related("saved_by")
-            .first()
-        )
-    return [_choice(c.lab, position) for position, c in enumerate(choices, 1)], ballot
-
-
 def applied_run(window: BookingWindow) -> BallotRun | None:
     """The run that booked the current ballot's slots, if it ran."""
     if window.ballot_closes_at is None:
@@ -174,16 +154,13 @@ def applied_run(window: BookingWindow) -> BallotRun | None:
 
 
 def team_result(
-    *, project_id: int, ranked: bool, run: BallotRun | None, window: BookingWindow
+    *, placement, lab: Lab | None, ranked: bool, window: BookingWindow, now
 ) -> dict:
-    """What the ballot gave the team: {"placed", "lab", "rank", "text"}."""
-    placement = None
-    if run is not None:
-        placement = next(
-            (entry for entry in run.allocation if entry[0] == project_id), None
-        )
-    lab = Lab.objects.filter(pk=placement[1]).first() if placement else None
-    if lab is not None:
+    """What the ballot gave the team: {"placed", "lab", "rank", "text"}.
+
+    `placement` is the team's [project, lab, rank] in the run, or None.
+    """
+    if placement is not None and lab is not None:
         rank = placement[2]
         return {
             "placed": True,
@@ -191,7 +168,6 @@ def team_result(
             "rank": rank,
             "text": f"Your team got {slot_label(lab)} ({choice_text(rank)}).",
         }
-    now = timezone.now()
     if window.opens_at and window.opens_at > now:
         book = f"book one first come from {local(window.opens_at)}"
     else:
@@ -206,12 +182,64 @@ def team_result(
     return {"placed": False, "lab": None, "rank": None, "text": text}
 
 
-def ballot_view(*, project: Project, window: BookingWindow, now=None) -> dict:
-    """The ballot as the team sees it: its state, ranking, who saved it and
-    when, and once it ran, the team's result (a few queries)."""
+def ballot_views(projects, *, window: BookingWindow, now=None) -> dict[int, dict]:
+    """The ballot as each team sees it: its state, ranking, who saved it and
+    when, and once it ran, the team's result. {project id: view}, in at most
+    four queries however many teams."""
     now = now or timezone.now()
     state = ballot_state(window, now)
-    choices, ballot = team_ranking(project.pk)
+    ids = [project.pk for project in projects]
+    choices: dict[int, list[dict]] = {pk: [] for pk in ids}
+    ballots: dict[int, Ballot] = {}
+    for choice in (
+        BallotChoice.objects.filter(ballot__project_id__in=ids)
+        .select_related("lab", "ballot__saved_by")
+        .order_by("ballot__project_id", "rank")
+    ):
+        ranked = choices[choice.ballot.project_id]
+        ranked.append(_choice(choice.lab, len(ranked) + 1))
+        ballots[choice.ballot.project_id] = choice.ballot
+    if unranked := [pk for pk in ids if pk not in ballots]:
+        # A saved empty ranking still says who cleared it, and when.
+        for ballot in Ballot.objects.filter(project_id__in=unranked).select_related(
+            "saved_by"
+        ):
+            ballots[ballot.project_id] = ballot
+    placements: dict[int, list] = {}
+    labs: dict[int, Lab] = {}
+    if state == RAN and (run := applied_run(window)) is not None:
+        wanted = set(ids)
+        placements = {entry[0]: entry for entry in run.allocation if entry[0] in wanted}
+        labs = Lab.objects.in_bulk([entry[1] for entry in placements.values()])
+    views = {}
+    for project in projects:
+        placement = placements.get(project.pk)
+        result = None
+        if state == RAN:
+            result = team_result(
+                placement=placement,
+                lab=labs.get(placement[1]) if placement else None,
+                ranked=bool(choices[project.pk]),
+                window=window,
+                now=now,
+            )
+        views[project.pk] = _view(
+            project,
+            window,
+            state=state,
+            choices=choices[project.pk],
+            ballot=ballots.get(project.pk),
+            result=result,
+        )
+    return views
+
+
+def ballot_view(*, project: Project, window: BookingWindow, now=None) -> dict:
+    """One team's view (see `ballot_views`)."""
+    return ballot_views([project], window=window, now=now)[project.pk]
+
+
+def _view(project, window, *, state, choices, ballot, result) -> dict:
     saved_by = None
     saved_at = None
     saved_text = "Nothing ranked yet."
@@ -219,20 +247,11 @@ def ballot_view(*, project: Project, window: BookingWindow, now=None) -> dict:
         saved_by = ballot.saved_by.display_name if ballot.saved_by else "a coordinator"
         saved_at = timezone.localtime(ballot.saved_at)
         saved_text = f"Last saved by {saved_by}, {local(ballot.saved_at)}."
-    result = None
-    if state == RAN:
-        result = team_result(
-            project_id=project.pk,
-            ranked=bool(choices),
-            run=applied_run(window),
-            window=window,
-        )
+    has_slot = project.lab_id is not None
     return {
         "project": project.pk,
         "state": state,
-        "state_text": state_text(
-            state, window, has_slot=project.lab_id is not None, result=result
-        ),
+        "state_text": state_text(state, window, has_slot=has_slot, result=result),
         "closes_at": timezone.localtime(window.ballot_closes_at)
         if window.ballot_closes_at
         else None,
@@ -240,7 +259,7 @@ def ballot_view(*, project: Project, window: BookingWindow, now=None) -> dict:
         "opens_at": timezone.localtime(window.opens_at) if window.opens_at else None,
         "opens_text": local(window.opens_at),
         "limit": settings.PAIRUP_BALLOT_CHOICES,
-        "has_slot": project.lab_id is not None,
+        "has_slot": has_slot,
         "slots": [choice["id"] for choice in choices],
         "choices": choices,
         "saved_by": saved_by,

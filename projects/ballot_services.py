@@ -146,9 +146,11 @@ def _send_views_on_commit(project_ids: list[int]) -> None:
             project_id__in=project_ids
         ).values_list("project_id", "user_id"):
             members.setdefault(project_id, []).append(user_id)
-        for project in Project.objects.filter(pk__in=members):
-            view = ballot_selectors.ballot_view(project=project, window=window)
-            ballot_live.send(members[project.pk], ballot_selectors.ballot_frame(view))
+        views = ballot_selectors.ballot_views(
+            list(Project.objects.filter(pk__in=members)), window=window
+        )
+        for project_id, view in views.items():
+            ballot_live.send(members[project_id], ballot_selectors.ballot_frame(view))
 
     transaction.on_commit(send_ballot_views, robust=True)
 
