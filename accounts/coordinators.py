@@ -27,6 +27,7 @@ COORDINATOR_PERMISSIONS = [
     ("projects", "invitation", ("view", "change", "delete")),
     ("projects", "bookingwindow", ("view", "change")),
     ("projects", "bookingrecord", ("view",)),
+    ("projects", "ballotrun", ("view",)),
     ("chat", "room", ("view", "add", "change", "delete")),
     ("chat", "message", ("view", "delete")),
     ("chat", "mute", ("view", "add", "change", "delete")),

@@ -12,7 +12,9 @@ listener (pairup/layer.py) calls it.
 Frames: `{"type": "unread", "count": 3}` on connect (a reconnecting page
 resyncs with it) and when notifications are marked read elsewhere;
 `{"type": "notification", "unread": 4, "notification": {...}}` for each new
-notification (`id`, `kind`, `text`, `link`, `created_at`, `read`).
+notification (`id`, `kind`, `text`, `link`, `created_at`, `read`); and the
+frames other apps publish to the user as `page.frame` events (the ballot's
+`{"type": "ballot", ...}`), which the bell's script hands to the page.
 """
 
 import contextlib
@@ -119,6 +121,10 @@ class MeConsumer(AsyncWebsocketConsumer):
             }
         elif event.get("type") == "notification.read":
             frame = {"type": "unread", "count": event["unread"]}
+        elif event.get("type") == "page.frame":
+            # Another app's frame for this user's pages (the ballot's
+            # ranking and result: projects/ballot_live.py), passed on as is.
+            frame = event["frame"]
         else:
             return
         if self.backlog is not None:

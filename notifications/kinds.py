@@ -53,6 +53,13 @@ KINDS: dict[str, KindInfo] = {
         Category.REMINDERS, "{when} You have no lab slot yet: book one on the board."
     ),
     Kind.ANNOUNCEMENT: KindInfo(Category.ANNOUNCEMENTS, "{actor}: {message}"),
+    Kind.BALLOT_PLACED: KindInfo(
+        Category.BOOKINGS, "The ballot gave {team} the lab slot {slot} ({choice})."
+    ),
+    Kind.BALLOT_UNPLACED: KindInfo(
+        Category.BOOKINGS,
+        "The ballot gave {team} no slot{reason}. Book one first come from {opens}.",
+    ),
 }
 
 # Email is on unless the user turned it off for these; off unless turned on

@@ -43,6 +43,8 @@ class Kind(models.TextChoices):
     SLOT_REMINDER = "slot_reminder", "Reminder before your slot"
     BOOKING_OPENS = "booking_opens", "Booking opens"
     ANNOUNCEMENT = "announcement", "Announcement"
+    BALLOT_PLACED = "ballot_placed", "The ballot gave your team a slot"
+    BALLOT_UNPLACED = "ballot_unplaced", "The ballot gave your team no slot"
 
 
 class NotificationQuerySet(models.QuerySet):

@@ -1,8 +1,9 @@
 """The worker's clock: what runs every so often beside the queued tasks.
 
-Queued tasks (emails, reminders at their time) are the worker's main work;
-the clock catches what a task can't: reminders whose task was lost (a crash
-between claiming and running it), emails stuck the same way, and the daily
+Queued tasks (emails, reminders and the ballot at their time) are the
+worker's main work; the clock catches what a task can't: reminders whose
+task was lost (a crash between claiming and running it), emails stuck the
+same way, a ballot past its closing time that hasn't run, and the daily
 clean-up. Every step is safe to run in several workers at once.
 """
 
@@ -37,10 +38,14 @@ def prune_task_results(*, now=None) -> int:
 
 def tick(*, now=None, prune: bool = False) -> dict:
     """Run the clock's work once; return what it did."""
+    from projects.ballot_services import ballot_run_when_due
+
     now = now or timezone.now()
+    run = ballot_run_when_due(now=now)  # a ballot past its closing time
     done = {
         "reminders": reminders.send_due_reminders(now=now),
         "emails_requeued": mail.requeue_stale(now=now),
+        "ballot_run": run.pk if run is not None else None,
     }
     if prune:
         done["notifications_pruned"] = services.prune(now=now)

@@ -30,6 +30,7 @@ from notifications.api import router as notifications_router
 from pairup.api_errors import ApiError, from_validation_error
 from projects.api import coordinator_router
 from projects.api import router as projects_router
+from projects.ballot_api import router as ballot_router
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ api = NinjaAPI(
 
 api.add_router("", accounts_router)
 api.add_router("", projects_router)
+api.add_router("", ballot_router)
 api.add_router("/coordinator", coordinator_router)
 api.add_router("", chat_router)
 api.add_router("", notifications_router)

@@ -20,8 +20,14 @@ from pairup.text import unstorable_reason
 CONFLICT_CODES = frozenset(
     {
         "already_member",
+        "ballot_closed",
+        "ballot_open",
+        "ballot_pending",
+        "ballot_ran",
         "booking_closed",
         "duplicate",
+        "has_slot",
+        "no_ballot",
         "no_project",
         "no_recipients",
         "no_slot",

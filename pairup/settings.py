@@ -381,6 +381,8 @@ except re.error as error:
     ) from None
 PAIRUP_REGISTRATION = env_choice("PAIRUP_REGISTRATION", "open", ("open", "roster"))
 PAIRUP_BOOKING_CUTOFF_MINUTES = env_int("PAIRUP_BOOKING_CUTOFF_MINUTES", "60")
+# Slots a team may rank in a ballot (the booking window's ballot mode).
+PAIRUP_BALLOT_CHOICES = env_int("PAIRUP_BALLOT_CHOICES", "10", minimum=1)
 PAIRUP_CHAT_RATE = parse_rate("PAIRUP_CHAT_RATE", "10/10s")
 # Public rooms one user may open per window (reopening an existing one is free).
 PAIRUP_ROOM_OPEN_RATE = parse_rate("PAIRUP_ROOM_OPEN_RATE", "5/h")

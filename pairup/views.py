@@ -8,6 +8,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
 from pairup import health
+from projects.ballot_selectors import DUE, ballot_state, ballot_status
+from projects.ballot_services import window_after_a_due_run
+from projects.models import BookingWindow
 from projects.selectors import invitations_for_user, project_for_user
 
 
@@ -17,6 +20,16 @@ def home(request):
     if not request.user.is_authenticated:
         return render(request, "landing.html")
     project = project_for_user(user=request.user)
+    ballot = None
+    if project is not None:
+        # A team's line about the ballot (one query for the window when
+        # booking is first come). The first page after a ballot's closing
+        # time runs it if nothing has; the team may have a slot then.
+        window = BookingWindow.get()
+        if ballot_state(window) == DUE:
+            window = window_after_a_due_run(window)
+            project = project_for_user(user=request.user)
+        ballot = ballot_status(project=project, window=window)
     incoming, outgoing = invitations_for_user(user=request.user, project=project)
     members = project.member_list() if project else []
     return render(
@@ -28,6 +41,7 @@ def home(request):
             "has_room": project.has_room() if project else False,
             "incoming": incoming,
             "outgoing": outgoing,
+            "ballot": ballot,
         },
     )
 

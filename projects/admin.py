@@ -29,6 +29,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.selectors import user_is_coordinator
 from projects import exports, services
 from projects.models import (
+    BallotRun,
     BookingRecord,
     BookingWindow,
     Invitation,
@@ -771,10 +772,19 @@ class BookingWindowAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
         (
             "Booking",
             {
-                "fields": ("booking_open", "opens_at", "closes_at"),
+                "fields": (
+                    "booking_open",
+                    "mode",
+                    "ballot_closes_at",
+                    "opens_at",
+                    "closes_at",
+                ),
                 "description": "Students can book, move and release slots while "
                 "booking is open and now is between the two times (local time, "
-                "both optional).",
+                "both optional). In ballot mode teams rank slots until the "
+                "ballot closes; one allocation then books what it can, and "
+                "first come opens at “opens at” (required, after the ballot "
+                "closes) for the rest. The coordinator page shows the ballot.",
             },
         ),
         ("Teams", {"fields": ("team_changes_open",)}),
@@ -845,3 +855,35 @@ class BookingRecordAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
     @admin.action(description="Download the selected records as CSV")
     def export_csv(self, request, queryset):
         return exports.booking_records(queryset).response()
+
+
+# The ballot ---------------------------------------------------------------
+
+
+@admin.register(BallotRun)
+class BallotRunAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+    """Every allocation of the ballot, read-only: dry runs and the run, with
+    the seed and the rankings they used."""
+
+    list_display = (
+        "created_at",
+        "dry_run",
+        "trigger",
+        "actor_username",
+        "placed",
+        "ranked",
+        "first_choices",
+        "top_three",
+        "seed",
+    )
+    list_filter = ("dry_run", "trigger")
+    readonly_fields = [field.name for field in BallotRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

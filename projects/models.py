@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -171,12 +172,25 @@ class Invitation(TimeStampedModel):
 class BookingWindow(models.Model):
     """The single row that opens and closes booking and team changes."""
 
+    class Mode(models.TextChoices):
+        FIRST_COME = "first_come", "First come"
+        BALLOT = "ballot", "Ballot, then first come"
+
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     booking_open = models.BooleanField("booking open", default=True)
+    mode = models.CharField(
+        "booking mode", max_length=10, choices=Mode.choices, default=Mode.FIRST_COME
+    )
+    ballot_closes_at = models.DateTimeField("ballot closes at", null=True, blank=True)
     opens_at = models.DateTimeField("opens at", null=True, blank=True)
     closes_at = models.DateTimeField("closes at", null=True, blank=True)
     team_changes_open = models.BooleanField("team changes open", default=True)
     schedule_published = models.BooleanField("schedule published", default=False)
+    # The ballot's tie-break seed (drawn once, kept with every run) and when
+    # the ballot closing at `ballot_closes_at` was allocated (the run itself
+    # is a BallotRun; this spares pages a query).
+    ballot_seed = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    ballot_ran_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -189,10 +203,42 @@ class BookingWindow(models.Model):
                 | Q(closes_at__gt=F("opens_at")),
                 name="booking_window_closes_after_opens",
             ),
+            # A ballot closes, then first come opens for what it left.
+            models.CheckConstraint(
+                condition=Q(mode="first_come")
+                | Q(
+                    ballot_closes_at__isnull=False,
+                    opens_at__isnull=False,
+                    opens_at__gt=F("ballot_closes_at"),
+                ),
+                name="booking_window_ballot_closes_before_opening",
+            ),
         ]
 
     def __str__(self):
         return "Booking window"
+
+    def clean(self):
+        if self.mode != self.Mode.BALLOT:
+            return
+        errors = {}
+        if self.ballot_closes_at is None:
+            errors["ballot_closes_at"] = (
+                "A ballot needs a closing time: teams rank slots until then."
+            )
+        if self.opens_at is None:
+            errors["opens_at"] = (
+                "With a ballot, set when first come booking opens for the slots "
+                "it leaves (after the ballot closes)."
+            )
+        elif self.ballot_closes_at and self.opens_at <= self.ballot_closes_at:
+            closes = timezone.localtime(self.ballot_closes_at)
+            errors["opens_at"] = (
+                "First come booking must open after the ballot closes "
+                f"({closes:%a %d %b %Y, %H:%M})."
+            )
+        if errors:
+            raise ValidationError(errors)
 
     @classmethod
     def get(cls) -> "BookingWindow":
@@ -220,6 +266,7 @@ class BookingRecord(models.Model):
         API = "api", "API"
         ADMIN = "admin", "Admin"
         COMMAND = "command", "Command"
+        BALLOT = "ballot", "Ballot"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=10, choices=Action.choices)
@@ -275,3 +322,122 @@ class Announcement(models.Model):
 
     def __str__(self):
         return f"Announcement to {self.audience} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Ballot(models.Model):
+    """A team's ranking of slots for the ballot, best first.
+
+    Any member saves the whole list; the last save wins. It belongs to the
+    team: a dissolved team's ballot goes with it, a team that gains a member
+    keeps it, and a student who joins brings none (design.md, issue 18).
+    """
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, related_name="ballot"
+    )
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["project"]
+
+    def __str__(self):
+        return f"Ballot of Team {self.project_id}"
+
+
+class BallotChoice(models.Model):
+    """One slot in a team's ranking; rank 1 is the first choice."""
+
+    ballot = models.ForeignKey(Ballot, on_delete=models.CASCADE, related_name="choices")
+    # A slot deleted by a coordinator leaves the rankings it was in.
+    lab = models.ForeignKey(Lab, on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["ballot", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ballot", "lab"], name="ballot_ranks_a_slot_once"
+            ),
+            models.UniqueConstraint(
+                fields=["ballot", "rank"], name="ballot_one_slot_per_rank"
+            ),
+            models.CheckConstraint(
+                condition=Q(rank__gte=1), name="ballot_rank_from_one"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Team {self.ballot.project_id}: {self.rank}. slot {self.lab_id}"
+
+
+class BallotRun(models.Model):
+    """One allocation of a ballot: a dry run (shown, nothing booked) or the
+    run that booked the slots, once per ballot (its closing time).
+
+    It keeps its seed and its input (every team's ranking and the slots that
+    could be allocated), so it can be solved again to the same result.
+    """
+
+    class Trigger(models.TextChoices):
+        CLOCK = "clock", "The clock, at the closing time"
+        COORDINATOR = "coordinator", "A coordinator"
+        COMMAND = "command", "A command"
+        REQUEST = "request", "A page, after the closing time"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    closes_at = models.DateTimeField("ballot closing time")
+    dry_run = models.BooleanField(default=True)
+    trigger = models.CharField(max_length=12, choices=Trigger.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_username = models.CharField("by", max_length=150, blank=True)
+    seed = models.PositiveBigIntegerField()
+    teams = models.PositiveIntegerField("teams without a slot", default=0)
+    ranked = models.PositiveIntegerField("teams that ranked", default=0)
+    slots = models.PositiveIntegerField("slots to allocate", default=0)
+    placed = models.PositiveIntegerField(default=0)
+    first_choices = models.PositiveIntegerField("first choices", default=0)
+    top_three = models.PositiveIntegerField("top 3", default=0)
+    solve_ms = models.PositiveIntegerField("solver time (ms)", default=0)
+    # {"slots": [lab ids], "teams": {project id: [lab ids, best first]}}
+    ballots = models.JSONField(default=dict)
+    # [[project id, lab id, rank], ...]; skipped: placements that could not
+    # be booked (a team dissolved or a slot taken while it ran).
+    allocation = models.JSONField(default=list)
+    skipped = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["closes_at"],
+                condition=Q(dry_run=False),
+                name="ballot_runs_once_per_closing_time",
+            ),
+        ]
+
+    def __str__(self):
+        kind = "Dry run" if self.dry_run else "Run"
+        return f"{kind} of the ballot closing {timezone.localtime(self.closes_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def unplaced(self) -> int:
+        """Teams that ranked slots but got none."""
+        return self.ranked - self.placed
+
+    @property
+    def unranked(self) -> int:
+        """Teams without a slot that ranked nothing."""
+        return self.teams - self.ranked

@@ -21,7 +21,13 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
-from projects.models import BookingWindow, Invitation, Lab, Membership, Project
+from projects.models import (
+    BookingWindow,
+    Invitation,
+    Lab,
+    Membership,
+    Project,
+)
 
 User = get_user_model()
 

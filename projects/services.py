@@ -21,7 +21,7 @@ from notifications import calendar as slot_calendar
 from notifications import reminders
 from notifications.models import Kind
 from notifications.services import actor_name, notify
-from projects import realtime, selectors
+from projects import ballot_clock, ballot_live, ballot_selectors, realtime, selectors
 from projects.forms import slot_label
 from projects.models import (
     BookingRecord,
@@ -55,7 +55,14 @@ def _require_team_changes_open(actor) -> None:
 def _require_booking_open(actor, now) -> None:
     if actor.is_coordinator:
         return
-    if not BookingWindow.get().is_booking_open(now):
+    window = BookingWindow.get()
+    # A ballot says why booking waits, and holds first come back until the
+    # allocation has run.
+    refusal = ballot_selectors.booking_refusal(window, now)
+    if refusal is not None:
+        code, message = refusal
+        raise ValidationError(message, code=code)
+    if not window.is_booking_open(now):
         raise ValidationError(BOOKING_CLOSED, code="booking_closed")
 
 
@@ -177,7 +184,8 @@ def _record(*, actor, via, action, project, from_lab=None, to_lab=None) -> None:
         action=action,
         via=via,
         actor=actor,
-        actor_username=actor.username,
+        # No actor: the ballot's run by the clock.
+        actor_username=actor.username if actor is not None else "ballot",
         project_number=project.pk,
         members=numbers,
         from_lab=from_lab,
@@ -454,7 +462,10 @@ def project_dissolve(*, user, project: Project, via: str = Via.PAGE) -> None:
         project.invitations.filter(status=Invitation.Status.PENDING),
         reason="the team was dissolved",
     )
-    _viewers_on_commit(_member_ids(project), None)
+    members = _member_ids(project)
+    _viewers_on_commit(members, None)
+    # Its ballot goes with it (a cascade); the members' pages are told.
+    ballot_live.team_gone_on_commit(members)
     project.delete()
     _broadcast_on_commit(lab)
 
@@ -788,7 +799,72 @@ def booking_window_update(
     window.save(update_fields=[*fields, "updated_at"])
     transaction.on_commit(broadcast_all_labs, robust=True)
     reminders.schedule_booking_opening(before=before, after=window)
+    ballot_clock.window_saved(before=before, after=window)
     return window
+
+
+# The ballot (projects/ballot_services.py runs it) ------------------------
+
+lock_project = _lock_project
+
+
+def lock_projects(project_ids) -> None:
+    """Lock these projects' rows in id order (PostgreSQL; SQLite's
+    immediate transactions serialise)."""
+    list(
+        Project.objects.select_for_update()
+        .filter(pk__in=list(project_ids))
+        .order_by("pk")
+        .values_list("pk")
+    )
+
+
+def ballot_book_many(*, placements, actor=None) -> tuple[list, list]:
+    """Book each team the slot the ballot gave it; call inside the run's
+    transaction. Return (booked, skipped) as [project, lab, rank] lists,
+    skipped ones with the reason's code.
+
+    `placements` are [project id, lab id, rank]. A placement that can't be
+    booked (the team dissolved or got a slot meanwhile, the slot was taken)
+    is skipped and changes nothing. Each booking is recorded (via "ballot"),
+    its calendar event made, its members told their result; every open
+    board gets the slots in one event after commit.
+    """
+    labs = Lab.objects.in_bulk([lab_id for _, lab_id, _ in placements])
+    booked, skipped = [], []
+    for project_id, lab_id, rank in placements:
+        try:
+            with transaction.atomic():
+                project = _lock_project(Project(pk=project_id))
+                if project.lab_id is not None:
+                    raise ValidationError("The team has a slot.", code="has_slot")
+                lab = labs.get(lab_id)
+                if lab is None:
+                    raise ValidationError("The slot is gone.", code="slot_gone")
+                _set_lab(project, lab)
+                _record(
+                    actor=actor,
+                    via=Via.BALLOT,
+                    action=BookingRecord.Action.BOOK,
+                    project=project,
+                    to_lab=lab,
+                )
+                notify(
+                    kind=Kind.BALLOT_PLACED,
+                    users=_member_ids(project),
+                    actor=actor,
+                    link=_board_link(lab),
+                    event=slot_calendar.slot_event_book(project=project, lab=lab),
+                    team=_team_name(project),
+                    slot=slot_label(lab),
+                    choice=ballot_selectors.choice_text(rank),
+                )
+        except ValidationError as error:
+            skipped.append([project_id, lab_id, rank, error.error_list[0].code])
+        else:
+            booked.append([project_id, lab_id, rank])
+    _broadcast_ids_on_commit([lab_id for _, lab_id, _ in booked])
+    return booked, skipped
 
 
 # Lab slots -------------------------------------------------------------

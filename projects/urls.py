@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import views
+from projects import ballot_views, views
 
 app_name = "projects"
 
@@ -33,6 +33,7 @@ urlpatterns = [
     path("labs/", views.lab_board, name="lab_board"),
     path("labs/frames/", views.lab_frames, name="lab_frames"),
     path("labs/<int:lab_id>/book/", views.lab_book, name="lab_book"),
+    path("labs/ballot/", ballot_views.ballot_rank, name="ballot_rank"),
     # /schedule/
     path("schedule/", views.schedule, name="schedule"),
     path("schedule/print/", views.schedule_print, name="schedule_print"),
@@ -73,5 +74,21 @@ urlpatterns = [
         "coordinator/allocations.csv",
         views.coordinator_allocations_csv,
         name="coordinator_allocations_csv",
+    ),
+    # /coordinator/ballot/
+    path(
+        "coordinator/ballot/",
+        ballot_views.coordinator_ballot,
+        name="coordinator_ballot",
+    ),
+    path(
+        "coordinator/ballot/dry-run/",
+        ballot_views.coordinator_ballot_dry_run,
+        name="coordinator_ballot_dry_run",
+    ),
+    path(
+        "coordinator/ballot/run/",
+        ballot_views.coordinator_ballot_run,
+        name="coordinator_ballot_run",
     ),
 ]

@@ -25,6 +25,8 @@ from django.views.decorators.http import (
 )
 
 from projects import (
+    ballot_selectors,
+    ballot_services,
     board_cache,
     charts,
     coordinator_tools,
@@ -433,9 +435,10 @@ def _viewer_config(viewer: selectors.Viewer, project) -> dict:
 @require_safe
 def lab_board(request):
     now = timezone.now()
+    # The first page after a ballot's closing time runs it if nothing has.
+    window = ballot_services.window_after_a_due_run(BookingWindow.get(), now)
     facts = board_cache.upcoming(now=now)
     form, day, room = _board_filter(request, facts)
-    window = BookingWindow.get()
     window_facts = selectors.window_facts(window)
     project = selectors.project_for_user(user=request.user)
     viewer = selectors.viewer_for(user=request.user, project=project)
@@ -453,7 +456,8 @@ def lab_board(request):
     )
     groups: list[tuple[str, list[str]]] = []
     views = []
-    for slot in _shown(facts, day, room):
+    shown = _shown(facts, day, room)
+    for slot in shown:
         view = selectors.lab_view(slot, viewer, window_facts, ts)
         views.append(view)
         html = renderer.row(slot, view)
@@ -488,6 +492,9 @@ def lab_board(request):
             "booking_state": booking_state(window, now),
             "config": config,
             "cutoff_minutes": settings.PAIRUP_BOOKING_CUTOFF_MINUTES,
+            "ballot": ballot_selectors.ballot_panel(
+                user=request.user, project=project, window=window, facts=shown, now=now
+            ),
         },
     )
 
@@ -708,6 +715,7 @@ def coordinator(request):
                 rooms=rooms, days=days, auto_id="announce-%s"
             ),
             "announcements": coordinator_tools.announcement_list(),
+            "ballot": ballot_selectors.ballot_overview(),
             "live_config": {"socket": COORDINATOR_SOCKET, "liveUrl": live_url},
         }
     )

@@ -35,6 +35,7 @@ from notifications.models import CalendarFeed, EmailPreference, Notification
 from projects import services
 from projects.models import (
     Announcement,
+    BallotChoice,
     BookingRecord,
     BookingWindow,
     Invitation,
@@ -127,6 +128,9 @@ def database_fingerprint() -> str:
         ),
         "calendar_feeds": list(CalendarFeed.objects.values_list("pk", "nonce")),
         "announcements": Announcement.objects.count(),
+        "ballots": list(
+            BallotChoice.objects.order_by("pk").values_list("ballot", "lab", "rank")
+        ),
     }
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
 
@@ -166,9 +170,11 @@ def operation_strategies(api_schema):
         yield operation.label, st.one_of(strategies)
 
 
-def fuzz(api_schema, user) -> list[str]:
+def fuzz(api_schema, user, *, only: str = "") -> list[str]:
     labels = []
     for label, strategy in operation_strategies(api_schema):
+        if only not in label:
+            continue
 
         @FUZZ_SETTINGS
         @given(case=strategy)
@@ -184,6 +190,7 @@ def test_api_conforms_to_its_schema_as_a_student(api_schema, unit):
     labels = fuzz(api_schema, unit["student"])
     assert "POST /api/v1/labs/{lab_id}/book" in labels
     assert "POST /api/v1/me/notifications/read" in labels
+    assert "PUT /api/v1/me/project/ballot" in labels
 
 
 def test_api_conforms_to_its_schema_as_a_coordinator(api_schema, unit):
@@ -193,3 +200,12 @@ def test_api_conforms_to_its_schema_as_a_coordinator(api_schema, unit):
     assert "POST /api/v1/coordinator/placements" in labels
     assert "POST /api/v1/coordinator/announcements" in labels
     assert "GET /api/v1/coordinator/allocations.csv" in labels
+
+
+def test_the_ballot_api_conforms_to_its_schema_while_a_ballot_is_open(api_schema, unit):
+    from projects.tests.ballot_helpers import open_ballot
+
+    open_ballot()
+    carol = User.objects.get(username="20000004")  # a solo project, no slot yet
+    labels = fuzz(api_schema, carol, only="/ballot")
+    assert labels == ["GET /api/v1/me/project/ballot", "PUT /api/v1/me/project/ballot"]

@@ -198,3 +198,120 @@ def test_the_team_room_is_a_click_from_the_dashboard_and_the_project_page(
         expect(page).to_have_url(f"{live_server.url}/chat/team-{unit['project']}/")
     finally:
         context.close()
+
+
+# The ballot ----------------------------------------------------------------
+#
+# On a server of its own: its booking window is in ballot mode, which the
+# session's shared server (and every other browser test on it) must not be.
+
+BALLOT_SETUP = f"""
+from datetime import timedelta
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from projects import services
+from projects.ballot_services import ballot_save
+from projects.models import BookingWindow, Lab
+User = get_user_model()
+hana = User.objects.create_user(username="81400011", password={PASSWORD!r},
+    first_name="Hana", last_name="Hill", email="hana@example.edu")
+User.objects.create_user(username="81400012", password={PASSWORD!r},
+    first_name="Ivo", last_name="Ives", email="ivo@example.edu")
+cora = User.objects.create_superuser(username="a11y-ballot", password={PASSWORD!r},
+    first_name="Cora", email="cora@example.edu")
+start = timezone.now().replace(microsecond=0) + timedelta(days=8)
+labs = [Lab.objects.create(room="Axe Ballot", start=start + timedelta(minutes=20 * n),
+                           end=start + timedelta(minutes=20 * n + 15)) for n in range(4)]
+project = services.project_create(user=hana, description="Hana ranks rivers")
+window = BookingWindow.get()
+window.mode = "ballot"
+window.ballot_closes_at = timezone.now() + timedelta(days=1)
+window.opens_at = timezone.now() + timedelta(days=2)
+services.booking_window_update(actor=cora, window=window,
+                               fields=["mode", "ballot_closes_at", "opens_at"])
+ballot_save(user=hana, project=project, lab_ids=[labs[1].pk, labs[0].pk])
+"""
+BALLOT_PAGES = {
+    "open": {
+        "81400011": ["/", "/labs/", "/labs/?room=Axe+Ballot"],
+        "81400012": ["/", "/labs/"],
+        "a11y-ballot": [
+            "/coordinator/",
+            "/coordinator/ballot/",
+            "/coordinator/ballot/run/",
+            "/labs/",
+        ],
+    },
+    "ran": {
+        "81400011": ["/", "/labs/"],
+        "a11y-ballot": ["/coordinator/", "/coordinator/ballot/"],
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def ballot_server(tmp_path_factory):
+    import subprocess
+
+    from conftest import start_live_server
+
+    live = start_live_server(tmp_path_factory.mktemp("a11y-ballot"))
+    live.shell(BALLOT_SETUP)
+    yield live
+    live.process.terminate()
+    try:
+        live.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        live.process.kill()
+
+
+def check_ballot_pages(browser, server, state: str) -> dict:
+    failures = {}
+    for width, (w, h) in WIDTHS.items():
+        for number, paths in BALLOT_PAGES[state].items():
+            context = browser.new_context(
+                base_url=server.url, viewport={"width": w, "height": h}
+            )
+            context.set_default_timeout(15_000)
+            page = context.new_page()
+            try:
+                sign_in(page, number)
+                for path in paths:
+                    page.goto(path)
+                    page.wait_for_load_state("load")
+                    if path.startswith("/labs/"):
+                        expect(page.get_by_test_id("board-connection")).to_contain_text(
+                            "Live"
+                        )
+                    found = blocking_violations(page)
+                    if found:
+                        failures[f"{state} {width} {number} {path}"] = found
+                if number == "a11y-ballot" and state == "open":
+                    # The booking mode form with its errors shown.
+                    page.goto("/coordinator/ballot/")
+                    page.fill("#id_opens_at", "")
+                    page.get_by_role("button", name="Save the booking mode").click()
+                    expect(
+                        page.get_by_text("With a ballot, set when first")
+                    ).to_be_visible()
+                    found = blocking_violations(page)
+                    if found:
+                        failures[f"{state} {width} booking mode errors"] = found
+            finally:
+                context.close()
+    return failures
+
+
+def test_the_ballots_pages_pass_axe_at_wcag_22_aa(browser, ballot_server):
+    """The board's ranking panel, the dashboard, the coordinator's ballot, the
+    run's confirmation and the booking mode form (with errors), while the
+    ballot is open and after it ran, at both widths."""
+    failures = check_ballot_pages(browser, ballot_server, "open")
+    ballot_server.shell(
+        "from projects.ballot_services import ballot_run\nballot_run()\n"
+    )
+    failures |= check_ballot_pages(browser, ballot_server, "ran")
+
+    assert failures == {}, "\n".join(
+        f"{where}:\n  " + "\n  ".join(found) for where, found in failures.items()
+    )

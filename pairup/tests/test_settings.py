@@ -275,6 +275,7 @@ DESIGN_VARIABLES = {
     "PAIRUP_API_TOKEN_HOURS",
     "PAIRUP_SITE_URL",
     "PAIRUP_REMINDERS",
+    "PAIRUP_BALLOT_CHOICES",
     # Beyond the unit's design document (issue 17 adds it): the unit's name in the
     # subject of every notification email.
     "PAIRUP_UNIT_NAME",

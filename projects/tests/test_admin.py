@@ -73,7 +73,8 @@ def run_action(client, model, action, objects):
 
 
 @pytest.mark.parametrize(
-    "model", ["lab", "project", "invitation", "bookingwindow", "bookingrecord"]
+    "model",
+    ["lab", "project", "invitation", "bookingwindow", "bookingrecord", "ballotrun"],
 )
 def test_a_coordinator_sees_every_page(admin_client, model):
     LabFactory()
@@ -722,7 +723,12 @@ def test_saving_the_window_goes_through_the_service(
 
     with django_capture_on_commit_callbacks() as callbacks:
         response = admin_client.post(
-            url, {"team_changes_open": "on", "schedule_published": "on"}
+            url,
+            {
+                "mode": "first_come",
+                "team_changes_open": "on",
+                "schedule_published": "on",
+            },
         )
 
     assert response.status_code == 302

@@ -71,6 +71,29 @@ def test_lists_teams_members_and_local_slot_times(db, alice, bob, charlie, setti
     )
 
 
+def test_the_booked_via_column_says_which_bookings_came_from_the_ballot(
+    db, alice, bob, charlie, dana
+):
+    from projects import ballot_services, services
+    from projects.tests.ballot_helpers import open_ballot
+
+    first, second = LabFactory(), LabFactory()
+    by_ballot = make_team(alice)
+    by_admin = make_team(bob)
+    moved = make_team(charlie, lab=LabFactory())
+    open_ballot(actor=dana)
+    ballot_services.ballot_save(user=alice, project=by_ballot, lab_ids=[first.pk])
+    services.lab_book(user=dana, project=by_admin, lab=second, via="admin")
+    ballot_services.ballot_run(actor=dana)
+    services.lab_book(user=dana, project=moved, lab=LabFactory(), via="command")
+
+    via = {row[0]: row[-1] for row in csv.reader(io.StringIO(export()))}
+
+    assert via[str(by_ballot.pk)] == "Ballot"
+    assert via[str(by_admin.pk)] == "Admin"
+    assert via[str(moved.pk)] == "Command"  # the latest record to its slot
+
+
 def test_cells_a_spreadsheet_would_run_are_neutralised(db):
     student = StudentFactory(first_name="=HYPERLINK(1)", last_name="@evil")
     make_team(student, description="-2+3")

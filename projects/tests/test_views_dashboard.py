@@ -92,12 +92,13 @@ def test_dashboard_costs_the_same_queries_for_10_and_1000_slots(
     make_team(StudentFactory(), lab=Lab.objects.last())
     client.force_login(alice)
 
-    # session, user, my project (+ lab), its members, invitations to me,
-    # invitations from my project, the bell's unread count
-    with django_assert_num_queries(7):
+    # session, user, my project (+ lab), its members, the booking window (is
+    # there a ballot?), invitations to me, invitations from my project, the
+    # bell's unread count
+    with django_assert_num_queries(8):
         client.get(HOME)
     add_labs(10, 990)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = client.get(HOME)
 
     assert response.status_code == 200

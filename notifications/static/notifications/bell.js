@@ -1,6 +1,8 @@
 // The navbar bell: its count and new notifications, live over /ws/me/.
 // Without JavaScript the bell is a link to /notifications/ with the count
-// the server rendered; this only keeps it current.
+// the server rendered; this only keeps it current. Frames of other types
+// go to the page as "pairup:me" events (and "pairup:me-open" on each
+// connect, for a page to resync after a gap).
 (function () {
   "use strict";
   var bell = document.getElementById("bell");
@@ -56,6 +58,7 @@
     socket.addEventListener("open", function () {
       delay = 1000;
       bell.dataset.live = "true";
+      document.dispatchEvent(new CustomEvent("pairup:me-open"));
     });
     socket.addEventListener("message", function (message) {
       var frame;
@@ -69,6 +72,9 @@
       } else if (frame.type === "notification") {
         showCount(frame.unread);
         announce(frame.notification);
+      } else {
+        // Other apps' frames for this user (the ballot's ranking and result).
+        document.dispatchEvent(new CustomEvent("pairup:me", { detail: frame }));
       }
     });
     socket.addEventListener("close", function (event) {

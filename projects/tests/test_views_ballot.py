@@ -1,0 +1,281 @@
+"""The ballot's pages: ranking on the board without JavaScript, the result
+on the board and the dashboard, and the coordinator's ballot."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from notifications.models import Notification
+from projects import ballot_services, services
+from projects.forms import slot_label
+from projects.models import BallotChoice, BallotRun, BookingRecord, BookingWindow
+from projects.tests.ballot_helpers import after_closing, open_ballot
+from projects.tests.factories import LabFactory, StudentFactory, make_team
+
+pytestmark = pytest.mark.django_db
+
+BOARD = reverse("projects:lab_board")
+RANK = reverse("projects:ballot_rank")
+COORDINATOR = reverse("projects:coordinator")
+BALLOT_PAGE = reverse("projects:coordinator_ballot")
+DRY_RUN = reverse("projects:coordinator_ballot_dry_run")
+RUN = reverse("projects:coordinator_ballot_run")
+
+
+@pytest.fixture
+def window(dana):
+    return open_ballot(actor=dana)
+
+
+def ranking(project) -> list[int]:
+    return list(
+        BallotChoice.objects.filter(ballot__project=project)
+        .order_by("rank")
+        .values_list("lab_id", flat=True)
+    )
+
+
+def page_messages(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+# The board -------------------------------------------------------------------
+
+
+def test_the_board_offers_a_teams_ranking_form_with_the_free_slots(
+    client, window, team, alice, charlie, dana
+):
+    free, closed, taken = LabFactory(), LabFactory(is_open=False), LabFactory()
+    services.lab_book(user=dana, project=make_team(charlie), lab=taken)
+    client.force_login(alice)
+
+    response = client.get(BOARD)
+
+    body = response.content.decode()
+    assert 'data-testid="ballot-form"' in body
+    assert "Nothing ranked yet" in body
+    assert f'<option value="{free.pk}">{slot_label(free)}</option>' in body
+    assert f'<option value="{closed.pk}">' not in body
+    assert f'<option value="{taken.pk}">' not in body
+    assert 'id="ballot-config"' in body
+    assert "projects/ballot.js" in body
+
+
+def test_without_javascript_a_team_adds_moves_and_removes_slots(
+    client, window, team, alice
+):
+    first, second, third = LabFactory(), LabFactory(), LabFactory()
+    client.force_login(alice)
+
+    added = client.post(RANK, {"action": "add", "add": first.pk}, follow=True)
+    client.post(RANK, {"slot": [first.pk], "action": "add", "add": second.pk})
+    client.post(RANK, {"slot": [first.pk, second.pk], "action": "add", "add": third.pk})
+    assert ranking(team) == [first.pk, second.pk, third.pk]
+    client.post(
+        RANK, {"slot": [first.pk, second.pk, third.pk], "move": f"up:{third.pk}"}
+    )
+    assert ranking(team) == [first.pk, third.pk, second.pk]
+    client.post(
+        RANK, {"slot": [first.pk, third.pk, second.pk], "move": f"down:{first.pk}"}
+    )
+    assert ranking(team) == [third.pk, first.pk, second.pk]
+    removed = client.post(
+        RANK, {"slot": [third.pk, first.pk, second.pk], "move": f"remove:{first.pk}"}
+    )
+
+    assert ranking(team) == [third.pk, second.pk]
+    assert removed.status_code == 302
+    assert removed["Location"] == f"{BOARD}#ballot"
+    assert page_messages(added) == ["Your ranking was saved: 1 slot."]
+    body = client.get(BOARD).content.decode()
+    assert body.index(slot_label(third)) < body.index(slot_label(second))
+    assert "Last saved by Alice" in body
+
+
+def test_a_refused_ranking_says_why_and_changes_nothing(client, window, team, alice):
+    kept, closed = LabFactory(), LabFactory(is_open=False)
+    client.force_login(alice)
+    client.post(RANK, {"action": "add", "add": kept.pk}, follow=True)
+
+    response = client.post(
+        RANK, {"slot": [kept.pk], "action": "add", "add": closed.pk}, follow=True
+    )
+    nothing = client.post(RANK, {"slot": [kept.pk], "action": "add"}, follow=True)
+    garbage = client.post(
+        RANK, {"slot": ["x"], "action": "add", "add": kept.pk}, follow=True
+    )
+
+    (message,) = page_messages(response)
+    assert message.startswith("Not saved: ")
+    assert message.endswith("can't be ranked: it is not open for booking.")
+    assert page_messages(nothing) == ["Not saved: Choose a slot to add to the ranking."]
+    assert page_messages(garbage) == ["Not saved: That ranking could not be read."]
+    assert ranking(team) == [kept.pk]
+
+
+def test_a_student_without_a_team_is_told_to_make_one(client, window, charlie):
+    lab = LabFactory()
+    client.force_login(charlie)
+
+    board = client.get(BOARD).content.decode()
+    response = client.post(RANK, {"action": "add", "add": lab.pk}, follow=True)
+
+    assert "Create a project</a> or accept an invitation to take part" in board
+    assert page_messages(response) == ["Create or join a project before ranking slots."]
+
+
+def test_ranking_posts_only(client, window, alice):
+    client.force_login(alice)
+
+    assert client.get(RANK).status_code == 405
+
+
+def test_in_first_come_mode_the_board_has_no_ballot(client, team, alice):
+    client.force_login(alice)
+
+    body = client.get(BOARD).content.decode()
+
+    assert 'data-testid="ballot"' not in body
+    assert "ballot.js" not in body
+
+
+def test_after_the_run_the_board_and_the_dashboard_say_what_the_team_got(
+    client, window, team, alice, dana
+):
+    first, second = LabFactory(), LabFactory()
+    ballot_services.ballot_save(user=alice, project=team, lab_ids=[first.pk, second.pk])
+    ballot_services.ballot_run(actor=dana)
+    client.force_login(alice)
+
+    board = client.get(BOARD).content.decode()
+    dashboard = client.get(reverse("home")).content.decode()
+
+    text = f"Your team got {slot_label(first)} (your 1st choice)."
+    assert text in board
+    assert text in dashboard
+    assert 'data-testid="ballot-form"' not in board
+
+
+def test_the_first_page_after_the_closing_time_runs_the_ballot(
+    client, window, team, alice
+):
+    import time_machine
+
+    lab = LabFactory()
+    ballot_services.ballot_save(user=alice, project=team, lab_ids=[lab.pk])
+    client.force_login(alice)
+
+    with time_machine.travel(after_closing(window), tick=False):
+        body = client.get(BOARD).content.decode()
+
+    run = BallotRun.objects.get()
+    assert run.trigger == BallotRun.Trigger.REQUEST
+    assert f"Your team got {slot_label(lab)} (your 1st choice)." in body
+
+
+def test_the_dashboard_says_how_to_take_part(client, window, team, alice):
+    client.force_login(alice)
+
+    body = client.get(reverse("home")).content.decode()
+
+    assert "Rank up to 10 free slots, best first, until " in body
+    assert "Rank slots on the board</a> (0 of 10 ranked)" in body
+
+
+# The coordinator --------------------------------------------------------------
+
+
+def test_the_coordinator_page_shows_the_ballots_state(
+    client, window, team, alice, dana
+):
+    ballot_services.ballot_save(user=alice, project=team, lab_ids=[LabFactory().pk])
+    make_team(StudentFactory())
+    client.force_login(dana)
+
+    body = client.get(COORDINATOR).content.decode()
+
+    assert "Open: teams rank slots." in body
+    assert "1 of 2 teams without a slot" in body
+    assert "No dry run yet" in body
+    assert "Run the ballot now" in body
+
+
+def test_a_dry_run_shows_the_outcome_and_books_nothing(
+    client, window, team, alice, dana
+):
+    ballot_services.ballot_save(user=alice, project=team, lab_ids=[LabFactory().pk])
+    client.force_login(dana)
+
+    response = client.post(DRY_RUN, {"next": COORDINATOR}, follow=True)
+
+    assert page_messages(response) == [
+        "Dry run: 1 of 1 teams that ranked placed, 1 with their first choice, "
+        "1 in their top 3; 0 unplaced, 0 ranked nothing."
+    ]
+    body = response.content.decode()
+    assert "Last dry run:" in body
+    assert "Would place 1 of 1 teams that ranked (100%)" in body
+    assert BookingRecord.objects.count() == 0
+    assert Notification.objects.count() == 0
+
+
+def test_run_now_asks_first_then_runs_once(client, window, team, alice, dana):
+    lab = LabFactory()
+    ballot_services.ballot_save(user=alice, project=team, lab_ids=[lab.pk])
+    client.force_login(dana)
+
+    confirm = client.get(RUN)
+    ran = client.post(RUN, follow=True)
+    again = client.post(RUN, follow=True)
+
+    assert "Run the ballot now?" in confirm.content.decode()
+    assert page_messages(ran)[0].startswith("The ballot ran: 1 of 1 teams")
+    body = ran.content.decode()
+    assert "With their first choice: 1 (100%)" in body
+    assert page_messages(again) == [
+        "The ballot has already run (" + page_messages(again)[0].split("(", 1)[1]
+    ]
+    team.refresh_from_db()
+    assert team.lab == lab
+    assert client.get(RUN).status_code == 302
+
+
+@pytest.mark.parametrize("url", [BALLOT_PAGE, RUN])
+def test_students_may_not_see_the_coordinators_ballot(client, alice, url):
+    client.force_login(alice)
+
+    assert client.get(url).status_code == 403
+    assert client.post(DRY_RUN).status_code == 403
+
+
+def test_the_coordinator_sets_ballot_mode_on_the_page(client, dana):
+    client.force_login(dana)
+
+    refused = client.post(
+        BALLOT_PAGE,
+        {
+            "mode": "ballot",
+            "ballot_closes_at": "2099-05-20T17:00",
+            "opens_at": "2099-05-20T09:00",
+        },
+    )
+    saved = client.post(
+        BALLOT_PAGE,
+        {
+            "mode": "ballot",
+            "ballot_closes_at": "2099-05-20T17:00",
+            "opens_at": "2099-05-21T09:00",
+        },
+    )
+
+    assert refused.status_code == 200
+    assert (
+        "First come booking must open after the ballot closes"
+        in refused.content.decode()
+    )
+    assert saved.status_code == 302
+    window = BookingWindow.get()
+    assert window.mode == "ballot"
+    assert f"{timezone.localtime(window.ballot_closes_at):%Y-%m-%d %H:%M}" == (
+        "2099-05-20 17:00"
+    )
