@@ -15,6 +15,7 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from accounts.permissions import require_coordinator
 from pairup.api_errors import MAX_ID, ApiError, Text, error_responses
 from projects import board_cache, coordinator_tools, exports, selectors, services
 from projects.models import BookingRecord, BookingWindow, Invitation, Lab, Project
@@ -43,11 +44,6 @@ def _my_project(user) -> Project:
     if project is None:
         raise ApiError(409, "no_project", NO_PROJECT)
     return project
-
-
-def _require_coordinator(user) -> None:
-    if not user.is_coordinator:
-        raise ApiError(403, "forbidden", "Only coordinators may do this.")
 
 
 def _require_student(user) -> None:
@@ -484,7 +480,7 @@ def schedule(request):
 )
 def coordinator_summary(request):
     """The unit at a glance, as on the coordinator's page."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     return selectors.coordinator_counts()
 
 
@@ -494,7 +490,7 @@ def coordinator_summary(request):
 )
 def coordinator_projects(request, filters: Query[ProjectFilters]):
     """Every team with its members and slot."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     size = _team_size()
     projects = selectors.allocation_list()
     if filters.booked is not None:
@@ -512,7 +508,7 @@ def coordinator_projects(request, filters: Query[ProjectFilters]):
 )
 def coordinator_students(request, filters: Query[StudentFilters]):
     """Every student, with their flags and project."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     return selectors.student_list(**filters.dict())
 
 
@@ -524,7 +520,7 @@ def coordinator_students(request, filters: Query[StudentFilters]):
 def coordinator_students_csv(request):
     """Students without a project, with their flags, as CSV (the coordinator
     page's file)."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     return exports.students_without_project().response()
 
 
@@ -536,7 +532,7 @@ def coordinator_students_csv(request):
 def coordinator_projects_csv(request):
     """Teams without a slot, with their members, as CSV (the coordinator
     page's file)."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     return exports.teams_without_slot().response()
 
 
@@ -548,7 +544,7 @@ def coordinator_projects_csv(request):
 def coordinator_allocations_csv(request):
     """Every team with its members and slot, as CSV (`export_allocations`'
     file)."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     return exports.allocations().response()
 
 
@@ -673,7 +669,7 @@ def coordinator_pairings(request, payload: PairingIn):
     first, in teams of PAIRUP_TEAM_SIZE; an odd one out is listed. With
     `dry_run`, only say who would be paired. 409 `nothing_to_do` when there
     is no team to make, `plan_changed` when `plan` no longer matches."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     if payload.dry_run:
         outcome = coordinator_tools.pairing_plan(scope=payload.scope)
         made = [(None, team) for team in outcome.teams]
@@ -710,7 +706,7 @@ def coordinator_placements(request, payload: PlacementIn):
     and in `room` if given. With `dry_run`, only say who would go where.
     409 `nothing_to_do` when no team would get a slot, `plan_changed` when
     `plan` no longer matches."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     room = payload.room.strip()
     if payload.dry_run:
         outcome = coordinator_tools.placement_plan(day=payload.day, room=room)
@@ -748,7 +744,7 @@ def coordinator_announcements(request, payload: AnnouncementIn):
     turned announcement emails on. With `dry_run`, only count who it
     reaches (200); sent, 201. 409 `no_recipients` when nobody is in the
     segment."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     segment = {"segment": payload.segment, "day": payload.day, "room": payload.room}
     if payload.dry_run:
         audience = coordinator_tools.audience_preview(**segment)

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.permissions import require_coordinator
 from notifications.models import Kind
 from notifications.services import notify
 from projects import ballot_live, ballot_selectors, services
@@ -193,8 +194,8 @@ def _seed(window: BookingWindow) -> int:
 
 
 def _require_runnable(actor, window: BookingWindow) -> None:
-    if actor is not None and not actor.is_coordinator:
-        raise ValidationError("Only coordinators can run the ballot.", code="forbidden")
+    if actor is not None:
+        require_coordinator(actor, message="Only coordinators can run the ballot.")
     if window.mode != BookingWindow.Mode.BALLOT or window.ballot_closes_at is None:
         raise ValidationError(
             "Booking is first come: there is no ballot to run.", code="no_ballot"

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.permissions import require_coordinator
 from notifications import calendar as slot_calendar
 from notifications import reminders
 from notifications.models import Kind
@@ -709,10 +710,7 @@ def membership_add(
     *, actor, project: Project, student, via: str = Via.ADMIN
 ) -> Membership:
     """Put a free student into a project with room (coordinators only)."""
-    if not actor.is_coordinator:
-        raise ValidationError(
-            "Only coordinators can assign students.", code="forbidden"
-        )
+    require_coordinator(actor, message="Only coordinators can assign students.")
     if not student.is_student:
         raise ValidationError(
             f"{student.username} is not a student.", code="not_student"
@@ -754,8 +752,7 @@ def membership_remove(*, actor, membership: Membership, via: str = Via.ADMIN) ->
 
     A project left without members is dissolved, releasing its slot.
     """
-    if not actor.is_coordinator:
-        raise ValidationError("Only coordinators can move students.", code="forbidden")
+    require_coordinator(actor, message="Only coordinators can move students.")
     project = _lock_project(membership.project)
     if not project.memberships.exclude(pk=membership.pk).exists():
         # Dissolve while the member is still in it, so the booking record
@@ -790,10 +787,9 @@ def booking_window_update(
     *, actor, window: BookingWindow, fields: list[str]
 ) -> BookingWindow:
     """Save the booking window and refresh every open board (coordinators)."""
-    if not actor.is_coordinator:
-        raise ValidationError(
-            "Only coordinators can change the booking window.", code="forbidden"
-        )
+    require_coordinator(
+        actor, message="Only coordinators can change the booking window."
+    )
     window.full_clean()
     before = BookingWindow.objects.filter(pk=window.pk).first() or BookingWindow()
     window.save(update_fields=[*fields, "updated_at"])
@@ -968,8 +964,7 @@ def _create_one_lab(room, lab_start, length, is_open, series: LabSeries) -> None
 @transaction.atomic
 def lab_save(*, actor, lab: Lab) -> Lab:
     """Create or change a slot (coordinators) and refresh every open board."""
-    if not actor.is_coordinator:
-        raise ValidationError("Only coordinators can change slots.", code="forbidden")
+    require_coordinator(actor, message="Only coordinators can change slots.")
     lab.full_clean()
     before = Lab.objects.filter(pk=lab.pk).first() if lab.pk else None
     lab.save()
@@ -993,8 +988,7 @@ def labs_delete(*, actor, labs) -> int:
     A booked slot can't be deleted (the database protects it): release it
     first.
     """
-    if not actor.is_coordinator:
-        raise ValidationError("Only coordinators can change slots.", code="forbidden")
+    require_coordinator(actor, message="Only coordinators can change slots.")
     lab_ids = [lab.pk for lab in labs]
     if Project.objects.filter(lab_id__in=lab_ids).exists():
         raise ValidationError(
@@ -1011,8 +1005,7 @@ def labs_set_open(*, actor, labs, is_open: bool) -> int:
 
     A booked slot keeps its team either way: closing only stops new bookings.
     """
-    if not actor.is_coordinator:
-        raise ValidationError("Only coordinators can change slots.", code="forbidden")
+    require_coordinator(actor, message="Only coordinators can change slots.")
     lab_ids = list(
         Lab.objects.filter(pk__in=[lab.pk for lab in labs])
         .exclude(is_open=is_open)

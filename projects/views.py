@@ -24,6 +24,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
+from accounts.permissions import coordinator_required
 from projects import (
     ballot_selectors,
     ballot_services,
@@ -620,11 +621,6 @@ def schedule_print(request):
 # Coordinator ------------------------------------------------------------
 
 
-def _require_coordinator(user) -> None:
-    if not user.is_coordinator:
-        raise PermissionDenied("Coordinators only.")
-
-
 # The page: counts, pictures and the table of students (the "live" parts,
 # which `coordinator_live` renders again when the unit changes), and the
 # tools, each with a page of its own (preview, then apply).
@@ -699,8 +695,8 @@ def _live_context(request) -> dict:
 
 @login_required
 @require_safe
+@coordinator_required
 def coordinator(request):
-    _require_coordinator(request.user)
     context = _live_context(request)
     rooms, days = context["rooms"], context["days"]
     live_url = reverse("projects:coordinator_live")
@@ -724,11 +720,11 @@ def coordinator(request):
 
 @login_required
 @require_safe
+@coordinator_required
 def coordinator_live(request):
     """The page's live parts again (counts, pictures, the table with the same
     filters and page): the page's one request after its socket says the unit
     changed."""
-    _require_coordinator(request.user)
     return render(request, "projects/_coordinator_live.html", _live_context(request))
 
 
@@ -745,9 +741,9 @@ def _tool_refused(request, error: ValidationError, back: str):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@coordinator_required
 def coordinator_pairings(request):
     """Pair the leftovers: the preview (GET), then apply it (POST)."""
-    _require_coordinator(request.user)
     form = PairingForm(request.POST if request.method == "POST" else request.GET)
     scope = form.cleaned_data["scope"] if form.is_valid() else Scope.FLAGGED
     back = f"{reverse('projects:coordinator_pairings')}?scope={scope}"
@@ -794,9 +790,9 @@ def coordinator_pairings(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@coordinator_required
 def coordinator_placements(request):
     """Place the unbooked: the preview (GET), then apply it (POST)."""
-    _require_coordinator(request.user)
     rooms, days = _fill_choices(charts.slot_fill_data())
     data = request.POST if request.method == "POST" else request.GET
     form = PlacementForm(data, rooms=rooms, days=days)
@@ -846,9 +842,9 @@ def coordinator_placements(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@coordinator_required
 def coordinator_announcements(request):
     """Write to a segment: "Preview" says how many it reaches; "Send" sends."""
-    _require_coordinator(request.user)
     rooms, days = _fill_choices(charts.slot_fill_data())
     form = AnnouncementForm(request.POST or None, rooms=rooms, days=days)
     sending = request.POST.get("action") == "send"
@@ -888,23 +884,23 @@ def coordinator_announcements(request):
 
 @login_required
 @require_safe
+@coordinator_required
 def coordinator_students_csv(request):
-    _require_coordinator(request.user)
     return exports.students_without_project().response()
 
 
 @login_required
 @require_safe
+@coordinator_required
 def coordinator_teams_csv(request):
-    _require_coordinator(request.user)
     return exports.teams_without_slot().response()
 
 
 @login_required
 @require_safe
+@coordinator_required
 def coordinator_roster_csv(request):
     """The table of students with its filters (every page), as CSV."""
-    _require_coordinator(request.user)
     rooms, days = _fill_choices(charts.slot_fill_data())
     form = RosterFilterForm(request.GET or None, rooms=rooms, days=days)
     return exports.students(selectors.roster_students(**form.filters())).response()
@@ -912,6 +908,6 @@ def coordinator_roster_csv(request):
 
 @login_required
 @require_safe
+@coordinator_required
 def coordinator_allocations_csv(request):
-    _require_coordinator(request.user)
     return exports.allocations().response()
