@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import user_is_coordinator
+from pairup.forms import add_service_errors
 from projects import exports, services
 from projects.models import (
     BallotRun,
@@ -77,21 +78,6 @@ class CoordinatorOnlyMixin:
 
 def _local(value, fmt: str) -> str:
     return f"{timezone.localtime(value):{fmt}}" if value else ""
-
-
-def add_service_errors(
-    form, error: ValidationError, field_map=None, *, field: str | None = None
-) -> None:
-    """Put a service's ValidationError on the form: on the field it names
-    when the form has that field, else on `field` (default: the form as a
-    whole)."""
-    field_map = field_map or {}
-    if not hasattr(error, "error_dict"):
-        form.add_error(field, error)
-        return
-    for key, errors in error.error_dict.items():
-        name = field_map.get(key, key)
-        form.add_error(name if name in form.fields else field, errors)
 
 
 # Labs -------------------------------------------------------------------

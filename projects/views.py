@@ -25,6 +25,7 @@ from django.views.decorators.http import (
 )
 
 from accounts.permissions import coordinator_required
+from pairup.forms import add_service_errors
 from projects import (
     ballot_selectors,
     ballot_services,
@@ -69,15 +70,6 @@ def _safe_next(request, default: str) -> str:
     ):
         return target
     return default
-
-
-def _add_service_errors(form, error: ValidationError) -> None:
-    """Attach a service's errors to the form's fields, or to the form itself."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 def _message_text(error: ValidationError) -> str:
@@ -159,7 +151,7 @@ def project_new(request):
                 via=VIA_PAGE,
             )
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             text = "Your project was created."
             if data["partner"]:
@@ -211,7 +203,7 @@ def project_mine(request):
                     description=form.cleaned_data["description"],
                 )
             except ValidationError as error:
-                _add_service_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, "The description was saved.")
                 return redirect("projects:project_mine")
@@ -240,7 +232,7 @@ def project_invite(request):
             if one_click:
                 messages.error(request, _message_text(error))
                 return redirect(back)
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -862,7 +854,7 @@ def coordinator_announcements(request):
             else:
                 audience = coordinator_tools.audience_preview(**segment)
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             if sending:
                 messages.success(
