@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import user_is_coordinator
+from pairup.dates import CLOCK, DAY, STAMP, local_text
 from pairup.forms import add_service_errors
 from projects import exports, services
 from projects.models import (
@@ -74,10 +75,6 @@ class CoordinatorOnlyMixin:
         return user_is_coordinator(request.user) and super().has_delete_permission(
             request, obj
         )
-
-
-def _local(value, fmt: str) -> str:
-    return f"{timezone.localtime(value):{fmt}}" if value else ""
 
 
 # Labs -------------------------------------------------------------------
@@ -139,15 +136,15 @@ class LabAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="day", ordering="start")
     def day(self, lab):
-        return _local(lab.start, "%a %d %b %Y")
+        return local_text(lab.start, DAY)
 
     @admin.display(description="start", ordering="start")
     def start_time(self, lab):
-        return _local(lab.start, "%H:%M")
+        return local_text(lab.start, CLOCK)
 
     @admin.display(description="end", ordering="end")
     def end_time(self, lab):
-        return _local(lab.end, "%H:%M")
+        return local_text(lab.end, CLOCK)
 
     @admin.display(description="team")
     def team(self, lab):
@@ -836,7 +833,7 @@ class BookingRecordAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="when", ordering="created_at")
     def when(self, record):
-        return _local(record.created_at, "%Y-%m-%d %H:%M:%S")
+        return local_text(record.created_at, STAMP)
 
     @admin.action(description="Download the selected records as CSV")
     def export_csv(self, request, queryset):

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from accounts.permissions import require_coordinator
 from pairup.api_errors import MAX_ID, ApiError, Text, error_responses
+from pairup.dates import local
 from projects import board_cache, coordinator_tools, exports, selectors, services
 from projects.models import BookingRecord, BookingWindow, Invitation, Lab, Project
 
@@ -33,10 +34,6 @@ CSV_RESPONSE = {
         }
     }
 }
-
-
-def _local(moment: datetime | None) -> datetime | None:
-    return timezone.localtime(moment) if moment else None
 
 
 def _my_project(user) -> Project:
@@ -74,11 +71,11 @@ class LabBrief(Schema):
 
     @staticmethod
     def resolve_start(lab):
-        return _local(lab.start)
+        return local(lab.start)
 
     @staticmethod
     def resolve_end(lab):
-        return _local(lab.end)
+        return local(lab.end)
 
 
 class LabOut(Schema):
@@ -123,7 +120,7 @@ class ProjectOut(Schema):
 
     @staticmethod
     def resolve_created_at(project):
-        return _local(project.created_at)
+        return local(project.created_at)
 
 
 class CoordinatorProjectOut(ProjectOut):
@@ -159,7 +156,7 @@ class InvitationOut(Schema):
 
     @staticmethod
     def resolve_created_at(invitation):
-        return _local(invitation.created_at)
+        return local(invitation.created_at)
 
 
 class InvitationsOut(Schema):

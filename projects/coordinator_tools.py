@@ -39,8 +39,8 @@ from django.utils import timezone
 from accounts.permissions import require_coordinator
 from notifications.models import Category
 from notifications.services import MESSAGE_MAX, announcement_send, email_wanted
+from pairup.dates import slot_label
 from projects import selectors, services
-from projects.forms import slot_label
 from projects.models import Announcement, BookingRecord, Lab, Membership, Project
 
 User = get_user_model()

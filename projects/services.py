@@ -22,8 +22,8 @@ from notifications import calendar as slot_calendar
 from notifications import reminders
 from notifications.models import Kind
 from notifications.services import actor_name, notify
+from pairup.dates import slot_label, slot_text
 from projects import ballot_clock, ballot_live, ballot_selectors, realtime, selectors
-from projects.forms import slot_label
 from projects.models import (
     BookingRecord,
     BookingWindow,
@@ -168,13 +168,6 @@ def _set_lab(project: Project, lab: Lab | None) -> None:
         raise ValidationError(SLOT_TAKEN, code="slot_taken") from None
 
 
-def _slot_text(lab: Lab | None) -> str:
-    if lab is None:
-        return ""
-    start, end = timezone.localtime(lab.start), timezone.localtime(lab.end)
-    return f"{lab.room} {start:%Y-%m-%d %H:%M}-{end:%H:%M}"
-
-
 def _record(*, actor, via, action, project, from_lab=None, to_lab=None) -> None:
     numbers = ", ".join(
         Membership.objects.filter(project=project)
@@ -190,9 +183,9 @@ def _record(*, actor, via, action, project, from_lab=None, to_lab=None) -> None:
         project_number=project.pk,
         members=numbers,
         from_lab=from_lab,
-        from_slot=_slot_text(from_lab),
+        from_slot=slot_text(from_lab),
         to_lab=to_lab,
-        to_slot=_slot_text(to_lab),
+        to_slot=slot_text(to_lab),
     )
 
 

@@ -25,6 +25,7 @@ from django.views.decorators.http import (
 )
 
 from accounts.permissions import coordinator_required
+from pairup.dates import local_text, slot_label
 from pairup.forms import add_service_errors
 from projects import (
     ballot_selectors,
@@ -47,7 +48,6 @@ from projects.forms import (
     ProjectEditForm,
     RosterFilterForm,
     StudentSearchForm,
-    slot_label,
 )
 from projects.models import BookingRecord, BookingWindow, Project
 from projects.realtime import window_frame
@@ -91,15 +91,11 @@ def booking_state(window: BookingWindow, now) -> str:
     """Say whether booking is open, and until or from when."""
     if window.is_booking_open(now):
         if window.closes_at:
-            return f"Booking is open until {_local(window.closes_at)}."
+            return f"Booking is open until {local_text(window.closes_at)}."
         return "Booking is open."
     if window.booking_open and window.opens_at and now < window.opens_at:
-        return f"Booking opens {_local(window.opens_at)}."
+        return f"Booking opens {local_text(window.opens_at)}."
     return "Booking is closed."
-
-
-def _local(moment) -> str:
-    return f"{timezone.localtime(moment):%a %d %b %Y, %H:%M}"
 
 
 def _wants_json(request) -> bool:

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from accounts.permissions import CoordinatorRequired
 from notifications.models import Kind, Notification
+from pairup.dates import local_text, slot_label
 from projects import ballot_selectors, ballot_services, services
-from projects.forms import slot_label
 from projects.models import (
     Ballot,
     BallotChoice,
@@ -378,7 +378,7 @@ def test_each_team_is_told_its_result(
     assert to_alice.text.endswith("(your 1st choice).")
     assert to_bob.text.endswith("(your 2nd choice).")
     assert to_charlie.kind == Kind.BALLOT_UNPLACED
-    opens = ballot_selectors.local(window.opens_at)
+    opens = local_text(window.opens_at)
     assert to_charlie.text == (
         f"The ballot gave Team {charlie.membership.project_id}: Charlie no slot "
         f"(it ranked none). Book one first come from {opens}."
