@@ -253,7 +253,7 @@ BALLOT_PAGES = {
 def ballot_server(tmp_path_factory):
     import subprocess
 
-    from conftest import start_live_server
+    from pairup.tests.browser import start_live_server
 
     live = start_live_server(tmp_path_factory.mktemp("a11y-ballot"))
     live.shell(BALLOT_SETUP)

@@ -49,7 +49,7 @@ print(*[lab.pk for lab in labs], theirs.pk)
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from conftest import start_live_server
+    from pairup.tests.browser import start_live_server
 
     live = start_live_server(tmp_path_factory.mktemp("ballot"))
     yield live

@@ -27,7 +27,7 @@ def assert_accessible(page) -> None:
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    from conftest import start_live_server
+    from pairup.tests.browser import start_live_server
 
     server = start_live_server(tmp_path_factory.mktemp("coordinator-tools"))
     server.shell(
