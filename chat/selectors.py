@@ -2,12 +2,12 @@
 
 import re
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from chat.models import Message, Mute, Room
-from projects.models import Membership
+from projects.models import members_prefetch
 from projects.selectors import project_for_user, project_get_for_user
 
 HISTORY_LIMIT = 50
@@ -58,12 +58,7 @@ def room_list_teams() -> QuerySet[Room]:
     return (
         Room.objects.filter(project__isnull=False)
         .select_related("project")
-        .prefetch_related(
-            Prefetch(
-                "project__memberships",
-                queryset=Membership.objects.select_related("user"),
-            )
-        )
+        .prefetch_related(members_prefetch("project"))
         .order_by("project_id")
     )
 

@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.permissions import require_coordinator
 from accounts.selectors import user_is_coordinator
 from chat import broadcast
 from chat.models import LOBBY_SLUG, TEAM_SLUG_PREFIX, Message, Mute, Room
@@ -24,6 +25,7 @@ ROOM_NAME_MAX = 40
 MESSAGE_MAX = 1000
 ROOM_CLOSED = "This room was closed by a coordinator."
 ROOM_GONE = "This room no longer exists."
+MODERATORS_ONLY = "Only coordinators moderate the chat."
 NOT_STORED = "That message could not be stored: try again in a moment."
 # Opening a room's page marks it joined at most this often (one UPDATE).
 JOIN_MARK_INTERVAL = timedelta(hours=1)
@@ -146,7 +148,7 @@ def room_update(*, actor, room: Room, name: str, closed: bool) -> Room:
     open sockets (4404) after commit. A team room can't be closed: it goes
     with its team.
     """
-    _require_coordinator(actor)
+    require_coordinator(actor, message=MODERATORS_ONLY)
     name = name.strip()
     if not name or len(name) > ROOM_NAME_MAX:
         raise ValidationError(
@@ -171,7 +173,7 @@ def room_delete(*, actor, room: Room) -> None:
 
     Its open sockets are closed (4404) after commit by chat.signals.
     """
-    _require_coordinator(actor)
+    require_coordinator(actor, message=MODERATORS_ONLY)
     room.delete()
 
 
@@ -337,15 +339,10 @@ def _insert(messages: list[Message]) -> None:
         )
 
 
-def _require_coordinator(actor) -> None:
-    if not user_is_coordinator(actor):
-        raise PermissionDenied("Only coordinators moderate the chat.")
-
-
 @transaction.atomic
 def message_delete(*, actor, message: Message) -> None:
     """Delete a message; open pages drop it (a `deleted` frame after commit)."""
-    _require_coordinator(actor)
+    require_coordinator(actor, message=MODERATORS_ONLY)
     room_id, message_id = message.room_id, message.pk
     message.delete()
     transaction.on_commit(
@@ -359,7 +356,7 @@ def mute_set(*, actor, user, until: datetime | None = None, reason: str = "") ->
 
     Open sockets obey at once: every message is checked when it is posted.
     """
-    _require_coordinator(actor)
+    require_coordinator(actor, message=MODERATORS_ONLY)
     if until is not None and until <= timezone.now():
         raise ValidationError(
             {"until": "The end of a mute must be in the future."}, code="past"
@@ -379,6 +376,6 @@ def mute_set(*, actor, user, until: datetime | None = None, reason: str = "") ->
 @transaction.atomic
 def mute_lift(*, actor, user) -> bool:
     """Lift the user's mute; return whether there was one."""
-    _require_coordinator(actor)
+    require_coordinator(actor, message=MODERATORS_ONLY)
     deleted, _ = Mute.objects.filter(user=user).delete()
     return deleted > 0

@@ -7,7 +7,6 @@ write all of it.
 """
 
 from django.contrib import admin
-from django.utils import timezone
 
 from notifications.models import (
     CalendarFeed,
@@ -17,11 +16,8 @@ from notifications.models import (
     Reminder,
     SlotEvent,
 )
+from pairup.dates import STAMP, local_text
 from projects.admin import CoordinatorOnlyMixin
-
-
-def _local(moment) -> str:
-    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S}" if moment else ""
 
 
 class ReadOnlyAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
@@ -61,11 +57,11 @@ class EmailDeliveryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="queued", ordering="created_at")
     def created(self, delivery):
-        return _local(delivery.created_at)
+        return local_text(delivery.created_at, STAMP)
 
     @admin.display(description="sent", ordering="sent_at")
     def sent(self, delivery):
-        return _local(delivery.sent_at)
+        return local_text(delivery.sent_at, STAMP)
 
     @admin.display(description="last error")
     def error(self, delivery):
@@ -83,7 +79,7 @@ class ReminderAdmin(ReadOnlyAdmin):
 
     @admin.display(description="due", ordering="due_at")
     def due(self, reminder):
-        return _local(reminder.due_at)
+        return local_text(reminder.due_at, STAMP)
 
     @admin.display(description="team")
     def team(self, reminder):

@@ -156,7 +156,7 @@ def _skip(reminder: Reminder) -> None:
 
 def _send_slot_reminder(reminder: Reminder, now) -> bool:
     from notifications.services import deliver
-    from projects.forms import slot_label
+    from pairup.dates import slot_label
     from projects.models import Membership
 
     event = reminder.event

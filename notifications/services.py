@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from accounts.permissions import require_coordinator
 from accounts.revocation import user_group
 from notifications import mail
 from notifications.kinds import EMAIL_ON_BY_DEFAULT, category_of, render_text
@@ -204,10 +205,7 @@ def announcement_send(*, actor, message: str, users=None, link: str = "") -> int
 
     Return how many are told. Coordinators only; 1 to 900 characters.
     """
-    if not actor.is_coordinator:
-        raise ValidationError(
-            "Only coordinators can send announcements.", code="forbidden"
-        )
+    require_coordinator(actor, message="Only coordinators can send announcements.")
     message = (message or "").strip()
     if not message:
         raise ValidationError({"message": "Write the announcement."})

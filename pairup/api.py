@@ -25,6 +25,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from accounts.api import BearerAuth, SessionAuth
 from accounts.api import router as accounts_router
+from accounts.permissions import CoordinatorRequired
 from chat.api import router as chat_router
 from notifications.api import router as notifications_router
 from pairup.api_errors import ApiError, from_validation_error
@@ -134,6 +135,12 @@ def _not_found(request, exc):
 @api.exception_handler(PermissionDenied)
 def _forbidden(request, exc):
     return _error(request, 403, "forbidden", "You may not do this.")
+
+
+@api.exception_handler(CoordinatorRequired)
+def _not_coordinator(request, exc: CoordinatorRequired):
+    # The coordinator guard's refusal says what only coordinators may do.
+    return _error(request, 403, "forbidden", str(exc))
 
 
 @api.exception_handler(RequestDataTooBig)

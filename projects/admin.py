@@ -27,6 +27,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import user_is_coordinator
+from pairup.dates import CLOCK, DAY, STAMP, local_text
+from pairup.forms import add_service_errors
 from projects import exports, services
 from projects.models import (
     BallotRun,
@@ -73,25 +75,6 @@ class CoordinatorOnlyMixin:
         return user_is_coordinator(request.user) and super().has_delete_permission(
             request, obj
         )
-
-
-def _local(value, fmt: str) -> str:
-    return f"{timezone.localtime(value):{fmt}}" if value else ""
-
-
-def add_service_errors(
-    form, error: ValidationError, field_map=None, *, field: str | None = None
-) -> None:
-    """Put a service's ValidationError on the form: on the field it names
-    when the form has that field, else on `field` (default: the form as a
-    whole)."""
-    field_map = field_map or {}
-    if not hasattr(error, "error_dict"):
-        form.add_error(field, error)
-        return
-    for key, errors in error.error_dict.items():
-        name = field_map.get(key, key)
-        form.add_error(name if name in form.fields else field, errors)
 
 
 # Labs -------------------------------------------------------------------
@@ -153,15 +136,15 @@ class LabAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="day", ordering="start")
     def day(self, lab):
-        return _local(lab.start, "%a %d %b %Y")
+        return local_text(lab.start, DAY)
 
     @admin.display(description="start", ordering="start")
     def start_time(self, lab):
-        return _local(lab.start, "%H:%M")
+        return local_text(lab.start, CLOCK)
 
     @admin.display(description="end", ordering="end")
     def end_time(self, lab):
-        return _local(lab.end, "%H:%M")
+        return local_text(lab.end, CLOCK)
 
     @admin.display(description="team")
     def team(self, lab):
@@ -850,7 +833,7 @@ class BookingRecordAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="when", ordering="created_at")
     def when(self, record):
-        return _local(record.created_at, "%Y-%m-%d %H:%M:%S")
+        return local_text(record.created_at, STAMP)
 
     @admin.action(description="Download the selected records as CSV")
     def export_csv(self, request, queryset):

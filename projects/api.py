@@ -15,7 +15,9 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from accounts.permissions import require_coordinator
 from pairup.api_errors import MAX_ID, ApiError, Text, error_responses
+from pairup.dates import local
 from projects import board_cache, coordinator_tools, exports, selectors, services
 from projects.models import BookingRecord, BookingWindow, Invitation, Lab, Project
 
@@ -34,20 +36,11 @@ CSV_RESPONSE = {
 }
 
 
-def _local(moment: datetime | None) -> datetime | None:
-    return timezone.localtime(moment) if moment else None
-
-
 def _my_project(user) -> Project:
     project = selectors.project_for_user(user=user)
     if project is None:
         raise ApiError(409, "no_project", NO_PROJECT)
     return project
-
-
-def _require_coordinator(user) -> None:
-    if not user.is_coordinator:
-        raise ApiError(403, "forbidden", "Only coordinators may do this.")
 
 
 def _require_student(user) -> None:
@@ -78,11 +71,11 @@ class LabBrief(Schema):
 
     @staticmethod
     def resolve_start(lab):
-        return _local(lab.start)
+        return local(lab.start)
 
     @staticmethod
     def resolve_end(lab):
-        return _local(lab.end)
+        return local(lab.end)
 
 
 class LabOut(Schema):
@@ -127,7 +120,7 @@ class ProjectOut(Schema):
 
     @staticmethod
     def resolve_created_at(project):
-        return _local(project.created_at)
+        return local(project.created_at)
 
 
 class CoordinatorProjectOut(ProjectOut):
@@ -163,7 +156,7 @@ class InvitationOut(Schema):
 
     @staticmethod
     def resolve_created_at(invitation):
-        return _local(invitation.created_at)
+        return local(invitation.created_at)
 
 
 class InvitationsOut(Schema):
@@ -484,7 +477,7 @@ def schedule(request):
 )
 def coordinator_summary(request):
     """The unit at a glance, as on the coordinator's page."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     return selectors.coordinator_counts()
 
 
@@ -494,7 +487,7 @@ def coordinator_summary(request):
 )
 def coordinator_projects(request, filters: Query[ProjectFilters]):
     """Every team with its members and slot."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     size = _team_size()
     projects = selectors.allocation_list()
     if filters.booked is not None:
@@ -512,7 +505,7 @@ def coordinator_projects(request, filters: Query[ProjectFilters]):
 )
 def coordinator_students(request, filters: Query[StudentFilters]):
     """Every student, with their flags and project."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     return selectors.student_list(**filters.dict())
 
 
@@ -524,7 +517,7 @@ def coordinator_students(request, filters: Query[StudentFilters]):
 def coordinator_students_csv(request):
     """Students without a project, with their flags, as CSV (the coordinator
     page's file)."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     return exports.students_without_project().response()
 
 
@@ -536,7 +529,7 @@ def coordinator_students_csv(request):
 def coordinator_projects_csv(request):
     """Teams without a slot, with their members, as CSV (the coordinator
     page's file)."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     return exports.teams_without_slot().response()
 
 
@@ -548,7 +541,7 @@ def coordinator_projects_csv(request):
 def coordinator_allocations_csv(request):
     """Every team with its members and slot, as CSV (`export_allocations`'
     file)."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     return exports.allocations().response()
 
 
@@ -673,7 +666,7 @@ def coordinator_pairings(request, payload: PairingIn):
     first, in teams of PAIRUP_TEAM_SIZE; an odd one out is listed. With
     `dry_run`, only say who would be paired. 409 `nothing_to_do` when there
     is no team to make, `plan_changed` when `plan` no longer matches."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     if payload.dry_run:
         outcome = coordinator_tools.pairing_plan(scope=payload.scope)
         made = [(None, team) for team in outcome.teams]
@@ -710,7 +703,7 @@ def coordinator_placements(request, payload: PlacementIn):
     and in `room` if given. With `dry_run`, only say who would go where.
     409 `nothing_to_do` when no team would get a slot, `plan_changed` when
     `plan` no longer matches."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     room = payload.room.strip()
     if payload.dry_run:
         outcome = coordinator_tools.placement_plan(day=payload.day, room=room)
@@ -748,7 +741,7 @@ def coordinator_announcements(request, payload: AnnouncementIn):
     turned announcement emails on. With `dry_run`, only count who it
     reaches (200); sent, 201. 409 `no_recipients` when nobody is in the
     segment."""
-    _require_coordinator(request.auth)
+    require_coordinator(request.auth)
     segment = {"segment": payload.segment, "day": payload.day, "room": payload.room}
     if payload.dry_run:
         audience = coordinator_tools.audience_preview(**segment)

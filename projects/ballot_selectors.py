@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
+from pairup.dates import local_text, slot_label
 from projects import selectors
-from projects.forms import slot_label
 from projects.models import (
     Ballot,
     BallotChoice,
@@ -47,10 +47,6 @@ def ballot_state(window: BookingWindow, now=None) -> str:
     return OPEN
 
 
-def local(moment) -> str:
-    return f"{timezone.localtime(moment):%a %d %b %Y, %H:%M}" if moment else ""
-
-
 def ordinal(rank: int) -> str:
     """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st."""
     if 10 <= rank % 100 <= 20:
@@ -72,12 +68,12 @@ def booking_refusal(window: BookingWindow, now) -> tuple[str, str] | None:
     state = ballot_state(window, now)
     if state == OFF:
         return None
-    opens = local(window.opens_at)
+    opens = local_text(window.opens_at)
     if state in (OPEN, PAUSED):
         return (
             "ballot_open",
             f"Slots are allocated by ballot: rank the slots you want on the "
-            f"board until {local(window.ballot_closes_at)}. First come booking "
+            f"board until {local_text(window.ballot_closes_at)}. First come booking "
             f"for what is left opens {opens}.",
         )
     if state == DUE:
@@ -109,7 +105,7 @@ def ranking_refusal(window: BookingWindow, now) -> tuple[str, str] | None:
         return ("booking_closed", "Booking is closed.")
     return (
         "ballot_closed",
-        f"The ballot closed {local(window.ballot_closes_at)}: rankings can no "
+        f"The ballot closed {local_text(window.ballot_closes_at)}: rankings can no "
         "longer change.",
     )
 
@@ -169,7 +165,7 @@ def team_result(
             "text": f"Your team got {slot_label(lab)} ({choice_text(rank)}).",
         }
     if window.opens_at and window.opens_at > now:
-        book = f"book one first come from {local(window.opens_at)}"
+        book = f"book one first come from {local_text(window.opens_at)}"
     else:
         book = "book one first come on the board"
     if ranked:
@@ -246,7 +242,7 @@ def _view(project, window, *, state, choices, ballot, result) -> dict:
     if ballot is not None:
         saved_by = ballot.saved_by.display_name if ballot.saved_by else "a coordinator"
         saved_at = timezone.localtime(ballot.saved_at)
-        saved_text = f"Last saved by {saved_by}, {local(ballot.saved_at)}."
+        saved_text = f"Last saved by {saved_by}, {local_text(ballot.saved_at)}."
     has_slot = project.lab_id is not None
     return {
         "project": project.pk,
@@ -255,9 +251,9 @@ def _view(project, window, *, state, choices, ballot, result) -> dict:
         "closes_at": timezone.localtime(window.ballot_closes_at)
         if window.ballot_closes_at
         else None,
-        "closes_text": local(window.ballot_closes_at),
+        "closes_text": local_text(window.ballot_closes_at),
         "opens_at": timezone.localtime(window.opens_at) if window.opens_at else None,
-        "opens_text": local(window.opens_at),
+        "opens_text": local_text(window.opens_at),
         "limit": settings.PAIRUP_BALLOT_CHOICES,
         "has_slot": has_slot,
         "slots": [choice["id"] for choice in choices],
@@ -272,7 +268,7 @@ def _view(project, window, *, state, choices, ballot, result) -> dict:
 def state_text(state: str, window: BookingWindow, *, has_slot=False, result=None):
     """What the ballot means for a team now, in a sentence or two."""
     limit = settings.PAIRUP_BALLOT_CHOICES
-    closes, opens = local(window.ballot_closes_at), local(window.opens_at)
+    closes, opens = local_text(window.ballot_closes_at), local_text(window.opens_at)
     if state == RAN:
         return result["text"] if result else "The ballot has been allocated."
     if has_slot:
@@ -330,9 +326,9 @@ def ballot_panel(*, user, project, window: BookingWindow, facts, now) -> dict | 
         return None
     panel = {
         "state": state,
-        "closes_text": local(window.ballot_closes_at),
+        "closes_text": local_text(window.ballot_closes_at),
         "closes_at": window.ballot_closes_at,
-        "opens_text": local(window.opens_at),
+        "opens_text": local_text(window.opens_at),
         "limit": settings.PAIRUP_BALLOT_CHOICES,
         "view": None,
         "options": [],
@@ -387,8 +383,8 @@ def ballot_overview(*, now=None) -> dict:
         "state": state,
         "mode": window.get_mode_display(),
         "limit": settings.PAIRUP_BALLOT_CHOICES,
-        "closes_text": local(window.ballot_closes_at),
-        "opens_text": local(window.opens_at),
+        "closes_text": local_text(window.ballot_closes_at),
+        "opens_text": local_text(window.opens_at),
         "closes_in": timeuntil(window.ballot_closes_at, now)
         if window.ballot_closes_at and window.ballot_closes_at > now
         else "",

@@ -22,11 +22,13 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.permissions import require_coordinator
 from notifications.models import Kind
 from notifications.services import notify
+from pairup.dates import local_text
 from projects import ballot_live, ballot_selectors, services
 from projects.allocation import allocate
-from projects.ballot_selectors import DUE, local
+from projects.ballot_selectors import DUE
 from projects.models import (
     Ballot,
     BallotChoice,
@@ -193,15 +195,15 @@ def _seed(window: BookingWindow) -> int:
 
 
 def _require_runnable(actor, window: BookingWindow) -> None:
-    if actor is not None and not actor.is_coordinator:
-        raise ValidationError("Only coordinators can run the ballot.", code="forbidden")
+    if actor is not None:
+        require_coordinator(actor, message="Only coordinators can run the ballot.")
     if window.mode != BookingWindow.Mode.BALLOT or window.ballot_closes_at is None:
         raise ValidationError(
             "Booking is first come: there is no ballot to run.", code="no_ballot"
         )
     if window.ballot_ran_at is not None:
         raise ValidationError(
-            f"The ballot has already run ({local(window.ballot_ran_at)}).",
+            f"The ballot has already run ({local_text(window.ballot_ran_at)}).",
             code="ballot_ran",
         )
 
@@ -338,7 +340,7 @@ def _tell_unplaced(project_ids, *, ranked: set[int], window, actor) -> None:
             link=reverse("projects:lab_board"),
             team=names[project_id],
             reason=reason,
-            opens=local(window.opens_at) if window.opens_at else "now",
+            opens=local_text(window.opens_at) if window.opens_at else "now",
         )
 
 

@@ -8,23 +8,19 @@ Thin, as the other views: parse, call one service, redirect with a message.
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.permissions import coordinator_required
 from projects import ballot_selectors, ballot_services, selectors, services
 from projects.ballot_forms import BookingModeForm, posted_ranking
 from projects.models import BallotRun, BookingWindow
 from projects.views import _message_text, _safe_next
 
 Trigger = BallotRun.Trigger
-
-
-def _require_coordinator(user) -> None:
-    if not user.is_coordinator:
-        raise PermissionDenied("Coordinators only.")
 
 
 def _slots(count: int) -> str:
@@ -64,9 +60,9 @@ def run_text(run: BallotRun) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@coordinator_required
 def coordinator_ballot(request):
     """The ballot's page: its state and runs, and the booking mode."""
-    _require_coordinator(request.user)
     window = BookingWindow.get()
     form = BookingModeForm(request.POST or None, instance=window)
     if request.method == "POST" and form.is_valid():
@@ -96,9 +92,9 @@ def coordinator_ballot(request):
 
 @login_required
 @require_POST
+@coordinator_required
 def coordinator_ballot_dry_run(request):
     """Allocate on the current ballots and show the outcome; nothing booked."""
-    _require_coordinator(request.user)
     back = _safe_next(request, reverse("projects:coordinator_ballot"))
     try:
         run = ballot_services.ballot_dry_run(
@@ -113,9 +109,9 @@ def coordinator_ballot_dry_run(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@coordinator_required
 def coordinator_ballot_run(request):
     """Run the ballot now: a confirmation page, then the run."""
-    _require_coordinator(request.user)
     if request.method == "POST":
         try:
             run = ballot_services.ballot_run(

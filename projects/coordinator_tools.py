@@ -36,10 +36,11 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.permissions import require_coordinator
 from notifications.models import Category
 from notifications.services import MESSAGE_MAX, announcement_send, email_wanted
+from pairup.dates import slot_label
 from projects import selectors, services
-from projects.forms import slot_label
 from projects.models import Announcement, BookingRecord, Lab, Membership, Project
 
 User = get_user_model()
@@ -52,11 +53,6 @@ PLAN_CHANGED = (
 )
 ODD_ONE_OUT = "Odd one out: no other free student left to pair with."
 NO_SLOT_LEFT = "No free slot left that matches."
-
-
-def _require_coordinator(actor) -> None:
-    if not actor.is_coordinator:
-        raise ValidationError("Only coordinators may do this.", code="forbidden")
 
 
 def _key(*parts) -> str:
@@ -203,7 +199,7 @@ def pairings_apply(
     when `expected` (a previewed plan's key) no longer matches, and
     `nothing_to_do` when there is no team to make.
     """
-    _require_coordinator(actor)
+    require_coordinator(actor)
     plan = pairing_plan(scope=scope)
     if expected and expected != plan.key:
         raise ValidationError(PLAN_CHANGED, code="plan_changed")
@@ -420,7 +416,7 @@ def placements_apply(
     Raises ValidationError `plan_changed` when `expected` no longer matches,
     and `nothing_to_do` when no team would get a slot.
     """
-    _require_coordinator(actor)
+    require_coordinator(actor)
     plan = placement_plan(day=day, room=room)
     if expected and expected != plan.key:
         raise ValidationError(PLAN_CHANGED, code="plan_changed")
@@ -588,7 +584,7 @@ def announcement_post(
     Raises ValidationError: by field for a bad segment or message,
     `no_recipients` when the segment reaches nobody.
     """
-    _require_coordinator(actor)
+    require_coordinator(actor)
     errors = {}
     try:
         segment, day, room = _clean_segment(segment, day, room)

@@ -4,17 +4,12 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
 from django.core.validators import MaxLengthValidator
-from django.utils import timezone
 
+from pairup.dates import slot_label
 from projects.selectors import SEARCH_MIN_CHARS
 
 DESCRIPTION_HELP = "What you will build, in 1 to 64 characters."
 SLOT_GONE = "That slot is no longer available. Please pick another one."
-
-
-def slot_label(lab) -> str:
-    start, end = timezone.localtime(lab.start), timezone.localtime(lab.end)
-    return f"{start:%a %d %b %Y, %H:%M}-{end:%H:%M} · {lab.room}"
 
 
 class SlotChoiceField(forms.ModelChoiceField):

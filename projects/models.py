@@ -9,9 +9,26 @@ from django.utils import timezone
 from pairup.models import TimeStampedModel
 
 
+def members_prefetch(to_project: str = "") -> models.Prefetch:
+    """A project's memberships with their users, in joining order: one query
+    for all of them. `to_project` is the path from the model queried to the
+    project ("project" from a slot, an invitation or a chat room).
+
+    Querysets use it through `with_members()`; built nowhere else.
+    """
+    return models.Prefetch(
+        f"{to_project}__memberships" if to_project else "memberships",
+        queryset=Membership.objects.select_related("user").order_by("joined_at", "pk"),
+    )
+
+
 class LabQuerySet(models.QuerySet):
     def upcoming(self, now=None):
         return self.filter(start__gt=now or timezone.now())
+
+    def with_members(self):
+        """Each slot's team (select it too) with its members preloaded."""
+        return self.prefetch_related(members_prefetch("project"))
 
 
 class Lab(models.Model):
@@ -54,14 +71,8 @@ class Lab(models.Model):
 
 class ProjectQuerySet(models.QuerySet):
     def with_members(self):
-        return self.prefetch_related(
-            models.Prefetch(
-                "memberships",
-                queryset=Membership.objects.select_related("user").order_by(
-                    "joined_at", "pk"
-                ),
-            )
-        )
+        """Each project's members preloaded, in joining order."""
+        return self.prefetch_related(members_prefetch())
 
 
 class Project(TimeStampedModel):

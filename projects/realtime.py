@@ -9,15 +9,12 @@ coordinator or not), with no database query and no request per frame.
 
 from django.utils import timezone
 
+from pairup.dates import local_text
 from pairup.layer import publish
 from projects import board_cache, selectors
 from projects.models import BookingWindow, Lab
 
 LABS_GROUP = "labs"
-
-
-def _local(moment) -> str:
-    return f"{timezone.localtime(moment):%a %d %b %Y, %H:%M}"
 
 
 def window_frame(window: BookingWindow) -> dict:
@@ -31,8 +28,8 @@ def window_frame(window: BookingWindow) -> dict:
         "closesAt": timezone.localtime(window.closes_at).isoformat()
         if window.closes_at
         else None,
-        "opensText": _local(window.opens_at) if window.opens_at else "",
-        "closesText": _local(window.closes_at) if window.closes_at else "",
+        "opensText": local_text(window.opens_at),
+        "closesText": local_text(window.closes_at),
         "published": window.schedule_published,
     }
 

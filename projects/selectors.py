@@ -12,7 +12,6 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -27,6 +26,7 @@ from projects.models import (
     Lab,
     Membership,
     Project,
+    members_prefetch,
 )
 
 User = get_user_model()
@@ -35,20 +35,13 @@ SEARCH_MIN_CHARS = 2
 SEARCH_LIMIT = 50
 
 
-def _members_prefetch() -> Prefetch:
-    return Prefetch(
-        "memberships",
-        queryset=Membership.objects.select_related("user").order_by("joined_at", "pk"),
-    )
-
-
 def project_for_user(*, user) -> Project | None:
     """Return the user's project with its lab and members preloaded, or None."""
     if not user.is_authenticated:
         return None
     return (
         Project.objects.select_related("lab")
-        .prefetch_related(_members_prefetch())
+        .with_members()
         .filter(memberships__user=user)
         .first()
     )
@@ -64,7 +57,7 @@ def project_get_for_user(*, user, project_id: int) -> Project:
         raise Http404("No such project.")
     project = (
         Project.objects.select_related("lab")
-        .prefetch_related(_members_prefetch())
+        .with_members()
         .filter(pk=project_id)
         .first()
     )
@@ -107,12 +100,7 @@ def invitations_for_user(*, user, project: Project | None) -> tuple[list, list]:
     incoming = list(
         Invitation.objects.filter(invitee=user, status=Invitation.Status.PENDING)
         .select_related("inviter", "project")
-        .prefetch_related(
-            Prefetch(
-                "project__memberships",
-                queryset=Membership.objects.select_related("user"),
-            )
-        )
+        .prefetch_related(members_prefetch("project"))
     )
     outgoing = []
     if project is not None:
@@ -408,11 +396,7 @@ def lab_board(*, day: date | None = None, room: str = "", now=None) -> list[Lab]
         labs = labs.filter(start__gte=start, start__lt=start + timedelta(days=1))
     if room:
         labs = labs.filter(room=room)
-    labs = labs.prefetch_related(
-        Prefetch(
-            "project__memberships", queryset=Membership.objects.select_related("user")
-        )
-    )
+    labs = labs.with_members()
     return list(labs.order_by("start", "room"))
 
 
@@ -421,17 +405,7 @@ def lab_get(*, lab_id: int) -> Lab:
 
     Raise Http404 when it does not exist. Every signed-in user may see a slot.
     """
-    lab = (
-        Lab.objects.select_related("project")
-        .prefetch_related(
-            Prefetch(
-                "project__memberships",
-                queryset=Membership.objects.select_related("user"),
-            )
-        )
-        .filter(pk=lab_id)
-        .first()
-    )
+    lab = Lab.objects.select_related("project").with_members().filter(pk=lab_id).first()
     if lab is None:
         raise Http404("No such slot.")
     return lab
@@ -494,12 +468,7 @@ def schedule_list(
     labs = (
         Lab.objects.filter(project__isnull=False)
         .select_related("project")
-        .prefetch_related(
-            Prefetch(
-                "project__memberships",
-                queryset=Membership.objects.select_related("user"),
-            )
-        )
+        .with_members()
         .order_by("start", "room")
     )
     viewer = viewer or viewer_get(user=user)
@@ -530,7 +499,7 @@ def teams_without_slot() -> list[Project]:
     return list(
         Project.objects.filter(lab__isnull=True)
         .select_related("lab")
-        .prefetch_related(_members_prefetch())
+        .with_members()
         .order_by("pk")
     )
 
@@ -580,7 +549,7 @@ def allocation_list() -> list[Project]:
     time, then unbooked ones by team number (for exports)."""
     return list(
         Project.objects.select_related("lab")
-        .prefetch_related(_members_prefetch())
+        .with_members()
         .order_by(F("lab__start").asc(nulls_last=True), "lab__room", "pk")
     )
 

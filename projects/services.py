@@ -17,12 +17,13 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.permissions import require_coordinator
 from notifications import calendar as slot_calendar
 from notifications import reminders
 from notifications.models import Kind
 from notifications.services import actor_name, notify
+from pairup.dates import slot_label, slot_text
 from projects import ballot_clock, ballot_live, ballot_selectors, realtime, selectors
-from projects.forms import slot_label
 from projects.models import (
     BookingRecord,
     BookingWindow,
@@ -167,13 +168,6 @@ def _set_lab(project: Project, lab: Lab | None) -> None:
         raise ValidationError(SLOT_TAKEN, code="slot_taken") from None
 
 
-def _slot_text(lab: Lab | None) -> str:
-    if lab is None:
-        return ""
-    start, end = timezone.localtime(lab.start), timezone.localtime(lab.end)
-    return f"{lab.room} {start:%Y-%m-%d %H:%M}-{end:%H:%M}"
-
-
 def _record(*, actor, via, action, project, from_lab=None, to_lab=None) -> None:
     numbers = ", ".join(
         Membership.objects.filter(project=project)
@@ -189,9 +183,9 @@ def _record(*, actor, via, action, project, from_lab=None, to_lab=None) -> None:
         project_number=project.pk,
         members=numbers,
         from_lab=from_lab,
-        from_slot=_slot_text(from_lab),
+        from_slot=slot_text(from_lab),
         to_lab=to_lab,
-        to_slot=_slot_text(to_lab),
+        to_slot=slot_text(to_lab),
     )
 
 
@@ -709,10 +703,7 @@ def membership_add(
     *, actor, project: Project, student, via: str = Via.ADMIN
 ) -> Membership:
     """Put a free student into a project with room (coordinators only)."""
-    if not actor.is_coordinator:
-        raise ValidationError(
-            "Only coordinators can assign students.", code="forbidden"
-        )
+    require_coordinator(actor, message="Only coordinators can assign students.")
     if not student.is_student:
         raise ValidationError(
             f"{student.username} is not a student.", code="not_student"
@@ -754,8 +745,7 @@ def membership_remove(*, actor, membership: Membership, via: str = Via.ADMIN) ->
 
     A project left without members is dissolved, releasing its slot.
     """
-    if not actor.is_coordinator:
-        raise ValidationError("Only coordinators can move students.", code="forbidden")
+    require_coordinator(actor, message="Only coordinators can move students.")
     project = _lock_project(membership.project)
     if not project.memberships.exclude(pk=membership.pk).exists():
         # Dissolve while the member is still in it, so the booking record
@@ -790,10 +780,9 @@ def booking_window_update(
     *, actor, window: BookingWindow, fields: list[str]
 ) -> BookingWindow:
     """Save the booking window and refresh every open board (coordinators)."""
-    if not actor.is_coordinator:
-        raise ValidationError(
-            "Only coordinators can change the booking window.", code="forbidden"
-        )
+    require_coordinator(
+        actor, message="Only coordinators can change the booking window."
+    )
     window.full_clean()
     before = BookingWindow.objects.filter(pk=window.pk).first() or BookingWindow()
     window.save(update_fields=[*fields, "updated_at"])
@@ -968,8 +957,7 @@ def _create_one_lab(room, lab_start, length, is_open, series: LabSeries) -> None
 @transaction.atomic
 def lab_save(*, actor, lab: Lab) -> Lab:
     """Create or change a slot (coordinators) and refresh every open board."""
-    if not actor.is_coordinator:
-        raise ValidationError("Only coordinators can change slots.", code="forbidden")
+    require_coordinator(actor, message="Only coordinators can change slots.")
     lab.full_clean()
     before = Lab.objects.filter(pk=lab.pk).first() if lab.pk else None
     lab.save()
@@ -993,8 +981,7 @@ def labs_delete(*, actor, labs) -> int:
     A booked slot can't be deleted (the database protects it): release it
     first.
     """
-    if not actor.is_coordinator:
-        raise ValidationError("Only coordinators can change slots.", code="forbidden")
+    require_coordinator(actor, message="Only coordinators can change slots.")
     lab_ids = [lab.pk for lab in labs]
     if Project.objects.filter(lab_id__in=lab_ids).exists():
         raise ValidationError(
@@ -1011,8 +998,7 @@ def labs_set_open(*, actor, labs, is_open: bool) -> int:
 
     A booked slot keeps its team either way: closing only stops new bookings.
     """
-    if not actor.is_coordinator:
-        raise ValidationError("Only coordinators can change slots.", code="forbidden")
+    require_coordinator(actor, message="Only coordinators can change slots.")
     lab_ids = list(
         Lab.objects.filter(pk__in=[lab.pk for lab in labs])
         .exclude(is_open=is_open)

@@ -24,6 +24,9 @@ from django.views.decorators.http import (
     require_safe,
 )
 
+from accounts.permissions import coordinator_required
+from pairup.dates import local_text, slot_label
+from pairup.forms import add_service_errors
 from projects import (
     ballot_selectors,
     ballot_services,
@@ -45,7 +48,6 @@ from projects.forms import (
     ProjectEditForm,
     RosterFilterForm,
     StudentSearchForm,
-    slot_label,
 )
 from projects.models import BookingRecord, BookingWindow, Project
 from projects.realtime import window_frame
@@ -70,15 +72,6 @@ def _safe_next(request, default: str) -> str:
     return default
 
 
-def _add_service_errors(form, error: ValidationError) -> None:
-    """Attach a service's errors to the form's fields, or to the form itself."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 def _message_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
@@ -98,15 +91,11 @@ def booking_state(window: BookingWindow, now) -> str:
     """Say whether booking is open, and until or from when."""
     if window.is_booking_open(now):
         if window.closes_at:
-            return f"Booking is open until {_local(window.closes_at)}."
+            return f"Booking is open until {local_text(window.closes_at)}."
         return "Booking is open."
     if window.booking_open and window.opens_at and now < window.opens_at:
-        return f"Booking opens {_local(window.opens_at)}."
+        return f"Booking opens {local_text(window.opens_at)}."
     return "Booking is closed."
-
-
-def _local(moment) -> str:
-    return f"{timezone.localtime(moment):%a %d %b %Y, %H:%M}"
 
 
 def _wants_json(request) -> bool:
@@ -158,7 +147,7 @@ def project_new(request):
                 via=VIA_PAGE,
             )
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             text = "Your project was created."
             if data["partner"]:
@@ -210,7 +199,7 @@ def project_mine(request):
                     description=form.cleaned_data["description"],
                 )
             except ValidationError as error:
-                _add_service_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, "The description was saved.")
                 return redirect("projects:project_mine")
@@ -239,7 +228,7 @@ def project_invite(request):
             if one_click:
                 messages.error(request, _message_text(error))
                 return redirect(back)
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -620,11 +609,6 @@ def schedule_print(request):
 # Coordinator ------------------------------------------------------------
 
 
-def _require_coordinator(user) -> None:
-    if not user.is_coordinator:
-        raise PermissionDenied("Coordinators only.")
-
-
 # The page: counts, pictures and the table of students (the "live" parts,
 # which `coordinator_live` renders again when the unit changes), and the
 # tools, each with a page of its own (preview, then apply).
@@ -699,8 +683,8 @@ def _live_context(request) -> dict:
 
 @login_required
 @require_safe
+@coordinator_required
 def coordinator(request):
-    _require_coordinator(request.user)
     context = _live_context(request)
     rooms, days = context["rooms"], context["days"]
     live_url = reverse("projects:coordinator_live")
@@ -724,11 +708,11 @@ def coordinator(request):
 
 @login_required
 @require_safe
+@coordinator_required
 def coordinator_live(request):
     """The page's live parts again (counts, pictures, the table with the same
     filters and page): the page's one request after its socket says the unit
     changed."""
-    _require_coordinator(request.user)
     return render(request, "projects/_coordinator_live.html", _live_context(request))
 
 
@@ -745,9 +729,9 @@ def _tool_refused(request, error: ValidationError, back: str):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@coordinator_required
 def coordinator_pairings(request):
     """Pair the leftovers: the preview (GET), then apply it (POST)."""
-    _require_coordinator(request.user)
     form = PairingForm(request.POST if request.method == "POST" else request.GET)
     scope = form.cleaned_data["scope"] if form.is_valid() else Scope.FLAGGED
     back = f"{reverse('projects:coordinator_pairings')}?scope={scope}"
@@ -794,9 +778,9 @@ def coordinator_pairings(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@coordinator_required
 def coordinator_placements(request):
     """Place the unbooked: the preview (GET), then apply it (POST)."""
-    _require_coordinator(request.user)
     rooms, days = _fill_choices(charts.slot_fill_data())
     data = request.POST if request.method == "POST" else request.GET
     form = PlacementForm(data, rooms=rooms, days=days)
@@ -846,9 +830,9 @@ def coordinator_placements(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@coordinator_required
 def coordinator_announcements(request):
     """Write to a segment: "Preview" says how many it reaches; "Send" sends."""
-    _require_coordinator(request.user)
     rooms, days = _fill_choices(charts.slot_fill_data())
     form = AnnouncementForm(request.POST or None, rooms=rooms, days=days)
     sending = request.POST.get("action") == "send"
@@ -866,7 +850,7 @@ def coordinator_announcements(request):
             else:
                 audience = coordinator_tools.audience_preview(**segment)
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             if sending:
                 messages.success(
@@ -888,23 +872,23 @@ def coordinator_announcements(request):
 
 @login_required
 @require_safe
+@coordinator_required
 def coordinator_students_csv(request):
-    _require_coordinator(request.user)
     return exports.students_without_project().response()
 
 
 @login_required
 @require_safe
+@coordinator_required
 def coordinator_teams_csv(request):
-    _require_coordinator(request.user)
     return exports.teams_without_slot().response()
 
 
 @login_required
 @require_safe
+@coordinator_required
 def coordinator_roster_csv(request):
     """The table of students with its filters (every page), as CSV."""
-    _require_coordinator(request.user)
     rooms, days = _fill_choices(charts.slot_fill_data())
     form = RosterFilterForm(request.GET or None, rooms=rooms, days=days)
     return exports.students(selectors.roster_students(**form.filters())).response()
@@ -912,6 +896,6 @@ def coordinator_roster_csv(request):
 
 @login_required
 @require_safe
+@coordinator_required
 def coordinator_allocations_csv(request):
-    _require_coordinator(request.user)
     return exports.allocations().response()

@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from pairup.tests.helpers import sign_in
+
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
 ).expect
@@ -29,13 +31,6 @@ def fill_registration(page, number, password2=PASSWORD):
     page.fill("#id_password1", PASSWORD)
     page.fill("#id_password2", password2)
     page.get_by_role("button", name="Create account").click()
-
-
-def sign_in(page, number, password=PASSWORD):
-    page.goto("/accounts/login/")
-    page.fill("#id_username", number)
-    page.fill("#id_password", password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def mailed_link(log, email: str, timeout: float = 10) -> str:
@@ -70,7 +65,7 @@ def test_student_registers_signs_out_and_signs_in_again(page):
     expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
     expect(page.get_by_test_id("nav-user")).to_have_count(0)
 
-    sign_in(page, "71000001")
+    sign_in(page, "71000001", PASSWORD, wait=None)
     expect(page.get_by_role("heading", name="Hello, Ro")).to_be_visible()
 
 

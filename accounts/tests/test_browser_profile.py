@@ -6,6 +6,8 @@ student numbers of its own (the 731xxxxx range). No ORM here.
 
 import pytest
 
+from pairup.tests.helpers import sign_in
+
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
 ).expect
@@ -30,13 +32,6 @@ def make_students(live_server, students: dict[str, str]) -> None:
     )
 
 
-def sign_in(page, number: str, password: str = PASSWORD) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", number)
-    page.fill("#id_password", password)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def alert(page):
     return page.locator(".messages .alert").first
 
@@ -44,7 +39,7 @@ def alert(page):
 def test_student_sets_a_preferred_name_and_looks_for_a_partner(live_server, new_page):
     make_students(live_server, {"73100001": "Theodora", "73100002": "Searcher"})
     page = new_page()
-    sign_in(page, "73100001")
+    sign_in(page, "73100001", PASSWORD, wait=None)
     expect(page.get_by_test_id("nav-user")).to_have_text("Theodora")
 
     page.get_by_test_id("nav-user").click()
@@ -73,7 +68,7 @@ def test_student_sets_a_preferred_name_and_looks_for_a_partner(live_server, new_
 
     # Another student finds Teddy in search, marked as looking.
     other = new_page()
-    sign_in(other, "73100002")
+    sign_in(other, "73100002", PASSWORD, wait=None)
     other.goto("/students/?q=73100001")
     row = other.locator("tr[data-student='73100001']")
     expect(row).to_contain_text("(Teddy)")
@@ -82,7 +77,7 @@ def test_student_sets_a_preferred_name_and_looks_for_a_partner(live_server, new_
 
 def test_student_changes_the_password_and_signs_in_with_the_new_one(live_server, page):
     make_students(live_server, {"73100003": "Ulla"})
-    sign_in(page, "73100003")
+    sign_in(page, "73100003", PASSWORD, wait=None)
     expect(page.get_by_test_id("nav-user")).to_have_text("Ulla")
     # A chat left open in another tab is ended by the password change.
     chat_tab = page.context.new_page()
@@ -112,12 +107,12 @@ def test_student_changes_the_password_and_signs_in_with_the_new_one(live_server,
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_test_id("nav-user")).to_have_count(0)
 
-    sign_in(page, "73100003", PASSWORD)
+    sign_in(page, "73100003", PASSWORD, wait=None)
     expect(page.get_by_test_id("nav-user")).to_have_count(0)
     expect(page.get_by_role("main")).to_contain_text(
         "Please enter a correct student number and password"
     )
 
-    sign_in(page, "73100003", NEW_PASSWORD)
+    sign_in(page, "73100003", NEW_PASSWORD, wait=None)
     expect(page.get_by_test_id("nav-user")).to_have_text("Ulla")
     expect(page.get_by_role("heading", name="Hello, Ulla")).to_be_visible()

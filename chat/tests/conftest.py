@@ -6,20 +6,14 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from chat import hub
+from pairup.tests.helpers import session_cookie
 
 # The site as the tests reach it: WebsocketCommunicator sends no Host header
 # of its own, and the Origin must match it (pairup/origin.py).
 HOST = b"127.0.0.1"
 ORIGIN = b"http://127.0.0.1"
-
-
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
 
 
 async def open_socket(

@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from pairup.tests.helpers import sign_in
+
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
 ).expect
@@ -38,14 +40,6 @@ def make_team(live_server, number: str) -> int:
     return int(output.strip().splitlines()[-1])
 
 
-def sign_in(page, number):
-    page.goto("/accounts/login/")
-    page.fill("#id_username", number)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("nav-user")).to_be_visible()
-
-
 def enter_room(page, slug):
     page.goto(f"/chat/{slug}/")
     expect(page.locator("#chat-connection")).to_have_attribute(
@@ -66,8 +60,8 @@ def test_two_students_see_each_others_messages_as_text(live_server, new_page):
         page.on(
             "dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss())
         )
-    sign_in(maya, "72000001")
-    sign_in(noor, "72000002")
+    sign_in(maya, "72000001", PASSWORD)
+    sign_in(noor, "72000002", PASSWORD)
     enter_room(maya, "lobby")
     enter_room(noor, "lobby")
     expect(maya.locator("#chat-presence")).to_contain_text("Noor")
@@ -91,7 +85,7 @@ def test_two_students_see_each_others_messages_as_text(live_server, new_page):
 def test_outsider_is_refused_a_team_room_page(live_server, page):
     make_students(live_server, {"72000011": "Omar", "72000012": "Pia"})
     project_id = make_team(live_server, "72000011")
-    sign_in(page, "72000012")
+    sign_in(page, "72000012", PASSWORD)
     response = page.goto(f"/chat/team-{project_id}/")
     assert response.status == 404
     expect(page.get_by_role("heading", name="No such room")).to_be_visible()
@@ -101,7 +95,7 @@ def test_outsider_is_refused_a_team_room_page(live_server, page):
 def test_signing_out_in_one_tab_ends_the_chat_in_another(live_server, new_page):
     make_students(live_server, {"72000021": "Quinn"})
     chat_tab = new_page()
-    sign_in(chat_tab, "72000021")
+    sign_in(chat_tab, "72000021", PASSWORD)
     enter_room(chat_tab, "lobby")
     other_tab = chat_tab.context.new_page()
     other_tab.goto("/")
@@ -122,7 +116,7 @@ def test_signing_out_in_one_tab_ends_the_chat_in_another(live_server, new_page):
 def test_team_room_from_the_rooms_index(live_server, page):
     make_students(live_server, {"72000031": "Rui"})
     project_id = make_team(live_server, "72000031")
-    sign_in(page, "72000031")
+    sign_in(page, "72000031", PASSWORD)
     page.goto("/chat/")
     page.get_by_test_id("team-room-link").click()
     expect(page).to_have_url(re.compile(rf"/chat/team-{project_id}/$"))
@@ -146,7 +140,7 @@ def test_a_muted_student_is_told_until_when_and_keeps_the_text(live_server, page
         "until = datetime(2099, 1, 2, 13, 30, tzinfo=ZoneInfo('Australia/Perth'))\n"
         "Mute.objects.create(user=user, until=until)\n"
     )
-    sign_in(page, "72000041")
+    sign_in(page, "72000041", PASSWORD)
     enter_room(page, "lobby")
     say(page, "can anyone hear me")
     expect(page.locator("#chat-error")).to_have_text(
@@ -167,8 +161,8 @@ def test_a_client_closed_for_falling_behind_reconnects_and_resyncs(
         sockets.append((route, route.connect_to_server()))
 
     tara.route_web_socket(re.compile(r"/ws/chat/"), through)
-    sign_in(tara, "72000051")
-    sign_in(uma, "72000052")
+    sign_in(tara, "72000051", PASSWORD)
+    sign_in(uma, "72000052", PASSWORD)
     enter_room(tara, "lobby")
     enter_room(uma, "lobby")
     say(tara, "before the drop")

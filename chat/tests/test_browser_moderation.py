@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+from pairup.tests.helpers import sign_in
+
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
 ).expect
@@ -32,14 +34,6 @@ def make_students(live_server, students: dict[str, str], then: str = "") -> str:
     )
 
 
-def sign_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("nav-user")).to_be_visible()
-
-
 def expect_connected(page) -> None:
     expect(page.locator("#chat-connection")).to_have_attribute(
         "data-state", "connected"
@@ -54,7 +48,7 @@ def say(page, text: str) -> None:
 
 def test_student_opens_a_public_room_by_name(live_server, page):
     make_students(live_server, {"73500001": "Vera"})
-    sign_in(page, "73500001")
+    sign_in(page, "73500001", PASSWORD)
 
     page.get_by_role("link", name="Chat").click()
     page.get_by_label("Room name").fill("Team Rocket 735")
@@ -95,8 +89,8 @@ def test_a_message_deleted_in_the_admin_disappears_from_an_open_room(
         "coordinator_make(username='mod735')\n",
     )
     wim, mona = new_page(), new_page()
-    sign_in(wim, "73500011")
-    sign_in(mona, "mod735")
+    sign_in(wim, "73500011", PASSWORD)
+    sign_in(mona, "mod735", PASSWORD)
     wim.goto("/chat/")
     wim.get_by_label("Room name").fill("Moderated 735")
     wim.get_by_role("button", name="Open room").click()
@@ -138,8 +132,8 @@ def test_dissolving_a_team_closes_the_partners_team_room(live_server, new_page):
     )
     project_id = int(output.split()[-1])
     xavi, yara = new_page(), new_page()
-    sign_in(xavi, "73500021")
-    sign_in(yara, "73500022")
+    sign_in(xavi, "73500021", PASSWORD)
+    sign_in(yara, "73500022", PASSWORD)
     yara.goto("/chat/")
     yara.get_by_test_id("team-room-link").click()
     expect(yara).to_have_url(re.compile(rf"/chat/team-{project_id}/$"))

@@ -8,6 +8,8 @@ student numbers (736xxxxx) and room names of its own. No ORM here.
 
 import pytest
 
+from pairup.tests.helpers import sign_in
+
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
 ).expect
@@ -30,14 +32,6 @@ def make_users(live_server, users: dict[str, dict], then: str = "") -> str:
         "    if fields.get('is_staff'):\n"
         "        coordinator_make(username=username)\n" + then
     )
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("nav-user")).to_be_visible()
 
 
 def enter_room(page, name: str) -> None:
@@ -69,8 +63,8 @@ def test_only_the_real_coordinator_wears_the_badge(live_server, new_page):
         },
     )
     casey, mona = new_page(), new_page()
-    sign_in(casey, "73600001")
-    sign_in(mona, "coord736")
+    sign_in(casey, "73600001", PASSWORD)
+    sign_in(mona, "coord736", PASSWORD)
     enter_room(casey, "Badge 736")
     enter_room(mona, "Badge 736")
     say(casey, "I am in charge here")
@@ -105,8 +99,8 @@ def test_a_room_closed_in_the_admin_disconnects_and_stays_closed(live_server, ne
         },
     )
     noor, olga = new_page(), new_page()
-    sign_in(noor, "73600011")
-    sign_in(olga, "close736")
+    sign_in(noor, "73600011", PASSWORD)
+    sign_in(olga, "close736", PASSWORD)
     enter_room(noor, "Spam 736")
     say(noor, "spam spam spam")
 
@@ -143,7 +137,7 @@ def test_a_coordinator_cannot_escalate_through_the_user_admin(live_server, page)
         " User.objects.get(username='esc736').pk)\n",
     )
     student_id, own_id = output.split()[-2:]
-    sign_in(page, "esc736")
+    sign_in(page, "esc736", PASSWORD)
 
     page.goto(f"/admin/accounts/user/{own_id}/change/")
     expect(page.locator("input[name=is_superuser]")).to_have_count(0)

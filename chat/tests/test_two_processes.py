@@ -47,7 +47,7 @@ def two_servers(tmp_path):
     They use Redis database 1: the test process clears its own cache (the
     REDIS_URL database) around every test.
     """
-    from conftest import start_live_server
+    from pairup.tests.browser import start_live_server
 
     redis_url = urlsplit(os.environ["REDIS_URL"])._replace(path="/1").geturl()
     servers = []

@@ -9,18 +9,13 @@ from django.test import Client
 
 from notifications.models import Notification
 from notifications.services import notifications_mark_read
+from pairup.tests.helpers import session_cookie
 from projects import services
 from projects.tests.factories import make_team
 
 HOST = b"127.0.0.1"
 ORIGIN = b"http://127.0.0.1"
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
 
 
 async def open_me(user=None, *, origin=ORIGIN, cookie=None):

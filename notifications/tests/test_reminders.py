@@ -14,8 +14,8 @@ from notifications import reminders
 from notifications.models import Kind, Notification, Reminder
 from notifications.tests.conftest import mailed, run_worker, told
 from projects import services
-from projects.models import BookingWindow
 from projects.tests.factories import LabFactory, make_team
+from projects.tests.helpers import set_window
 
 MINUTE = timedelta(minutes=1)
 
@@ -196,13 +196,6 @@ def test_two_worker_loops_racing_run_the_queued_reminder_task_once():
 
 
 # Booking opens ---------------------------------------------------------------
-
-
-def set_window(dana, **fields):
-    window = BookingWindow.get()
-    for name, value in fields.items():
-        setattr(window, name, value)
-    services.booking_window_update(actor=dana, window=window, fields=list(fields))
 
 
 @pytest.mark.django_db

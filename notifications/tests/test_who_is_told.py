@@ -4,6 +4,7 @@ outsider, and email only as each user's preferences want."""
 import pytest
 from django.core import mail
 
+from accounts.permissions import CoordinatorRequired
 from accounts.tests.factories import StudentFactory
 from notifications import services as notification_services
 from notifications.models import Category, EmailDelivery, Kind, Notification
@@ -232,7 +233,7 @@ def test_an_announcement_reaches_every_student_in_the_page_only_by_default(
 
 
 def test_only_coordinators_announce(alice):
-    with pytest.raises(Exception, match="Only coordinators"):
+    with pytest.raises(CoordinatorRequired, match="Only coordinators can send"):
         notification_services.announcement_send(actor=alice, message="Hi")
 
 

@@ -9,6 +9,8 @@ module's own. No ORM here.
 
 import pytest
 
+from pairup.tests.helpers import sign_in
+
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
 ).expect
@@ -105,15 +107,6 @@ def pages_for(persona: str, unit: dict) -> list[str]:
     ]
 
 
-def sign_in(page, number: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", number)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    # The name is in the collapsed menu at phone width: wait for the page.
-    expect(page.get_by_test_id("nav-user")).to_be_attached()
-
-
 # Swagger UI's operation rows put a copy-link button inside the expanding
 # button and use 16 px link targets: its own markup, which a template
 # override can't reach. Only those two rules are off, only on that page.
@@ -161,7 +154,7 @@ def test_every_page_passes_axe_at_wcag_22_aa(
     page = context.new_page()
     try:
         if PERSONAS[persona]:
-            sign_in(page, PERSONAS[persona])
+            sign_in(page, PERSONAS[persona], PASSWORD, wait="attached")
         failures = {}
         for path in pages_for(persona, unit):
             page.goto(path)
@@ -190,7 +183,7 @@ def test_the_team_room_is_a_click_from_the_dashboard_and_the_project_page(
     context = browser.new_context(base_url=live_server.url)
     page = context.new_page()
     try:
-        sign_in(page, "81400001")
+        sign_in(page, "81400001", PASSWORD, wait="attached")
         page.get_by_test_id("team-room-link").click()
         expect(page).to_have_url(f"{live_server.url}/chat/team-{unit['project']}/")
         page.goto("/projects/mine/")
@@ -253,7 +246,7 @@ BALLOT_PAGES = {
 def ballot_server(tmp_path_factory):
     import subprocess
 
-    from conftest import start_live_server
+    from pairup.tests.browser import start_live_server
 
     live = start_live_server(tmp_path_factory.mktemp("a11y-ballot"))
     live.shell(BALLOT_SETUP)
@@ -275,7 +268,7 @@ def check_ballot_pages(browser, server, state: str) -> dict:
             context.set_default_timeout(15_000)
             page = context.new_page()
             try:
-                sign_in(page, number)
+                sign_in(page, number, PASSWORD, wait="attached")
                 for path in paths:
                     page.goto(path)
                     page.wait_for_load_state("load")

@@ -9,8 +9,8 @@ import pytest
 from django.db import OperationalError
 from django.test import Client
 
-from conftest import free_port
 from pairup import health
+from pairup.tests.browser import free_port
 
 pytestmark = pytest.mark.django_db
 

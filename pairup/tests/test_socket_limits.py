@@ -35,7 +35,7 @@ print(json.dumps(keys))
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from conftest import start_live_server
+    from pairup.tests.browser import start_live_server
 
     live = start_live_server(
         tmp_path_factory.mktemp("limits"), {"PAIRUP_CHAT_RATE": "off"}

@@ -4,9 +4,9 @@
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from pairup.origin import parse_origin
+from pairup.tests.helpers import session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,12 +18,6 @@ def lobby(db):
     from chat.models import Room
 
     Room.objects.get_or_create(slug="lobby", defaults={"name": "Lobby"})
-
-
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
 
 
 async def opens(user, path, *headers, scheme=None) -> bool:

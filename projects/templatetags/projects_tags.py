@@ -1,7 +1,6 @@
 from django import template
-from django.utils import timezone
 
-from projects.forms import slot_label
+from pairup.dates import CLOCK, local_text, slot_label
 
 register = template.Library()
 
@@ -15,7 +14,7 @@ def slot(lab) -> str:
 @register.filter
 def local_time(value) -> str:
     """Format a moment as "16:05" in the unit's time zone."""
-    return f"{timezone.localtime(value):%H:%M}" if value else ""
+    return local_text(value, CLOCK)
 
 
 @register.filter

@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from pairup.tests.helpers import sign_in
+
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
 ).expect
@@ -16,14 +18,6 @@ expect = pytest.importorskip(
 pytestmark = pytest.mark.browser
 
 PASSWORD = "lantern-quarry-meadow-37"
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("nav-user")).to_be_visible()
 
 
 def make_team(live_server) -> tuple[int, str, str]:
@@ -65,7 +59,7 @@ def make_team(live_server) -> tuple[int, str, str]:
 def test_coordinator_moves_a_teams_slot_then_removes_a_member(live_server, page):
     project_id, old, new = make_team(live_server)
     team = f"Team {project_id}"
-    sign_in(page, "coord737")
+    sign_in(page, "coord737", PASSWORD)
 
     page.goto("/admin/projects/project/?q=Una+and+Vic")
     page.get_by_role("link", name=team, exact=True).click()

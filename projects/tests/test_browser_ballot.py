@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+from pairup.tests.helpers import sign_in
+
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
 ).expect
@@ -49,7 +51,7 @@ print(*[lab.pk for lab in labs], theirs.pk)
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from conftest import start_live_server
+    from pairup.tests.browser import start_live_server
 
     live = start_live_server(tmp_path_factory.mktemp("ballot"))
     yield live
@@ -81,14 +83,6 @@ def open_page(browser, server):
         context.close()
 
 
-def sign_in(page, number: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", number)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("nav-user")).to_be_attached()
-
-
 def open_board(page) -> None:
     page.goto("/labs/?room=Ballot+Lab")
     expect(page.locator("body")).to_have_attribute("data-ballot-ready", "true")
@@ -115,7 +109,7 @@ def test_without_javascript_a_student_ranks_with_the_form(server, unit, open_pag
         "    project_create(user=dot, description='Dot ranks without scripts')\n"
     )
     page = open_page(java_script_enabled=False)
-    sign_in(page, "81500004")
+    sign_in(page, "81500004", PASSWORD, wait="attached")
     page.goto("/labs/?room=Ballot+Lab")
 
     page.get_by_test_id("ballot-add").select_option(str(third))
@@ -140,8 +134,8 @@ def test_partners_rank_slots_live_and_then_see_the_slot_the_ballot_gave_them(
 ):
     first, second, _ = unit["labs"]
     ann, ben = open_page(), open_page()
-    sign_in(ann, "81500001")
-    sign_in(ben, "81500002")
+    sign_in(ann, "81500001", PASSWORD, wait="attached")
+    sign_in(ben, "81500002", PASSWORD, wait="attached")
     open_board(ann)
     open_board(ben)
     expect(ann.get_by_test_id("ballot-empty")).to_be_visible()
@@ -183,7 +177,7 @@ def test_partners_rank_slots_live_and_then_see_the_slot_the_ballot_gave_them(
 
     # A coordinator runs the ballot now; both partners' pages change live.
     cora = open_page()
-    sign_in(cora, "ballot-coordinator")
+    sign_in(cora, "ballot-coordinator", PASSWORD, wait="attached")
     cora.goto("/coordinator/")
     expect(cora.get_by_test_id("coordinator-ballot-ranked")).to_contain_text(
         re.compile(r"^2 of \d teams without a slot")

@@ -6,6 +6,9 @@ database lives for the whole session. No ORM here.
 
 import pytest
 
+from pairup.tests.helpers import sign_in
+from projects.tests.helpers import open_board
+
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
 ).expect
@@ -48,25 +51,12 @@ def make_lab(live_server, room: str, *, seconds_from_now: int) -> int:
     return lab_id
 
 
-def sign_in(page, number: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", number)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("nav-user")).to_be_visible()
-
-
-def open_board(page, room: str) -> None:
-    page.goto(f"/labs/?room={room}")
-    expect(page.get_by_test_id("board-connection")).to_contain_text("Live")
-
-
 def test_board_changes_live_when_another_team_books(live_server, new_page):
     make_people(live_server)
     lab = make_lab(live_server, "Live Lab 1", seconds_from_now=3 * 86400)
     ann, ben = new_page(), new_page()
-    sign_in(ann, "81200001")
-    sign_in(ben, "81200002")
+    sign_in(ann, "81200001", PASSWORD)
+    sign_in(ben, "81200002", PASSWORD)
     open_board(ben, "Live Lab 1")
     status = ben.locator(f"#lab-{lab}").get_by_test_id("status")
     expect(status).to_have_text("Free")
@@ -89,7 +79,7 @@ def test_board_follows_the_clock_without_a_write(live_server, new_page):
         ")\n"
     )
     page = new_page()
-    sign_in(page, "81200003")
+    sign_in(page, "81200003", PASSWORD)
     # The live server runs with the default cut-off of 60 minutes.
     cutoff_soon, starts_soon = shell_ids(
         live_server,
@@ -145,8 +135,8 @@ def test_publishing_the_schedule_shows_team_names_on_an_open_board(
         "print(lab.pk)\n",
     )
     student, coordinator = new_page(), new_page()
-    sign_in(student, "81200005")
-    sign_in(coordinator, "publisher")
+    sign_in(student, "81200005", PASSWORD)
+    sign_in(coordinator, "publisher", PASSWORD)
     open_board(student, "Publish Lab")
     row = student.locator(f"#lab-{lab}")
     expect(row.get_by_test_id("status")).to_have_text("Taken")
@@ -183,7 +173,7 @@ def test_board_opens_for_booking_when_the_window_opens(live_server, new_page):
         "print(lab.pk)\n",
     )
     page = new_page()
-    sign_in(page, "81200006")
+    sign_in(page, "81200006", PASSWORD)
     live_server.shell(
         "from datetime import timedelta\n"
         "from django.utils import timezone\n"

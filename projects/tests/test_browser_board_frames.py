@@ -6,6 +6,9 @@ database lives for the whole session. No ORM here.
 
 import pytest
 
+from pairup.tests.helpers import sign_in
+from projects.tests.helpers import open_board
+
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
 ).expect
@@ -72,18 +75,9 @@ def make_labs(live_server, room: str, count: int, *, days: int) -> list[int]:
     ]
 
 
-def sign_in(page, number: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", number)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("nav-user")).to_be_visible()
-
-
-def open_board(page, room: str) -> list[str]:
+def open_board_watching(page, room: str) -> list[str]:
     """Open the board on one room; return the list its later requests go to."""
-    page.goto(f"/labs/?room={room}")
-    expect(page.get_by_test_id("board-connection")).to_contain_text("Live")
+    open_board(page, room)
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     return requests
@@ -117,7 +111,7 @@ def test_open_boards_change_from_frames_alone_each_showing_what_its_user_may_see
         (pat, "frames-coordinator"),
         (admin, "frames-coordinator"),
     ):
-        sign_in(page, number)
+        sign_in(page, number, PASSWORD)
     create_project(ann, "Ann and Gus fly drones")
     ann.get_by_label("Partner's student number").fill("81300002")
     ann.get_by_role("button", name="Send invitation").click()
@@ -125,7 +119,9 @@ def test_open_boards_change_from_frames_alone_each_showing_what_its_user_may_see
     gus.get_by_role("button", name="Accept").click()
     expect(gus.get_by_test_id("dashboard-partner")).to_contain_text("Ann")
 
-    watching = {page: open_board(page, "Frame Lab") for page in (gus, ben, pat)}
+    watching = {
+        page: open_board_watching(page, "Frame Lab") for page in (gus, ben, pat)
+    }
     rows = {page: page.locator(f"#lab-{lab}") for page in watching}
     for row in rows.values():
         expect(row.get_by_test_id("status")).to_have_text("Free")
@@ -182,7 +178,7 @@ def test_a_row_rendered_from_a_frame_is_the_row_the_server_renders(
         f"Lab.objects.filter(pk={closed}).update(is_open=False)\n"
     )
     page = new_page()
-    sign_in(page, "81300011")
+    sign_in(page, "81300011", PASSWORD)
     page.goto("/labs/?room=Markup Lab")
     expect(page.get_by_test_id("board-connection")).to_contain_text("Live")
 
@@ -203,7 +199,7 @@ def test_booking_moving_and_releasing_happen_in_the_background(live_server, new_
     make_users(live_server, ("81300021", "Eli"))
     first, second, grabbed = make_labs(live_server, "Background Lab", 3, days=5)
     page = new_page()
-    sign_in(page, "81300021")
+    sign_in(page, "81300021", PASSWORD)
     create_project(page, "Eli tunes engines")
     open_board(page, "Background Lab")
     documents: list[str] = []

@@ -10,6 +10,8 @@ import io
 
 import pytest
 
+from pairup.tests.helpers import sign_in
+
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
 ).expect
@@ -18,14 +20,6 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "meadow-copper-signal-86"
 FORMULA = '=HYPERLINK("http://evil.example","Eve")'
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("nav-user")).to_be_visible()
 
 
 def read_counts(page) -> dict[str, int]:
@@ -77,7 +71,7 @@ def test_coordinator_sees_the_unit_and_downloads_the_free_students(live_server, 
     assert "coord734 is now a coordinator" in live_server.manage(
         "make_coordinator", "coord734"
     )
-    sign_in(page, "coord734")
+    sign_in(page, "coord734", PASSWORD)
     page.get_by_role("link", name="Coordinator").click()
     expect(page.get_by_role("heading", name="The unit at a glance")).to_be_visible()
     before = read_counts(page)
@@ -179,7 +173,7 @@ def test_student_on_the_coordinator_page_gets_the_403_page(live_server, page):
         "get_user_model().objects.create_user(\n"
         f"    username='73400011', password={PASSWORD!r}, first_name='Pip')\n"
     )
-    sign_in(page, "73400011")
+    sign_in(page, "73400011", PASSWORD)
     expect(page.get_by_role("link", name="Coordinator")).to_have_count(0)
 
     response = page.goto("/coordinator/")

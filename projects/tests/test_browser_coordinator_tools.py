@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+from pairup.tests.helpers import sign_in
+
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
 ).expect
@@ -27,7 +29,7 @@ def assert_accessible(page) -> None:
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    from conftest import start_live_server
+    from pairup.tests.browser import start_live_server
 
     server = start_live_server(tmp_path_factory.mktemp("coordinator-tools"))
     server.shell(
@@ -42,14 +44,6 @@ def live_server(tmp_path_factory):
         server.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         server.process.kill()
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("nav-user")).to_be_visible()
 
 
 def students(live_server, *rows: str) -> None:
@@ -100,7 +94,7 @@ def test_the_page_counts_up_as_a_student_books_in_another_browser(
     )
     lab, _ = make_lab(live_server, "Live Count Lab", days=4)
     coordinator, ann, ben = new_page(), new_page(), new_page()
-    sign_in(coordinator, "coord-tools")
+    sign_in(coordinator, "coord-tools", PASSWORD)
     coordinator.goto("/coordinator/?q=7010")
     expect(coordinator.get_by_test_id("coordinator-connection")).to_contain_text("Live")
     booked = int(count(coordinator, "Teams with a slot").inner_text())
@@ -118,7 +112,7 @@ def test_the_page_counts_up_as_a_student_books_in_another_browser(
         ),
     )
 
-    sign_in(ann, "70100001")
+    sign_in(ann, "70100001", PASSWORD)
     ann.goto("/labs/?room=Live+Count+Lab")
     expect(ann.get_by_test_id("board-connection")).to_contain_text("Live")
     ann.locator(f"#lab-{lab}").get_by_role("button", name="Book").click()
@@ -136,7 +130,7 @@ def test_the_page_counts_up_as_a_student_books_in_another_browser(
     assert requests and all("q=7010" in url for url in requests)
     assert_accessible(coordinator)
 
-    sign_in(ben, "70100002")
+    sign_in(ben, "70100002", PASSWORD)
     ben.goto("/projects/new/")
     ben.get_by_label("Description").fill("Ben builds a boat")
     ben.get_by_role("button", name="Create project").click()
@@ -159,7 +153,7 @@ def test_a_coordinator_pairs_places_and_tells_them_from_the_page(live_server, ne
     _, day = make_lab(live_server, "Tools Lab", days=6)
     make_lab(live_server, "Tools Lab", days=6)
     coordinator = new_page()
-    sign_in(coordinator, "coord-tools")
+    sign_in(coordinator, "coord-tools", PASSWORD)
 
     # Pair: the preview, then apply it.
     coordinator.goto("/coordinator/")
@@ -214,7 +208,7 @@ def test_a_coordinator_pairs_places_and_tells_them_from_the_page(live_server, ne
     assert_accessible(coordinator)
 
     cai = new_page()
-    sign_in(cai, "70200001")
+    sign_in(cai, "70200001", PASSWORD)
     cai.goto("/notifications/")
     expect(cai.locator("main")).to_contain_text("Bring your poster to Tools Lab.")
     expect(cai.locator("main")).to_contain_text("booked the lab slot")

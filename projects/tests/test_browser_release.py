@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from pairup.tests.helpers import sign_in
+
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
 ).expect
@@ -52,14 +54,6 @@ def make_booked_team(
     return int(output.split()[-1])
 
 
-def sign_in(page, number: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", number)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("nav-user")).to_be_visible()
-
-
 def alert(page):
     return page.locator(".messages .alert").first
 
@@ -74,8 +68,8 @@ def test_member_releases_the_slot_and_the_board_shows_it_free(live_server, new_p
         others={"73300002": "Milo"},
     )
     lia, milo = new_page(), new_page()
-    sign_in(lia, "73300001")
-    sign_in(milo, "73300002")
+    sign_in(lia, "73300001", PASSWORD)
+    sign_in(milo, "73300002", PASSWORD)
     # Milo watches the board while Lia releases.
     milo.goto(f"/labs/?room={ROOM}")
     expect(milo.get_by_test_id("board-connection")).to_contain_text("Live")
@@ -107,7 +101,7 @@ def test_member_edits_the_description_past_a_too_long_value(live_server, page):
     make_booked_team(
         live_server, "73300011", "Noa", days=6, description="Noa tunes bells"
     )
-    sign_in(page, "73300011")
+    sign_in(page, "73300011", PASSWORD)
     page.goto("/projects/mine/")
     description = page.get_by_role("textbox", name="Description")
     expect(description).to_have_value("Noa tunes bells")

@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from pairup.tests.helpers import sign_in
+
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
 ).expect
@@ -34,14 +36,6 @@ def make_students(live_server, students: list[dict], *, with_project=()) -> None
     )
 
 
-def sign_in(page, number: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", number)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("nav-user")).to_be_visible()
-
-
 def alert(page):
     return page.locator(".messages .alert").first
 
@@ -63,8 +57,8 @@ def test_student_invites_from_search_and_the_invitee_declines(live_server, new_p
         with_project=["73200001", "73200004"],
     )
     ines, byrne = new_page(), new_page()
-    sign_in(ines, "73200001")
-    sign_in(byrne, "73200003")
+    sign_in(ines, "73200001", PASSWORD)
+    sign_in(byrne, "73200003", PASSWORD)
 
     ines.get_by_role("link", name="Find a partner").first.click()
     ines.get_by_label("Name or student number").fill("quorra")
@@ -117,8 +111,8 @@ def test_student_invites_by_number_then_cancels(live_server, new_page):
         with_project=["73200011"],
     )
     jonas, kaia = new_page(), new_page()
-    sign_in(jonas, "73200011")
-    sign_in(kaia, "73200012")
+    sign_in(jonas, "73200011", PASSWORD)
+    sign_in(kaia, "73200012", PASSWORD)
 
     jonas.get_by_role("link", name="My project").click()
     jonas.get_by_label("Partner's student number").fill("73200012")

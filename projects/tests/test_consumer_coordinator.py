@@ -6,9 +6,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from pairup.tests.helpers import session_cookie
 from projects import services
 from projects.tests.factories import LabFactory, make_team
-from projects.tests.test_consumer_labs import HOST, ORIGIN, session_cookie
+from projects.tests.test_consumer_labs import HOST, ORIGIN
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

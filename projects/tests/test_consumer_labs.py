@@ -1,10 +1,10 @@
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 from django.utils import timezone
 
 from accounts.revocation import revoke_user_sockets
+from pairup.tests.helpers import session_cookie
 from projects import services
 from projects.models import BookingWindow
 from projects.tests.factories import LabFactory, lab_starting_in, make_team
@@ -12,12 +12,6 @@ from projects.tests.factories import LabFactory, lab_starting_in, make_team
 HOST = b"127.0.0.1"  # WebsocketCommunicator sends no Host of its own
 ORIGIN = b"http://127.0.0.1"
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
 
 
 async def open_board(user=None, *, origin=ORIGIN):

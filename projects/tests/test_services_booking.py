@@ -8,15 +8,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from projects import services
-from projects.models import BookingRecord, BookingWindow, Lab, Project
+from projects.models import BookingRecord, Lab, Project
 from projects.tests.factories import LabFactory, lab_starting_in, make_team
-
-
-def set_window(**fields):
-    window = BookingWindow.get()
-    for name, value in fields.items():
-        setattr(window, name, value)
-    window.save()
+from projects.tests.helpers import set_window
 
 
 def test_a_member_books_a_free_slot(alice, bob):

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.permissions import CoordinatorRequired
 from projects import realtime, services
 from projects.models import BookingRecord, BookingWindow, Invitation, Lab, Membership
 from projects.realtime import LABS_GROUP
@@ -44,11 +45,11 @@ def test_a_coordinator_cannot_be_added_as_a_member(alice, dana):
 def test_students_cannot_use_coordinator_tools(alice, bob):
     project = make_team(alice)
 
-    with pytest.raises(ValidationError, match="Only coordinators"):
+    with pytest.raises(CoordinatorRequired, match="Only coordinators"):
         services.membership_add(actor=alice, project=project, student=bob)
-    with pytest.raises(ValidationError, match="Only coordinators"):
+    with pytest.raises(CoordinatorRequired, match="Only coordinators"):
         services.membership_remove(actor=alice, membership=project.memberships.get())
-    with pytest.raises(ValidationError, match="Only coordinators"):
+    with pytest.raises(CoordinatorRequired, match="Only coordinators"):
         services.labs_set_open(actor=alice, labs=[LabFactory()], is_open=False)
 
 
@@ -179,7 +180,7 @@ def test_students_cannot_change_the_booking_window(alice):
     window = BookingWindow.get()
     window.booking_open = False
 
-    with pytest.raises(ValidationError, match="Only coordinators"):
+    with pytest.raises(CoordinatorRequired, match="Only coordinators"):
         services.booking_window_update(
             actor=alice, window=window, fields=["booking_open"]
         )

@@ -6,8 +6,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Notification
+from pairup.dates import slot_label
 from projects import ballot_services, services
-from projects.forms import slot_label
 from projects.models import BallotChoice, BallotRun, BookingRecord, BookingWindow
 from projects.tests.ballot_helpers import after_closing, open_ballot
 from projects.tests.factories import LabFactory, StudentFactory, make_team

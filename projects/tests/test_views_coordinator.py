@@ -4,7 +4,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from projects.forms import slot_label
+from pairup.dates import slot_label
 from projects.tests.factories import LabFactory, StudentFactory, make_team
 
 PAGE = reverse("projects:coordinator")

@@ -1,16 +1,12 @@
 import pytest
-from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from projects import services
 from projects.models import BookingWindow, Invitation, Membership
 from projects.tests.factories import StudentFactory, make_team
+from projects.tests.helpers import messages_of
 
 pytestmark = pytest.mark.django_db
-
-
-def messages_of(response):
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 @pytest.fixture

@@ -2,25 +2,21 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
 from projects import board_cache, services
-from projects.models import BookingRecord, BookingWindow, Lab
+from projects.models import BookingRecord, Lab
 from projects.tests.factories import (
     LabFactory,
     StudentFactory,
     lab_starting_in,
     make_team,
 )
+from projects.tests.helpers import messages_of, set_window
 
 BOARD = reverse("projects:lab_board")
 pytestmark = pytest.mark.django_db
-
-
-def messages_of(response):
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def book_url(lab):
@@ -29,13 +25,6 @@ def book_url(lab):
 
 FRAMES = reverse("projects:lab_frames")
 JSON = {"HTTP_ACCEPT": "application/json"}
-
-
-def set_window(dana, **fields):
-    window = BookingWindow.get()
-    for name, value in fields.items():
-        setattr(window, name, value)
-    services.booking_window_update(actor=dana, window=window, fields=list(fields))
 
 
 def rows_by_id(response):

@@ -1,32 +1,21 @@
 import pytest
-from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from projects import services
-from projects.models import BookingWindow, Invitation, Membership, Project
+from projects.models import Invitation, Membership, Project
 from projects.tests.factories import (
     LabFactory,
     StudentFactory,
     lab_starting_in,
     make_team,
 )
+from projects.tests.helpers import messages_of, set_window
 
 MINE = reverse("projects:project_mine")
 INVITE = reverse("projects:project_invite")
 RELEASE = reverse("projects:project_release")
 DISSOLVE = reverse("projects:project_dissolve")
 pytestmark = pytest.mark.django_db
-
-
-def messages_of(response):
-    return [str(m) for m in get_messages(response.wsgi_request)]
-
-
-def set_window(dana, **fields):
-    window = BookingWindow.get()
-    for name, value in fields.items():
-        setattr(window, name, value)
-    services.booking_window_update(actor=dana, window=window, fields=list(fields))
 
 
 # /projects/mine/ ----------------------------------------------------------

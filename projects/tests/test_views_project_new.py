@@ -1,17 +1,13 @@
 import pytest
-from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from projects import services
 from projects.models import BookingWindow, Invitation, Lab, Membership, Project
 from projects.tests.factories import LabFactory, lab_starting_in, make_team
+from projects.tests.helpers import messages_of
 
 URL = reverse("projects:project_new")
 pytestmark = pytest.mark.django_db
-
-
-def messages_of(response):
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def close_window(dana, **fields):

@@ -19,7 +19,7 @@ How to write one (the fixtures live in this package's `conftest.py`):
         servers.kill(two)                          # kill -9
         postgres.connections(servers.database)     # {"idle": 3, "active": 1}
 
-Servers are plain subprocesses (`conftest.start_live_server`): talk to them
+Servers are plain subprocesses (`pairup.tests.browser.start_live_server`): talk to them
 over HTTP (`get`, `load`) or WebSockets (`server.url`), and set their
 environment with `servers.start(n, PAIRUP_SOMETHING="1")`. Everything a
 fixture started or stopped is put back when the test ends, so a test may
@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conftest import LiveServer, start_live_server
+from pairup.tests.browser import LiveServer, start_live_server
 
 HOST = "127.0.0.1"
 

@@ -1,0 +1,33 @@
+"""Helpers for the projects app's tests: the messages a page queued, the
+booking window set, and the lab board opened in a browser."""
+
+from django.contrib.messages import get_messages
+
+from projects import services
+from projects.models import BookingWindow
+
+
+def messages_of(response) -> list[str]:
+    """The texts of the messages queued while answering `response`."""
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def set_window(actor=None, /, **fields) -> None:
+    """Set the booking window's `fields`: through `booking_window_update` as
+    the coordinator `actor` (its side effects included), or, without an
+    actor, saved directly (only the row changes)."""
+    window = BookingWindow.get()
+    for name, value in fields.items():
+        setattr(window, name, value)
+    if actor is None:
+        window.save()
+    else:
+        services.booking_window_update(actor=actor, window=window, fields=list(fields))
+
+
+def open_board(page, room: str) -> None:
+    """Open the lab board on one room in a browser and wait until it is live."""
+    from playwright.sync_api import expect
+
+    page.goto(f"/labs/?room={room}")
+    expect(page.get_by_test_id("board-connection")).to_contain_text("Live")
