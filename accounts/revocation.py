@@ -3,20 +3,23 @@
 A socket's access is checked when it connects, so signing out, a password
 change and a deactivation each publish a `socket.close` event to the user's
 group (`pairup/layer.py`), and every socket of the user, in every process,
-closes. Both consumers (chat, lab board):
+closes. Every consumer (chat, lab board, `/ws/me/`):
 
-1. call `watch(consumer, user_id)` first in `connect`: the socket is in the
+1. calls `watch(consumer, user_id)` first in `connect`: the socket is in the
    user's group before anything else is awaited, and in every process's once
    it returns;
-2. then check the session again (`session_is_valid`): a sign-out that
+2. then checks the session again (`session_is_valid`): a sign-out that
    happened before step 1 has ended the session, so no window remains;
-3. implement `revoked(code)`: close if accepted, else refuse the handshake,
-   and have `user` and `session_key`.
+3. mixes in `Revocable` (its `revoked(code)` closes an accepted socket, and
+   makes `connect` refuse the handshake otherwise: `connect` sets
+   `accepting` just before it accepts, and refuses when `refused` is set),
+   and has `user` and `session_key`.
 
 The receivers are connected in AccountsConfig.ready(). After a layer outage
 (events may have been lost) every watched socket's session is checked again.
 """
 
+import contextlib
 from functools import partial
 from importlib import import_module
 
@@ -29,6 +32,25 @@ from django.utils.crypto import constant_time_compare
 from pairup.layer import listener, publish
 
 CLOSE_REVOKED = 4401
+
+
+class Revocable:
+    """The socket side of the contract: what a consumer does when its user's
+    access ends (see the module's docstring)."""
+
+    accepting = False  # set by `connect` just before it accepts
+    refused = False  # access ended during the handshake: refuse it
+    closing = False
+
+    async def revoked(self, code: int) -> None:
+        """The user's access ended (sign-out, password, deactivation)."""
+        if not self.accepting:
+            self.refused = True  # `connect` refuses the handshake
+            return
+        if not self.closing:
+            self.closing = True
+            with contextlib.suppress(Exception):
+                await self.close(code=code)
 
 
 def user_group(user_id: int) -> str:

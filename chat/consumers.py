@@ -1,4 +1,3 @@
-import contextlib
 import json
 import logging
 
@@ -61,7 +60,7 @@ def _room_if_allowed(*, session_key, user, slug):
         return None
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
+class ChatConsumer(revocation.Revocable, AsyncWebsocketConsumer):
     """A socket in one room: `/ws/chat/<slug>/`, protocol in docs/protocol.md.
 
     It never reads the channel layer itself: the process's hub and listener
@@ -77,9 +76,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
     present = False  # counted in the room's presence (by the hub)
     presence = None  # the presence frame it has (by the hub)
     joined = False  # in the hub's room
-    accepting = False
-    closing = False
-    refused = False  # access ended during the handshake
     backlog = None  # frames that arrived before the history was sent
     raw = None
 
@@ -197,13 +193,3 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def close_slow(self, code: int) -> None:
         self.raw.slow_close()
         await self.close(code=code)
-
-    async def revoked(self, code: int) -> None:
-        """The user's access ended (sign-out, password, deactivation)."""
-        if not self.accepting:
-            self.refused = True  # `connect` refuses the handshake
-            return
-        if not self.closing:
-            self.closing = True
-            with contextlib.suppress(Exception):
-                await self.close(code=code)

@@ -39,14 +39,11 @@ def _unread_if_signed_in(*, session_key, user_id) -> int | None:
     return Notification.objects.unread().filter(user_id=user_id).count()
 
 
-class MeConsumer(AsyncWebsocketConsumer):
+class MeConsumer(revocation.Revocable, AsyncWebsocketConsumer):
     channel_layer_alias = None  # the process's listener delivers its events
 
     user = None
     session_key = None
-    accepting = False
-    refused = False  # access ended during the handshake
-    closing = False
     backlog = None  # frames that arrived before the socket was accepted
 
     @property
@@ -131,13 +128,3 @@ class MeConsumer(AsyncWebsocketConsumer):
             self.backlog.append(frame)
         elif not self.closing:
             await self.send_frame(frame)
-
-    async def revoked(self, code: int) -> None:
-        """The user's access ended (sign-out, password, deactivation)."""
-        if not self.accepting:
-            self.refused = True  # `connect` refuses the handshake
-            return
-        if not self.closing:
-            self.closing = True
-            with contextlib.suppress(Exception):
-                await self.close(code=code)

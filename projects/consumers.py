@@ -1,7 +1,6 @@
 """The live lab board socket, `/ws/labs/` (server to client only)."""
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -142,7 +141,7 @@ def _viewer_if_signed_in(*, session_key, user):
     return viewer_get(user=user)
 
 
-class LabBoardConsumer(AsyncJsonWebsocketConsumer):
+class LabBoardConsumer(revocation.Revocable, AsyncJsonWebsocketConsumer):
     """Send each user the `lab` frames of docs/protocol.md as that user may see them.
 
     The socket holds its user's Viewer (project id, coordinator or not),
@@ -157,8 +156,6 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
     session_key = None
     viewer = None
     coordinator_view = False
-    accepting = False
-    refused = False  # access ended during the handshake
     on_board = False
     backlog = None  # frames that arrived before the socket was accepted
     raw = None
@@ -256,11 +253,3 @@ class LabBoardConsumer(AsyncJsonWebsocketConsumer):
             if user_id == self.viewer.user_id:
                 self.viewer = replace(self.viewer, project_id=project_id)
                 await self.deliver(*_framed({"type": "viewer", "project": project_id}))
-
-    async def revoked(self, code: int) -> None:
-        """The user's access ended (sign-out, password, deactivation)."""
-        if not self.accepting:
-            self.refused = True  # `connect` refuses the handshake
-            return
-        with contextlib.suppress(Exception):
-            await self.close(code=code)
