@@ -113,7 +113,10 @@ def test_a_unit_with_nothing_yet_says_so(dana):
 
 
 def test_slot_fill_counts_taken_slots_by_day_and_room(alice, bob, dana):
-    start = (timezone.now() + timedelta(days=4)).replace(microsecond=0)
+    # Noon, local time: the three slots fall on one day whatever the hour.
+    start = timezone.localtime(timezone.now() + timedelta(days=4)).replace(
+        hour=12, minute=0, second=0, microsecond=0
+    )
     a1 = LabFactory(room="Lab A", start=start, end=start + timedelta(minutes=10))
     LabFactory(
         room="Lab A",
