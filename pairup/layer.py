@@ -16,6 +16,12 @@ calling the `on_up` callbacks so that the apps can resync. A check every few
 seconds sends the listener an event through its own group, so groups lost
 without an error (memberships vanish with a Redis restart) are rejoined too.
 
+Every layer call is bounded here with `asyncio.timeout` (`LAYER_TIMEOUT`),
+not with redis-py's `socket_timeout`: on Python 3.11 redis-py applies that
+timeout to writes with `asyncio.wait_for`, which can swallow a task's
+cancellation (CPython issue 86296, fixed in 3.12), and a cancelled listener
+then reads the layer forever (it hung the test suite on Redis).
+
 Events are dicts with a namespaced `type` ("chat.frames", "socket.close")
 and the `group` they were published to; callbacks are coroutines, called in
 publishing order, one event at a time.
@@ -44,12 +50,22 @@ RETRY_MAX = 4.0
 CHECK_SECONDS = 5.0  # how often the listener proves its groups still reach it
 # Layer group memberships expire (channels' group_expiry, a day by default).
 REFRESH_SECONDS = 3600.0
+# A layer call that takes longer fails (a Redis that hangs rather than
+# restarts). The listener's own check event arrives every CHECK_SECONDS, so
+# a read that waits this long means the layer is away, not idle.
+LAYER_TIMEOUT = 15.0
 
 Callback = Callable[[dict], Awaitable[None]]
 
 
 class LayerUnavailable(Exception):
     """The channel layer can't be reached (e.g. Redis is restarting)."""
+
+
+async def bounded(call: Awaitable):
+    """Await a layer call, raising TimeoutError after LAYER_TIMEOUT."""
+    async with asyncio.timeout(LAYER_TIMEOUT):
+        return await call
 
 
 class Listener:
@@ -115,11 +131,11 @@ class Listener:
             try:
                 channel = await self._channel()
                 if wanted:
-                    await self.layer.group_add(group, channel)
+                    await bounded(self.layer.group_add(group, channel))
                     self.joined.add(group)
                 else:
                     self.joined.discard(group)
-                    await self.layer.group_discard(group, channel)
+                    await bounded(self.layer.group_discard(group, channel))
             except Exception as error:
                 raise LayerUnavailable(str(error)) from error
 
@@ -170,7 +186,7 @@ class Listener:
                 group, event = self.outbox.pop(0)
                 self.stats["layer_sends"] += 1
                 try:
-                    await self.layer.group_send(group, event)
+                    await bounded(self.layer.group_send(group, event))
                 except Exception:
                     logger.warning("layer send to %s failed", group, exc_info=True)
         finally:
@@ -185,7 +201,7 @@ class Listener:
             return True
         self.stats["layer_sends"] += 1
         try:
-            await self.layer.group_send(group, event)
+            await bounded(self.layer.group_send(group, event))
         except Exception:
             logger.warning("layer send to %s failed", group, exc_info=True)
             return False
@@ -212,7 +228,7 @@ class Listener:
         if channel is not None:
             for group in [*joined, self.check_group]:
                 with contextlib.suppress(Exception):
-                    await self.layer.group_discard(group, channel)
+                    await bounded(self.layer.group_discard(group, channel))
 
     async def _dispatch(self) -> None:
         while True:
@@ -233,7 +249,8 @@ class Listener:
         try:
             while True:
                 try:
-                    event = await self.layer.receive(await self._channel())
+                    channel = await self._channel()
+                    event = await bounded(self.layer.receive(channel))
                 except asyncio.CancelledError:
                     raise
                 except Exception:
@@ -247,6 +264,8 @@ class Listener:
                     self.queue.put_nowait(event)
         finally:
             checker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checker
 
     async def _recover(self, *, first: bool = False) -> None:
         """Rejoin every group, retrying with backoff until the layer answers."""
@@ -277,7 +296,7 @@ class Listener:
         channel = await self._channel()
         groups = [self.check_group, *self.subscribers]
         for group in groups:
-            await self.layer.group_add(group, channel)
+            await bounded(self.layer.group_add(group, channel))
         self.joined = set(groups[1:])
         self.checked = True
 
@@ -298,9 +317,11 @@ class Listener:
                     refreshed = time.monotonic()
             self.checked = False
             with contextlib.suppress(Exception):
-                await self.layer.group_send(
-                    self.check_group,
-                    {"type": "layer.check", "group": self.check_group},
+                await bounded(
+                    self.layer.group_send(
+                        self.check_group,
+                        {"type": "layer.check", "group": self.check_group},
+                    )
                 )
 
 
@@ -342,7 +363,11 @@ def publish(group: str, event: dict) -> bool:
         layer = get_channel_layer()
         if layer is None or isinstance(layer, InMemoryChannelLayer):
             return True  # no other process to tell
-        async_to_sync(layer.group_send)(group, event)
+
+        async def send():
+            await bounded(layer.group_send(group, event))
+
+        async_to_sync(send)()
     except Exception:
         logger.warning("layer send to %s failed", group, exc_info=True)
         return False

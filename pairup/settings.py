@@ -311,13 +311,14 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # Longer than channels_redis' blocking read (5 s), so an idle
-                # read never times out; short enough that a Redis that hangs
-                # (rather than restarts) is noticed and retried.
+                # No socket timeout: on Python 3.11 redis-py's write timeout
+                # (asyncio.wait_for) can swallow a task's cancellation, so
+                # pairup/layer.py bounds every layer call itself (a Redis that
+                # hangs rather than restarts fails a call within 15 s).
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        "socket_timeout": 15,
+                        "socket_timeout": None,
                         "socket_connect_timeout": 5,
                         **REDIS_RETRY,
                     }

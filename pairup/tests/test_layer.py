@@ -2,6 +2,7 @@
 the other processes' through the layer, and recovery from a layer outage."""
 
 import asyncio
+import os
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -196,3 +197,57 @@ async def test_the_listener_stops_when_nothing_is_subscribed(shared_layer):
     await asyncio.sleep(0.05)
     assert live.tasks == []
     assert live.channel is None
+
+
+async def test_a_layer_that_hangs_is_noticed_and_left(shared_layer, quick, monkeypatch):
+    """A Redis that stops answering (rather than restarting) fails each
+    layer call within LAYER_TIMEOUT: the reader recovers, a send gives up."""
+    monkeypatch.setattr(layer_module, "LAYER_TIMEOUT", 0.1)
+    layer = get_channel_layer()
+    live = listener()
+    await live.subscribe("room-1", "a", Inbox())
+    hung = asyncio.Event()
+
+    async def hang(*args):
+        await hung.wait()
+
+    monkeypatch.setattr(layer, "receive", hang)
+    monkeypatch.setattr(layer, "group_send", hang)
+    monkeypatch.setattr(layer, "group_add", hang)
+    assert await live.publish("room-1", {"type": "test.stuck"}) is False
+    async with asyncio.timeout(2):
+        while live.up:
+            await asyncio.sleep(0.01)
+    hung.set()
+    monkeypatch.undo()
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (Redis)")
+async def test_the_listener_stops_when_cancelled_in_the_middle_of_redis_calls(settings):
+    """On Python 3.11 redis-py's socket timeout (asyncio.wait_for) swallowed
+    a cancellation that arrived as a write finished, and a cancelled
+    listener read Redis forever. Cancel it at many points of its traffic:
+    every task ends (this hung the suite on Redis before the fix)."""
+    from channels.layers import channel_layers
+
+    from pairup import settings as configured
+
+    settings.CHANNEL_LAYERS = configured.CHANNEL_LAYERS  # Redis, as deployed
+
+    for attempt in range(40):
+        channel_layers.backends.clear()
+        live = layer_module.Listener(get_channel_layer(), asyncio.get_running_loop())
+        await live.subscribe("room-1", "a", Inbox())
+        sender = asyncio.create_task(flood(live))
+        await asyncio.sleep(attempt * 0.00125)  # 0 to 50 ms into the traffic
+        tasks = [*live.tasks, sender]
+        for task in tasks:
+            task.cancel()
+        _, pending = await asyncio.wait(tasks, timeout=5)
+        assert not pending, f"attempt {attempt}: {pending}"
+        await live.layer.close_pools()
+
+
+async def flood(live):
+    while True:
+        await live.publish("room-1", {"type": "test.flood"})
