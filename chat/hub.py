@@ -232,11 +232,12 @@ class Presence:
 
     def _changed_here(self, room_id: int, user_id: int) -> bool:
         """After the user's first socket here joined or last one left:
-        publish at once if others share the room, and return whether another
-        live process holds a socket of the user in it."""
-        remote, shared = self.refresh(room_id)
-        if shared:
-            self.publish(room_id)
+        publish at once (a user who joins the room in another process a
+        moment later must find this one in the list that comes with the
+        history), and return whether another live process holds a socket of
+        the user in the room."""
+        remote, _ = self.refresh(room_id)
+        self.publish(room_id)
         return user_id in remote
 
     def refresh(self, room_id: int) -> tuple[dict, bool]:

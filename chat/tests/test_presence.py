@@ -134,6 +134,16 @@ def test_a_process_shares_a_room_with_another_at_once():
     assert cache.get(f"chat:presence:7:{PROCESS}") == {1: ("Bo", False)}
 
 
+def test_the_first_process_in_a_room_shows_its_user_to_the_others_at_once():
+    """No other process is in the room (or alive) yet: a user who joins in
+    one a moment later must still find this one in the list they get."""
+    presence = Presence(shared=True)
+    presence.join(7, user_id=1, name="Bo", staff=False)
+    assert cache.get(f"chat:presence:7:{PROCESS}") == {1: ("Bo", False)}
+    presence.leave(7, user_id=1)
+    assert cache.get(f"chat:presence:7:{PROCESS}") is None
+
+
 def test_the_frame_merges_the_other_processes_users_in_name_order():
     _other_process_holds(7, {5: "Cy", 1: "Bo"})
     presence = Presence(shared=True)
