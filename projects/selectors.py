@@ -14,7 +14,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     When,
 )
 from django.http import Http404
@@ -622,20 +621,15 @@ def roster_students(
     elif status == "booked":
         students = students.filter(membership__project__lab__isnull=False)
     elif status in ("partial", "full"):
-        size = (
-            Membership.objects.filter(project=OuterRef("membership__project"))
-            .values("project")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        students = students.filter(membership__isnull=False).annotate(
-            team_size=Subquery(size)
-        )
-        team_size = settings.PAIRUP_TEAM_SIZE
+        # The teams of that status, worked out once: a subquery per student
+        # (correlated) made PostgreSQL scan the memberships once per student
+        # whenever its statistics were out of date.
+        teams = Membership.objects.values("project").annotate(n=Count("pk"))
         if status == "full":
-            students = students.filter(team_size__gte=team_size)
+            teams = teams.filter(n__gte=settings.PAIRUP_TEAM_SIZE)
         else:
-            students = students.filter(team_size__lt=team_size)
+            teams = teams.filter(n__lt=settings.PAIRUP_TEAM_SIZE)
+        students = students.filter(membership__project__in=teams.values("project"))
     if flag == "assign":
         students = students.filter(please_assign_me=True)
     elif flag == "looking":

@@ -297,7 +297,8 @@ def _join(*, user: User, project: Project) -> Membership:
         _cancel_invitations(project.invitations.all(), reason="the team is full")
         # A full team's members are no longer looking, nor waiting to be
         # assigned: search and the coordinator's lists would mislead.
-        User.objects.filter(membership__project=project).update(
+        members = Membership.objects.filter(project=project).values("user_id")
+        User.objects.filter(pk__in=members).update(
             looking_for_partner=False, please_assign_me=False
         )
     return membership
