@@ -236,34 +236,31 @@ class Presence:
         moment later must find this one in the list that comes with the
         history), and return whether another live process holds a socket of
         the user in the room."""
-        remote, _ = self.refresh(room_id)
+        remote = self.refresh(room_id)
         self.publish(room_id)
         return user_id in remote
 
-    def refresh(self, room_id: int) -> tuple[dict, bool]:
+    def refresh(self, room_id: int) -> dict:
         """Read the other live processes' users in the room (before
-        `frame`); return them and whether any other process is in it."""
+        `frame`) and return them."""
         if self.others is None:
             self.heartbeat()
         others = sorted(self.others or ())
-        if not others:
-            remote, shared = {}, False
-        else:
+        remote = {}
+        if others:
             found = cache.get_many(
                 [_snapshot_key(room_id, p) for p in others]
                 + [_alive_key(p) for p in others]
             )
-            remote, shared = {}, False
             for process in others:
                 snapshot = found.get(_snapshot_key(room_id, process))
                 if snapshot and _alive_key(process) in found:
                     remote.update(snapshot)
-                    shared = True
         with self.lock:
             room = self.rooms.get(room_id)
             if room is not None and room.remote != remote:
                 room.remote, room.frame = remote, None
-        return remote, shared
+        return remote
 
     def publish(self, room_id: int) -> None:
         """Write this process's users in the room for the other processes."""
