@@ -1,6 +1,6 @@
 """Factories for labs, and helpers that build teams through the services."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import factory
 from django.utils import timezone
@@ -24,6 +24,24 @@ class LabFactory(factory.django.DjangoModelFactory):
     )
     end = factory.LazyAttribute(lambda lab: lab.start + timedelta(minutes=15))
     is_open = True
+
+
+def local_at(days: int, hour: int, minute: int = 0) -> datetime:
+    """Return `hour:minute` local time `days` from today.
+
+    For tests that put several slots on one day: the factory's default start
+    moves on by 15 minutes per slot made, so two slots an hour apart can fall
+    either side of midnight depending on when and in what order tests run.
+    """
+    local = timezone.localtime() + timedelta(days=days)
+    return datetime(
+        local.year,
+        local.month,
+        local.day,
+        hour,
+        minute,
+        tzinfo=timezone.get_current_timezone(),
+    )
 
 
 def lab_starting_in(minutes: int, **kwargs) -> Lab:

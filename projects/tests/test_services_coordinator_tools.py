@@ -30,6 +30,9 @@ from projects.tests.factories import (
     lab_starting_in,
     make_team,
 )
+from projects.tests.factories import (
+    local_at as at,
+)
 
 pytestmark = pytest.mark.django_db
 VIA = BookingRecord.Via.PAGE
@@ -307,18 +310,6 @@ def test_pairing_works_while_team_changes_are_closed(dana, window):
 
 
 # Placing ------------------------------------------------------------------
-
-
-def at(days: int, hour: int, minute: int = 0) -> datetime:
-    local = timezone.localtime() + timedelta(days=days)
-    return datetime(
-        local.year,
-        local.month,
-        local.day,
-        hour,
-        minute,
-        tzinfo=timezone.get_current_timezone(),
-    )
 
 
 def slot(days: int, hour: int, room: str = "Lab A", **fields) -> Lab:

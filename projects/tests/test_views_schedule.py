@@ -10,6 +10,7 @@ from projects.tests.factories import (
     LabFactory,
     StudentFactory,
     lab_starting_in,
+    local_at,
     make_team,
 )
 
@@ -28,7 +29,7 @@ def publish(dana):
 
 @pytest.fixture
 def two_bookings(alice, charlie, team):
-    mine = LabFactory(room="Lab A")
+    mine = LabFactory(room="Lab A", start=local_at(3, 10))
     theirs = LabFactory(room="Lab B", start=mine.start - timedelta(hours=1))
     services.lab_book(user=alice, project=team, lab=mine)
     other = make_team(charlie, description="Charlie's compiler", lab=theirs)
