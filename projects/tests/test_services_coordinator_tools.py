@@ -28,10 +28,8 @@ from projects.tests.factories import (
     LabFactory,
     StudentFactory,
     lab_starting_in,
+    local_at,
     make_team,
-)
-from projects.tests.factories import (
-    local_at as at,
 )
 
 pytestmark = pytest.mark.django_db
@@ -313,7 +311,7 @@ def test_pairing_works_while_team_changes_are_closed(dana, window):
 
 
 def slot(days: int, hour: int, room: str = "Lab A", **fields) -> Lab:
-    start = at(days, hour)
+    start = local_at(days, hour)
     return LabFactory(
         room=room, start=start, end=start + timedelta(minutes=15), **fields
     )
@@ -361,7 +359,7 @@ def test_placing_filters_by_day_and_room(dana):
     by_room = tools.placement_plan(room="Lab B")
 
     assert [(t.id, s.id) for t, s in by_both.placed] == [(team.pk, wanted.pk)]
-    assert by_day.placed[0][1].start == at(4, 9)
+    assert by_day.placed[0][1].start == local_at(4, 9)
     assert by_room.placed[0][1].id == wanted.pk
     nowhere = tools.placement_plan(day=day, room="Lab C")
     assert "on " in nowhere.not_placed[0][1]
@@ -529,7 +527,7 @@ def unit():
         "day_one": day_one,
         "day_two_a": day_two_a,
         "day_two_b": day_two_b,
-        "day_two": at(4, 9).date(),
+        "day_two": local_at(4, 9).date(),
     }
 
 
