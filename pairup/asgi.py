@@ -2,11 +2,13 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+from pairup.handler import get_asgi_application
+from pairup.http_limit import HTTP_CONCURRENCY, HttpConcurrencyLimit
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pairup.settings")
 # Before importing anything that touches models.
-django_asgi_app = get_asgi_application()
+# Django's ASGI handler, with its threads reused (pairup/handler.py).
+django_asgi_app = get_asgi_application(threads=HTTP_CONCURRENCY)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -15,7 +17,6 @@ from chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
 from notifications.routing import (  # noqa: E402
     websocket_urlpatterns as notifications_routes,
 )
-from pairup.http_limit import HttpConcurrencyLimit  # noqa: E402
 from pairup.origin import SameOriginValidator  # noqa: E402
 from pairup.routing import catch_all  # noqa: E402
 from projects.routing import websocket_urlpatterns as projects_routes  # noqa: E402
