@@ -46,6 +46,18 @@ def project_for_user(*, user) -> Project | None:
     )
 
 
+def project_slot_for_user(*, user) -> Project | None:
+    """Return the user's project with its lab but not its members (what the
+    lab board shows of it), or None."""
+    if not user.is_authenticated:
+        return None
+    return (
+        Project.objects.select_related("lab")
+        .filter(memberships__user_id=user.pk)
+        .first()
+    )
+
+
 def project_get_for_user(*, user, project_id: int) -> Project:
     """Return the project if the user is a member or a coordinator.
 

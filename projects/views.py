@@ -429,7 +429,7 @@ def lab_board(request):
     facts = board_cache.upcoming(now=now)
     form, day, room = _board_filter(request, facts)
     window_facts = selectors.window_facts(window)
-    project = selectors.project_for_user(user=request.user)
+    project = selectors.project_slot_for_user(user=request.user)
     viewer = selectors.viewer_for(user=request.user, project=project)
     ts = now.timestamp()
     booking_open = selectors.booking_open(window_facts, ts)
@@ -498,7 +498,7 @@ def lab_frames(request):
     _, day, room = _board_filter(request, facts)
     window = BookingWindow.get()
     window_facts = selectors.window_facts(window)
-    project = selectors.project_for_user(user=request.user)
+    project = selectors.project_slot_for_user(user=request.user)
     viewer = selectors.viewer_for(user=request.user, project=project)
     ts = now.timestamp()
     return JsonResponse(

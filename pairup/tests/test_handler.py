@@ -119,10 +119,9 @@ async def test_the_real_middleware_chain_still_answers(settings):
     settings.ROOT_URLCONF = "pairup.urls"
     handler = PooledThreadASGIHandler(threads=1)
 
-    page = await request(handler, "/accounts/login/").get_response(timeout=5)
-    again = await request(handler, "/accounts/login/").get_response(timeout=5)
+    page = await get(handler, "/accounts/login/")
+    await get(handler, "/accounts/login/")
 
-    assert page["status"] == again["status"] == 200
     headers = dict(page["headers"])
     assert b"csrftoken=" in headers[b"Set-Cookie"]
     assert headers[b"X-Frame-Options"] == b"DENY"

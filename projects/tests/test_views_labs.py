@@ -201,17 +201,17 @@ def test_board_costs_the_same_queries_for_10_and_1000_slots(
     client.force_login(alice)
 
     # session, user, the slots with their projects (rooms and days come from
-    # them), the teams' members, window, my project, its members, the bell's
-    # unread count
-    with django_assert_num_queries(8):
+    # them), the teams' members, window, my project with its slot (not its
+    # members: the board doesn't show them), the bell's unread count
+    with django_assert_num_queries(7):
         small = client.get(BOARD)
     add_labs(990, offset=10)
     board_cache.forget()  # bulk_create sends no change event
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         large = client.get(BOARD)
     # The process keeps the slots until a change: session, user, window,
-    # my project, its members, the bell
-    with django_assert_num_queries(6):
+    # my project with its slot, the bell
+    with django_assert_num_queries(5):
         again = client.get(BOARD)
 
     assert len(small.context["rows"]) == 10
@@ -332,12 +332,12 @@ def test_frames_cost_the_same_queries_for_10_and_1000_slots(
     services.lab_book(user=alice, project=team, lab=Lab.objects.first())
     client.force_login(alice)
 
-    # session, user, slots, the teams' members, window, my project, members
-    with django_assert_num_queries(7):
+    # session, user, slots, the teams' members, window, my project with its slot
+    with django_assert_num_queries(6):
         small = client.get(FRAMES)
     add_labs(990, offset=10)
     board_cache.forget()  # bulk_create sends no change event
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         large = client.get(FRAMES)
 
     assert len(small.json()["labs"]) == 10
