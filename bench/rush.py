@@ -327,7 +327,9 @@ async def team(index, session, port, scenario, stats, start_at, rng):
         token = CSRF.search(page)[1].decode()
         free = {int(pk) for pk in BOOKABLE.findall(page)}
         if scenario["watched"]:
+            started = time.perf_counter()
             board = await open_board(host, port, session, free)
+            stats["socket_s"].append(time.perf_counter() - started)
         while result["tries"] < TRIES and result["booked_at"] is None:
             if not scenario["watched"] and result["tries"]:
                 page = await http.board()
@@ -377,7 +379,14 @@ async def team(index, session, port, scenario, stats, start_at, rng):
 
 
 async def rush(sessions, ports, scenario):
-    stats = {"board_s": [], "book_s": [], "5xx": 0, "refusals": 0, "errors": []}
+    stats = {
+        "board_s": [],
+        "book_s": [],
+        "socket_s": [],
+        "5xx": 0,
+        "refusals": 0,
+        "errors": [],
+    }
     rng = random.Random(15)
     start_at = time.perf_counter() + 0.5
     results = await asyncio.gather(
@@ -410,6 +419,8 @@ async def rush(sessions, ports, scenario):
         "tries_p50": statistics.median(tries),
         "tries_max": max(tries),
         "sockets": len(boards),
+        "handshake_p50_ms": pct(stats["socket_s"], 0.5),
+        "handshake_p99_ms": pct(stats["socket_s"], 0.99),
         "frames_per_socket_min": min(frames) if frames else None,
         "frames_per_socket_median": statistics.median(frames) if frames else None,
         "frames_total": sum(frames),
@@ -521,6 +532,11 @@ def main():
         "--database-url", help="(d): an EMPTY PostgreSQL database of its own"
     )
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL"))
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the scratch folder (SQLite files, each daphne's log)",
+    )
     args = parser.parse_args()
     keys = [key for key in args.only.split(",") if key]
     if "d" in keys and not (args.database_url and args.redis):
@@ -540,6 +556,9 @@ def main():
             line = run_scenario(key, args, run, workdir)
             line["load_average"] = round(os.getloadavg()[0], 1)
             print(json.dumps(line), flush=True)
+    if args.keep:
+        print(f"# kept {workdir}", file=sys.stderr)
+        return
     for path in workdir.iterdir():
         path.unlink()
     workdir.rmdir()

@@ -8,11 +8,21 @@ writers time out ("database is locked", a 500). Past a few requests nothing
 runs faster on two cores; the rest wait their turn here, first come first
 served, and each request, once started, finishes quickly. WebSockets are
 not counted.
+
+Two, since a request's middleware and view run as one call on a reused
+thread (`pairup/handler.py`): such a thread rarely waits, so two keep the
+core busy, and each more takes turns at the interpreter lock with the
+event loop and the sockets' database thread. Measured on `bench/rush.py`:
+with 4, WebSocket handshakes took 3 to 8 times longer during the rush
+(median 65 ms with Django's handler, 165 to 520 ms), and with two processes
+10 to 26 of 400 sockets in two of four runs passed daphne's 5 s handshake
+limit; with 2, handshakes are as fast as before and the rush as fast as
+with 4.
 """
 
 import asyncio
 
-HTTP_CONCURRENCY = 4
+HTTP_CONCURRENCY = 2
 
 
 class HttpConcurrencyLimit:
