@@ -21,10 +21,9 @@ def where(request):
         cursor.execute("SELECT 1")
     seen.append(
         {
-            "path": request.path,
             "view_thread": threading.get_ident(),
             "connection": id(connection.connection),
-            "session_thread": request.session_thread,
+            "middleware_thread": request.middleware_thread,
         }
     )
     return HttpResponse(f"thread {threading.get_ident()}")
@@ -49,7 +48,7 @@ def handler(settings):
 
 def note_thread(get_response):
     def middleware(request):
-        request.session_thread = threading.get_ident()
+        request.middleware_thread = threading.get_ident()
         return get_response(request)
 
     return middleware
@@ -107,7 +106,7 @@ async def test_each_requests_synchronous_work_runs_on_one_thread(
 
     assert len(seen) == 4
     for record in seen:
-        assert record["session_thread"] == record["view_thread"]
+        assert record["middleware_thread"] == record["view_thread"]
     views = sorted(record["view_thread"] for record in seen)
     assert sorted(signal_threads["started"]) == views
     assert sorted(signal_threads["finished"]) == views
