@@ -34,16 +34,15 @@ SEARCH_MIN_CHARS = 2
 SEARCH_LIMIT = 50
 
 
+def _user_projects(user):
+    return Project.objects.select_related("lab").filter(memberships__user_id=user.pk)
+
+
 def project_for_user(*, user) -> Project | None:
     """Return the user's project with its lab and members preloaded, or None."""
     if not user.is_authenticated:
         return None
-    return (
-        Project.objects.select_related("lab")
-        .with_members()
-        .filter(memberships__user=user)
-        .first()
-    )
+    return _user_projects(user).with_members().first()
 
 
 def project_slot_for_user(*, user) -> Project | None:
@@ -51,11 +50,7 @@ def project_slot_for_user(*, user) -> Project | None:
     lab board shows of it), or None."""
     if not user.is_authenticated:
         return None
-    return (
-        Project.objects.select_related("lab")
-        .filter(memberships__user_id=user.pk)
-        .first()
-    )
+    return _user_projects(user).first()
 
 
 def project_get_for_user(*, user, project_id: int) -> Project:
