@@ -60,6 +60,24 @@ async def next_of_type(communicator, frame_type: str, timeout: float = 1):
         assert frame["type"] in ("presence", "status"), frame
 
 
+async def status_and_presence(communicator, timeout: float = 2) -> tuple[dict, dict]:
+    """Return the next `status` frame and the `presence` list that comes
+    with it, in whichever order they arrive: a presence list already
+    gathering when the change happened may go out before its status line,
+    and then carries the change itself."""
+    status = presence = None
+    async with asyncio.timeout(timeout):
+        while status is None or presence is None:
+            frame = await communicator.receive_json_from(timeout=timeout)
+            if frame["type"] == "status" and status is None:
+                status = frame
+            elif frame["type"] == "presence":
+                presence = frame
+            else:
+                raise AssertionError(f"unexpected frame {frame}")
+    return status, presence
+
+
 async def expect_close(communicator, code: int):
     """Wait for the server to close the socket with `code`, then let it go.
 

@@ -18,6 +18,7 @@ from chat.tests.conftest import (
     next_of_type,
     open_socket,
     settle,
+    status_and_presence,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -117,11 +118,8 @@ async def test_joiner_gets_last_50_messages_oldest_first_then_presence(alice):
 async def test_others_get_status_and_presence_on_first_socket_only(alice, bob):
     bob_socket = await joined(bob)
     alice_tab1 = await joined(alice)
-    assert await next_of_type(bob_socket, "status") == {
-        "type": "status",
-        "text": "Alice has entered the room.",
-    }
-    presence = await bob_socket.receive_json_from()
+    status, presence = await status_and_presence(bob_socket)
+    assert status == {"type": "status", "text": "Alice has entered the room."}
     assert [u["name"] for u in presence["users"]] == ["Alice", "Bob"]
 
     alice_tab2 = await joined(alice)  # a second tab: nobody is told
@@ -131,11 +129,8 @@ async def test_others_get_status_and_presence_on_first_socket_only(alice, bob):
     assert await drain(bob_socket, 0.2) == []
 
     await alice_tab2.disconnect()
-    assert await next_of_type(bob_socket, "status") == {
-        "type": "status",
-        "text": "Alice has left the room.",
-    }
-    presence = await bob_socket.receive_json_from()
+    status, presence = await status_and_presence(bob_socket)
+    assert status == {"type": "status", "text": "Alice has left the room."}
     assert presence["users"] == [{"id": bob.pk, "name": "Bob", "staff": False}]
     await bob_socket.disconnect()
 
