@@ -8,6 +8,7 @@ coordinators are not, but get the same integrity checks.
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -168,12 +169,14 @@ def _set_lab(project: Project, lab: Lab | None) -> None:
         raise ValidationError(SLOT_TAKEN, code="slot_taken") from None
 
 
-def _record(*, actor, via, action, project, from_lab=None, to_lab=None) -> None:
-    numbers = ", ".join(
-        Membership.objects.filter(project=project)
-        .order_by("joined_at", "pk")
-        .values_list("user__username", flat=True)
-    )
+def _record(
+    *, actor, via, action, project, from_lab=None, to_lab=None, roster=None
+) -> None:
+    """Keep the change as text. `roster` (`_roster`) saves reading the
+    members again where the caller has them."""
+    if roster is None:
+        roster = _roster(project)
+    numbers = ", ".join(member.number for member in roster)
     BookingRecord.objects.create(
         action=action,
         via=via,
@@ -221,6 +224,26 @@ def _cancel_invitations(queryset, *, reason: str = "") -> None:
 # Notifications (notifications.services.notify runs them after commit) ----
 
 
+class Member(NamedTuple):
+    id: int
+    number: str
+    preferred_name: str
+    first_name: str
+
+
+def _roster(project: Project) -> list[Member]:
+    """The team's members in joining order, in one query: what a booking
+    change needs for its record, its notification and the team's name."""
+    return [
+        Member(*row)
+        for row in Membership.objects.filter(project=project)
+        .order_by("joined_at", "pk")
+        .values_list(
+            "user_id", "user__username", "user__preferred_name", "user__first_name"
+        )
+    ]
+
+
 def _member_ids(project: Project) -> list[int]:
     return list(
         Membership.objects.filter(project=project).values_list("user_id", flat=True)
@@ -242,14 +265,12 @@ def _viewers_on_commit(user_ids: list[int], project_id: int | None) -> None:
     transaction.on_commit(broadcast_viewers, robust=True)
 
 
-def _team_name(project: Project) -> str:
-    """The team's name with its members as they are now (one query)."""
-    rows = (
-        Membership.objects.filter(project=project)
-        .order_by("joined_at", "pk")
-        .values_list("user__preferred_name", "user__first_name", "user__username")
-    )
-    names = ", ".join(preferred or first or number for preferred, first, number in rows)
+def _team_name(project: Project, roster: list[Member] | None = None) -> str:
+    """The team's name with its members as they are now (one query, none
+    given the `roster`)."""
+    if roster is None:
+        roster = _roster(project)
+    names = ", ".join(m.preferred_name or m.first_name or m.number for m in roster)
     return f"Team {project.pk}: {names}" if names else f"Team {project.pk}"
 
 
@@ -623,7 +644,8 @@ def lab_book(*, user, project: Project, lab: Lab, via: str = Via.PAGE) -> Projec
     _require_member(user, project)
     _require_booking_open(user, now)
     project = _lock_project(project)
-    lab = Lab.objects.filter(pk=lab.pk).first()
+    # With the team that holds it, if any: one read for "gone" and "taken".
+    lab = Lab.objects.select_related("project").filter(pk=lab.pk).first()
     if lab is None:
         raise ValidationError("That slot no longer exists.", code="slot_gone")
     old_lab = project.lab
@@ -632,9 +654,10 @@ def lab_book(*, user, project: Project, lab: Lab, via: str = Via.PAGE) -> Projec
     _check_slot_bookable(user, lab, now)
     if old_lab is not None:
         _check_slot_leavable(user, old_lab, now)
-    if Project.objects.filter(lab=lab).exists():
+    if getattr(lab, "project", None) is not None:
         raise ValidationError(SLOT_TAKEN, code="slot_taken")
     _set_lab(project, lab)
+    roster = _roster(project)
     action = BookingRecord.Action.MOVE if old_lab else BookingRecord.Action.BOOK
     _record(
         actor=user,
@@ -643,23 +666,33 @@ def lab_book(*, user, project: Project, lab: Lab, via: str = Via.PAGE) -> Projec
         project=project,
         from_lab=old_lab,
         to_lab=lab,
+        roster=roster,
     )
     _broadcast_on_commit(old_lab, lab)
-    _tell_booking(actor=user, project=project, lab=lab, old_lab=old_lab)
+    _tell_booking(actor=user, project=project, lab=lab, old_lab=old_lab, roster=roster)
     return project
 
 
-def _tell_booking(*, actor, project: Project, lab: Lab, old_lab: Lab | None) -> None:
+def _tell_booking(
+    *,
+    actor,
+    project: Project,
+    lab: Lab,
+    old_lab: Lab | None,
+    roster: list[Member] | None = None,
+) -> None:
     """Record the team's calendar event at its new slot (reminders move with
     it) and tell the other members, with the .ics."""
+    if roster is None:
+        roster = _roster(project)
     event = slot_calendar.slot_event_book(project=project, lab=lab)
     notify(
         kind=Kind.SLOT_MOVED if old_lab else Kind.SLOT_BOOKED,
-        users=_member_ids(project),
+        users=[member.id for member in roster],
         actor=actor,
         link=_board_link(lab),
         event=event,
-        team=_team_name(project),
+        team=_team_name(project, roster),
         slot=slot_label(lab),
         old_slot=slot_label(old_lab) if old_lab else "",
     )
@@ -676,21 +709,23 @@ def lab_release(*, user, project: Project, via: str = Via.PAGE) -> Project:
         raise ValidationError("Your team has no slot to release.", code="no_slot")
     _check_slot_leavable(user, lab, now)
     _set_lab(project, None)
+    roster = _roster(project)
     _record(
         actor=user,
         via=via,
         action=BookingRecord.Action.RELEASE,
         project=project,
         from_lab=lab,
+        roster=roster,
     )
     _broadcast_on_commit(lab)
     notify(
         kind=Kind.SLOT_RELEASED,
-        users=_member_ids(project),
+        users=[member.id for member in roster],
         actor=user,
         link=reverse("projects:lab_board"),
         event=slot_calendar.slot_event_cancel(project=project),
-        team=_team_name(project),
+        team=_team_name(project, roster),
         old_slot=slot_label(lab),
     )
     return project
@@ -832,20 +867,22 @@ def ballot_book_many(*, placements, actor=None) -> tuple[list, list]:
                 if lab is None:
                     raise ValidationError("The slot is gone.", code="slot_gone")
                 _set_lab(project, lab)
+                roster = _roster(project)
                 _record(
                     actor=actor,
                     via=Via.BALLOT,
                     action=BookingRecord.Action.BOOK,
                     project=project,
                     to_lab=lab,
+                    roster=roster,
                 )
                 notify(
                     kind=Kind.BALLOT_PLACED,
-                    users=_member_ids(project),
+                    users=[member.id for member in roster],
                     actor=actor,
                     link=_board_link(lab),
                     event=slot_calendar.slot_event_book(project=project, lab=lab),
-                    team=_team_name(project),
+                    team=_team_name(project, roster),
                     slot=slot_label(lab),
                     choice=ballot_selectors.choice_text(rank),
                 )

@@ -519,7 +519,7 @@ def lab_frames(request):
 def lab_book(request, lab_id):
     lab = selectors.lab_get(lab_id=lab_id)
     back = _safe_next(request, reverse("projects:lab_board"))
-    project = selectors.project_for_user(user=request.user)
+    project = selectors.project_slot_for_user(user=request.user)
     if project is None:
         return _outcome(
             request,

@@ -564,3 +564,24 @@ def test_background_release_inside_the_cutoff_is_refused(client, alice, dana, te
     assert response.json()["code"] == "slot_cutoff"
     team.refresh_from_db()
     assert team.lab == lab
+
+
+def test_a_background_booking_reads_the_team_once(
+    client, bob, team, django_assert_num_queries
+):
+    lab = LabFactory()
+    client.force_login(bob)
+
+    # session, user, the slot with its holder, my project with its slot; in
+    # the transaction (a savepoint here): am I a member, the window, my
+    # project locked, the slot with its holder again, the update in its
+    # savepoint (3), the members once (for the record, the notification and
+    # the team's name), the record, the calendar event (2), its reminders
+    # (2) and their queued tasks (2). Broadcast and notification run after
+    # commit, outside this count.
+    with django_assert_num_queries(21) as queries:
+        response = client.post(book_url(lab), **JSON)
+
+    assert response.json()["ok"] is True
+    members = [q["sql"] for q in queries if '"projects_membership"' in q["sql"]]
+    assert len(members) == 3  # my project, am I a member, the team once
