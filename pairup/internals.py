@@ -13,6 +13,11 @@ plain ASGI (or to doing nothing) when it doesn't find what it expects.
 - Frames framed once (`wire_frames`) can be written straight to the
   transport of every socket in a room, instead of one ASGI send per frame
   per socket.
+- Twisted writes nothing at once: each write registers the socket with
+  the event loop and sends on its next turn, then unregisters it, three
+  system calls and a pass through the loop per frame. When Twisted holds
+  nothing for a socket, its frames go to the socket at once (`send_now`),
+  and only what the kernel doesn't take is left to Twisted.
 - Twisted's transport holds what the client hasn't read yet (`unsent`);
   daphne never applies backpressure, so a client that stops reading is
   closed with 4413 before its backlog grows without bound.
@@ -86,7 +91,9 @@ class RawSocket:
         """Write frames from `wire_frames`; False if that can't be done."""
         if not self.is_open():
             return False
-        self.transport.write(data)
+        sent = send_now(self.transport, data)
+        if sent < len(data):
+            self.transport.write(data[sent:] if sent else data)
         return True
 
     def unsent(self) -> int:
@@ -103,3 +110,26 @@ class RawSocket:
             self.protocol, "closeHandshakeTimeout"
         ):
             self.protocol.closeHandshakeTimeout = SLOW_CLOSE_SECONDS
+
+
+def send_now(transport, data: bytes) -> int:
+    """Send `data` on a TCP transport's socket now if Twisted holds nothing
+    for it (so the order of bytes is kept); return how many bytes went,
+    0 for "leave it all to Twisted" (data buffered, TLS, closing, not a
+    socket, the kernel's buffer full, or an error Twisted will report)."""
+    try:
+        if (
+            transport.TLS
+            or transport.disconnecting
+            or not transport.connected
+            or transport._tempDataLen
+            or len(transport.dataBuffer) > transport.offset
+        ):
+            return 0
+        sock = transport.socket
+    except AttributeError:
+        return 0
+    try:
+        return sock.send(data)
+    except OSError:  # EAGAIN, or a reset Twisted finds on its own write
+        return 0

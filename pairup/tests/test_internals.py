@@ -3,15 +3,20 @@ expects. A failure here after upgrading Channels, daphne, autobahn or
 Twisted means pairup/internals.py must change with them."""
 
 import inspect
+import socket as sockets
 from functools import partial
 
+import pytest
 from autobahn.twisted.websocket import WebSocketServerProtocol
 from channels.sessions import InstanceSessionWrapper
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet.abstract import FileDescriptor
+from twisted.internet.protocol import Protocol
+from twisted.internet.tcp import Connection
+from twisted.internet.tcp import Server as TCPServer
 
-from pairup.internals import RawSocket, unwrap_send, wire_frames
+from pairup.internals import RawSocket, send_now, unwrap_send, wire_frames
 
 
 def parse_server_frames(data: bytes) -> list[tuple[int, str]]:
@@ -65,6 +70,14 @@ def test_twisted_transports_keep_unsent_data_where_unsent_reads_it():
     socket = RawSocket(None)
     socket.transport = transport
     assert socket.unsent() == 10
+
+
+def test_daphnes_connections_are_twisted_tcp_connections_with_what_send_now_reads():
+    assert issubclass(TCPServer, Connection)
+    for name in ("TLS", "disconnecting", "connected", "dataBuffer", "offset"):
+        assert hasattr(Connection, name)
+    assert "self.socket" in inspect.getsource(Connection.__init__)
+    assert "_tempDataLen" in inspect.getsource(FileDescriptor.write)
 
 
 # The functions ----------------------------------------------------------------
@@ -135,3 +148,98 @@ def test_an_oversized_frame_closes_with_1009_and_a_slow_reader_gets_time():
     assert protocol.failByDrop is False
     socket.slow_close()
     assert protocol.closeHandshakeTimeout >= 10
+
+
+# Writing at once ----------------------------------------------------------------
+
+
+class Loop:
+    """What a Twisted transport asks of its reactor: the sockets it watches
+    for writing (Twisted's method names)."""
+
+    def __init__(self):
+        self.writers = []
+
+    def addWriter(self, transport):
+        self.writers.append(transport)
+
+    def removeWriter(self, transport):
+        self.writers.remove(transport)
+
+
+@pytest.fixture
+def connection():
+    """A Twisted TCP connection on one end of a socket pair, the other end
+    to read what it sent; a reactor that only records."""
+    ours, theirs = sockets.socketpair()
+    loop = Loop()
+    transport = Connection(ours, Protocol(), reactor=loop)
+    transport.connected = True
+    theirs.setblocking(False)
+    yield transport, theirs, loop
+    ours.close()
+    theirs.close()
+
+
+def received(peer) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = peer.recv(1 << 20)
+        except BlockingIOError:
+            return b"".join(chunks)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def open_raw_socket(transport) -> RawSocket:
+    protocol = FakeProtocol()
+    protocol.transport = transport
+    return RawSocket(daphne_send(protocol))
+
+
+def test_a_frame_goes_to_the_socket_at_once_when_twisted_holds_nothing(connection):
+    transport, peer, loop = connection
+    data = wire_frames(['{"type":"lab"}'])
+    assert open_raw_socket(transport).write(data) is True
+    assert received(peer) == data
+    assert loop.writers == []  # the loop was never asked to write
+
+
+def test_a_frame_queues_behind_what_twisted_holds_so_the_order_is_kept(connection):
+    transport, peer, loop = connection
+    transport.write(b"first")  # Twisted buffers it until the loop's turn
+    assert loop.writers == [transport]
+    open_raw_socket(transport).write(b"second")
+    assert received(peer) == b""
+    transport.doWrite()
+    assert received(peer) == b"firstsecond"
+
+
+def test_what_the_kernel_does_not_take_is_left_to_twisted(connection):
+    transport, peer, loop = connection
+    transport.socket.setsockopt(sockets.SOL_SOCKET, sockets.SO_SNDBUF, 4096)
+    data = bytes(range(256)) * 4096  # 1 MiB: more than the socket takes
+    socket = open_raw_socket(transport)
+    socket.write(data)
+    first = received(peer)
+    assert 0 < len(first) < len(data)
+    assert socket.unsent() == len(data) - len(first)
+    assert loop.writers == [transport]
+    got = [first]
+    while socket.unsent():
+        transport.doWrite()
+        got.append(received(peer))
+    assert b"".join(got) == data
+
+
+def test_closing_or_tls_transports_and_fakes_are_left_to_twisted(connection):
+    transport, peer, _ = connection
+    transport.disconnecting = True
+    assert send_now(transport, b"x") == 0
+    transport.disconnecting = False
+    transport.TLS = True
+    assert send_now(transport, b"x") == 0
+    assert send_now(FakeTransport(), b"x") == 0
+    assert received(peer) == b""
