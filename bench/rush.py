@@ -28,7 +28,9 @@ and lets every team start at the same moment:
 It prints one JSON line per scenario and run: seconds until every team held
 a slot (`all_booked_s`, null if some never did), `/labs/` and booking
 latencies (p50/p99 ms), tries per team, frames per socket, HTTP requests
-caused by frames, 5xx responses, and, from the database afterwards, teams
+caused by frames, 5xx responses, the CPU seconds each server process used
+from the start to a second after the last booking (`server_cpu_s`: near the
+wall time, the server was the bottleneck), and, from the database afterwards, teams
 with a slot and slots held twice (always 0: a unique index).
 
 The client shares the machine with the server: one asyncio loop, plain
@@ -446,6 +448,12 @@ SCENARIOS = {
 }
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_scenario(key, args, run, workdir) -> dict:
     scenario = SCENARIOS[key]
     teams = args.teams * scenario.get("scale", 1)
@@ -503,7 +511,12 @@ def run_scenario(key, args, run, workdir) -> dict:
                 http.close()
 
         asyncio.run(warm())
+        cpu_before = [cpu_seconds(server.process.pid) for server in servers]
         figures = asyncio.run(rush(sessions, [s.port for s in servers], scenario))
+        figures["server_cpu_s"] = [
+            round(cpu_seconds(server.process.pid) - before, 2)
+            for server, before in zip(servers, cpu_before, strict=True)
+        ]
     finally:
         for server in servers:
             server.stop()

@@ -41,3 +41,98 @@ async def test_websockets_are_not_counted():
     )
 
     assert peak == 3
+
+
+async def test_waiting_writes_go_before_waiting_page_loads():
+    order = []
+    release = asyncio.Event()
+
+    async def app(scope, receive, send):
+        order.append(scope["name"])
+        if scope["name"] == "first":
+            await release.wait()
+
+    limited = HttpConcurrencyLimit(app, limit=1)
+
+    def request(name, method):
+        return asyncio.create_task(
+            limited({"type": "http", "method": method, "name": name}, None, None)
+        )
+
+    first = request("first", "GET")
+    await asyncio.sleep(0)
+    waiting = [
+        request("board 1", "GET"),
+        request("booking 1", "POST"),
+        request("board 2", "HEAD"),
+        request("release", "DELETE"),
+        request("booking 2", "POST"),
+    ]
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(first, *waiting)
+
+    assert order == [
+        "first",
+        "booking 1",
+        "release",
+        "booking 2",
+        "board 1",
+        "board 2",
+    ]
+
+
+async def test_a_request_cancelled_while_waiting_gives_up_its_place():
+    order = []
+    release = asyncio.Event()
+
+    async def app(scope, receive, send):
+        order.append(scope["name"])
+        if scope["name"] == "first":
+            await release.wait()
+
+    limited = HttpConcurrencyLimit(app, limit=1)
+
+    def request(name, method="GET"):
+        return asyncio.create_task(
+            limited({"type": "http", "method": method, "name": name}, None, None)
+        )
+
+    first = request("first")
+    await asyncio.sleep(0)
+    gone = request("gone away", "POST")
+    after = request("after")
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(first, after)
+
+    assert order == ["first", "after"]
+    assert gone.cancelled()
+    assert limited.running == 0
+    assert not limited.writes and not limited.reads
+
+
+async def test_a_request_cancelled_as_its_turn_came_passes_the_turn_on():
+    order = []
+
+    async def app(scope, receive, send):
+        order.append(scope["name"])
+
+    limited = HttpConcurrencyLimit(app, limit=1)
+    limited.running = 1  # a request in the app
+    turn_taker = asyncio.create_task(
+        limited({"type": "http", "method": "GET", "name": "cancelled"}, None, None)
+    )
+    next_one = asyncio.create_task(
+        limited({"type": "http", "method": "GET", "name": "next"}, None, None)
+    )
+    await asyncio.sleep(0)
+    limited._leave()  # the request in the app finishes: the turn is handed on
+    turn_taker.cancel()  # before the waiting request wakes up to take it
+    await asyncio.wait_for(next_one, timeout=2)
+
+    assert turn_taker.cancelled()
+    assert order == ["next"]
+    assert limited.running == 0
