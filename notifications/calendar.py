@@ -31,7 +31,8 @@ def slot_event_book(*, project, lab) -> dict:
     """Record that the project holds `lab` now (booked or moved) and return
     the event's REQUEST. Call inside the booking's transaction."""
     event = SlotEvent.objects.filter(project=project, cancelled=False).first()
-    if event is None:
+    new = event is None
+    if new:
         host = urlsplit(site_url()).hostname or "pairup"
         event = SlotEvent(project=project, uid=f"{uuid.uuid4()}@{host}")
     else:
@@ -40,7 +41,7 @@ def slot_event_book(*, project, lab) -> dict:
     event.start, event.end, event.room = lab.start, lab.end, lab.room
     event.summary = _summary(project)
     event.save()
-    reminders.schedule_for_slot(event)
+    reminders.schedule_for_slot(event, new=new)
     return ics.event_data(event, method=ics.REQUEST)
 
 

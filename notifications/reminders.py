@@ -39,10 +39,14 @@ def _enqueue_at(moments) -> None:
 # Before a slot -------------------------------------------------------------
 
 
-def schedule_for_slot(event, *, now=None) -> list[Reminder]:
-    """(Re)schedule the reminders of a booking at its current time."""
+def schedule_for_slot(event, *, now=None, new: bool = False) -> list[Reminder]:
+    """(Re)schedule the reminders of a booking at its current time.
+
+    `new`: the event was made just now, so it has no reminders to withdraw.
+    """
     now = now or timezone.now()
-    withdraw_for_slot(event)
+    if not new:
+        withdraw_for_slot(event)
     reminders = [
         Reminder(
             type=Reminder.Type.SLOT,

@@ -75,6 +75,11 @@ class ProjectQuerySet(models.QuerySet):
         return self.prefetch_related(members_prefetch())
 
 
+def team_label(project_id: int, names: list[str]) -> str:
+    """A team's name: "Team 7: Ana, Ben", its members in joining order."""
+    return f"Team {project_id}: {', '.join(names)}" if names else f"Team {project_id}"
+
+
 class Project(TimeStampedModel):
     """A team: one to PAIRUP_TEAM_SIZE students, at most one lab slot."""
 
@@ -120,8 +125,7 @@ class Project(TimeStampedModel):
 
     @property
     def team_name(self) -> str:
-        names = ", ".join(user.display_name for user in self.member_list())
-        return f"Team {self.pk}: {names}" if names else f"Team {self.pk}"
+        return team_label(self.pk, [user.display_name for user in self.member_list()])
 
 
 class Membership(models.Model):

@@ -9,6 +9,11 @@ for the same state (a browser test compares the two).
 
 Plain string formatting rather than a template include per row: the board
 renders up to a thousand rows, and an include costs about ten times more.
+And a row is rendered once for every viewer who sees it alike: the process's
+copy of a slot's facts (board_cache.py, replaced whenever the slot changes)
+keeps its rendered rows by what the viewer sees, with a mark where the
+viewer's own form fields go (their CSRF token and `next`), filled in once
+per page. On opening night 200 teams without a slot load the same rows.
 """
 
 from datetime import date
@@ -54,6 +59,9 @@ SLOT_RELEASE = (
     ' data-field="release">Release'
     '<span class="visually-hidden" data-field="label"> {label}</span></a>'
 )
+# Where a viewer's own form fields go in a kept row. No value can contain
+# it: every value in a row is escaped, and escaping turns "<" into "&lt;".
+PAGE_FORM_MARK = "<!--page-form-->"
 TAIL = '<div class="small" data-field="outcome" role="status"></div></td></tr>'
 
 DAY = (
@@ -126,14 +134,45 @@ class RowRenderer:
             action="Move here" if has_lab else "Book",
         )
 
-    def row(self, facts: dict, view: dict, *, every_control: bool = False) -> str:
-        head, cells, form, form_end, release = _slot_pieces(
-            facts, self.release_url, self.book_url
-        )
+    def row(self, facts: dict, view: dict) -> str:
+        """The slot's row as this viewer sees it, with PAGE_FORM_MARK where
+        the viewer's form fields go (`days` fills them in)."""
         mine = view["mine"]
         available = view["available"]
         # Leaving a slot needs booking open and the cut-off not passed (rule 6).
         leavable = mine and self.booking_open and self.now < facts["ts"] - self.cutoff
+        form = self.has_project and available and not mine
+        key = (
+            view["state"],
+            available,
+            mine,
+            view["team"],
+            view["description"],
+            form,
+            leavable,
+            self.booking_open,
+        )
+        rows = facts.get("_rows")
+        if rows is None:
+            rows = facts["_rows"] = {}
+        html = rows.get(key)
+        if html is None:
+            html = rows[key] = self._row(facts, view, form=form, release=leavable)
+        return html
+
+    def days(self, groups: list[tuple[str, list[str]]]) -> SafeString:
+        """Every day's rows (from `row`), with this viewer's form fields."""
+        html = render_days(groups)
+        if self.has_project:
+            html = mark_safe(html.replace(PAGE_FORM_MARK, self.page_form))  # noqa: S308
+        return html
+
+    def _row(self, facts: dict, view: dict, *, form: bool, release: bool) -> str:
+        head, cells, slot_form, form_end, slot_release = _slot_pieces(
+            facts, self.release_url, self.book_url
+        )
+        mine = view["mine"]
+        available = view["available"]
         team, description = view["team"], view["description"]
         return "".join(
             (
@@ -156,12 +195,8 @@ class RowRenderer:
                     team=escape(team) if team else "",
                     description=escape(description) if description else "",
                 ),
-                *(
-                    (form, self.page_form, form_end)
-                    if every_control or (self.has_project and available and not mine)
-                    else ()
-                ),
-                release if every_control or leavable else "",
+                *((slot_form, PAGE_FORM_MARK, form_end) if form else ()),
+                slot_release if release else "",
                 TAIL,
             )
         )
@@ -184,7 +219,8 @@ class RowRenderer:
             "team": None,
             "description": None,
         }
-        return self.row(blank, view, every_control=True)
+        html = self._row(blank, view, form=True, release=True)
+        return html.replace(PAGE_FORM_MARK, self.page_form)
 
 
 def day_heading(day: str) -> str:

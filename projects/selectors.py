@@ -26,6 +26,7 @@ from projects.models import (
     Membership,
     Project,
     members_prefetch,
+    team_label,
 )
 
 User = get_user_model()
@@ -348,45 +349,50 @@ def _team_names(project_ids) -> dict[int, str]:
     )
     for project_id, preferred, first, username in rows:
         names[project_id].append(preferred or first or username)
-    return {
-        pk: f"Team {pk}: {', '.join(members)}" if members else f"Team {pk}"
-        for pk, members in names.items()
-    }
+    return {pk: team_label(pk, members) for pk, members in names.items()}
 
 
 def lab_facts_list(*, now=None, lab_ids=None) -> list[dict]:
     """Return the facts of the upcoming slots (or of `lab_ids`), by start and
-    room, in two queries whatever their number."""
+    room, in one query whatever their number (a row per team member)."""
     labs = Lab.objects.all()
     if lab_ids is not None:
         labs = labs.filter(pk__in=list(lab_ids))
     else:
         labs = labs.filter(start__gt=now or timezone.now())
-    rows = list(
-        labs.order_by("start", "room").values_list(
-            "pk",
-            "room",
-            "start",
-            "end",
-            "is_open",
-            "project__id",
-            "project__description",
-        )
+    rows = labs.order_by(
+        "start", "room", "pk", "project__memberships__joined_at", "project__memberships"
+    ).values_list(
+        "pk",
+        "room",
+        "start",
+        "end",
+        "is_open",
+        "project__id",
+        "project__description",
+        "project__memberships__user__preferred_name",
+        "project__memberships__user__first_name",
+        "project__memberships__user__username",
     )
-    teams = _team_names([row[5] for row in rows if row[5] is not None])
-    return [
-        _facts(
-            pk,
-            room,
-            start,
-            end,
-            is_open,
-            project_id,
-            teams[project_id] if project_id is not None else "",
-            description or "",
-        )
-        for pk, room, start, end, is_open, project_id, description in rows
-    ]
+    facts: list[dict] = []
+    members: list[str] = []
+    last = None
+    for pk, room, start, end, is_open, project_id, description, *name in rows:
+        if last is None or last[0] != pk:
+            if last is not None:
+                facts.append(_facts_from_row(last, members))
+            last, members = (pk, room, start, end, is_open, project_id, description), []
+        if name[2] is not None:  # a member (usernames are never empty)
+            members.append(name[0] or name[1] or name[2])
+    if last is not None:
+        facts.append(_facts_from_row(last, members))
+    return facts
+
+
+def _facts_from_row(row: tuple, members: list[str]) -> dict:
+    pk, room, start, end, is_open, project_id, description = row
+    team = "" if project_id is None else team_label(project_id, members)
+    return _facts(pk, room, start, end, is_open, project_id, team, description or "")
 
 
 def lab_board(*, day: date | None = None, room: str = "", now=None) -> list[Lab]:

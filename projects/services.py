@@ -32,6 +32,7 @@ from projects.models import (
     Lab,
     Membership,
     Project,
+    team_label,
 )
 from projects.realtime import broadcast_all_labs, broadcast_labs
 
@@ -270,8 +271,9 @@ def _team_name(project: Project, roster: list[Member] | None = None) -> str:
     given the `roster`)."""
     if roster is None:
         roster = _roster(project)
-    names = ", ".join(m.preferred_name or m.first_name or m.number for m in roster)
-    return f"Team {project.pk}: {names}" if names else f"Team {project.pk}"
+    return team_label(
+        project.pk, [m.preferred_name or m.first_name or m.number for m in roster]
+    )
 
 
 def _tell_invitees(invitations, *, reason: str, actor=None) -> None:

@@ -51,7 +51,7 @@ from projects.forms import (
 )
 from projects.models import BookingRecord, BookingWindow, Project
 from projects.realtime import window_frame
-from projects.rows import RowRenderer, day_template, render_days
+from projects.rows import RowRenderer, day_template
 
 VIA_PAGE = BookingRecord.Via.PAGE
 # Earlier than any slot: the printable sheets show past slots too.
@@ -471,7 +471,7 @@ def lab_board(request):
         "projects/lab_board.html",
         {
             "form": form,
-            "days_html": render_days(groups),
+            "days_html": renderer.days(groups),
             "rows": views,
             "row_template": mark_safe(renderer.template_row()),  # noqa: S308
             "day_template": day_template(),

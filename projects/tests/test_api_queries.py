@@ -45,8 +45,8 @@ def queries(api, path) -> int:
 
 STUDENT_BUDGETS = {
     "/me": 2,  # token, the calendar feed (its URL)
-    # token, window, my project's id, upcoming slots, their teams' members
-    "/labs": 5,
+    # token, window, my project's id, upcoming slots with their teams' members
+    "/labs": 4,
     "/me/project": 3,
     "/me/invitations": 5,
     "/students?q=30": 2,

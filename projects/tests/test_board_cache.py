@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from projects import board_cache, services
+from projects import board_cache, selectors, services
 from projects.realtime import broadcast_labs
 from projects.tests.factories import LabFactory, make_team
 
@@ -46,8 +46,8 @@ def test_a_copy_behind_the_version_is_rebuilt(alice, django_assert_num_queries):
     make_team(alice, lab=LabFactory())
     board_cache.bump()  # another process's change: this one missed its event
 
-    # the slots, their teams' members
-    with django_assert_num_queries(2):
+    # the slots with their teams' members
+    with django_assert_num_queries(1):
         rebuilt = board_cache.upcoming()
 
     assert len(rebuilt) == 1
@@ -80,3 +80,28 @@ def test_an_event_out_of_order_is_ignored():
     board_cache.apply({"version": current + 2, "labs": [{"id": 1, "removed": True}]})
 
     assert board_cache._copy.version == current
+
+
+def test_one_query_reads_every_slot_with_its_team_named_as_the_team_is(
+    alice, bob, make_student, settings, django_assert_num_queries
+):
+    settings.PAIRUP_TEAM_SIZE = 4
+    carol = make_student(first_name="Carol", preferred_name="Caz")
+    dave = make_student(first_name="", preferred_name="")
+    free, held, solo = LabFactory(), LabFactory(), LabFactory()
+    # Bob joins first though Alice's account is older: names go by joining.
+    team = make_team(bob, alice, carol, dave, description="Drone", lab=held)
+    alone = make_team(make_student(first_name="Eve"), lab=solo)
+
+    with django_assert_num_queries(1):
+        facts = {f["id"]: f for f in selectors.lab_facts_list(now=timezone.now())}
+
+    assert list(facts) == [free.pk, held.pk, solo.pk]
+    assert facts[free.pk]["project"] is None
+    assert facts[free.pk]["team"] == ""
+    assert facts[held.pk]["team"] == team.team_name
+    assert facts[held.pk]["team"] == (
+        f"Team {team.pk}: Bob, Alice, Caz, {dave.username}"
+    )
+    assert facts[held.pk]["description"] == "Drone"
+    assert facts[solo.pk]["team"] == f"Team {alone.pk}: Eve"

@@ -160,8 +160,8 @@ def test_the_event_carries_the_facts_and_filtering_it_costs_no_query(
     lab = LabFactory()
     project = make_team(alice, bob, description="Drone", lab=lab)
 
-    # the slots, their teams' members, the window
-    with django_assert_num_queries(3):
+    # the slots with their teams' members, the window
+    with django_assert_num_queries(2):
         event = labs_event([lab.pk, 999_999])
     with django_assert_num_queries(0):
         frames = frames_for_viewer(

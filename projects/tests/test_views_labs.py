@@ -1,4 +1,5 @@
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -33,7 +34,10 @@ def rows_by_id(response):
 
 
 def row_html(response, lab) -> str:
-    body = response.content.decode()
+    return row_html_of(response.content.decode(), lab)
+
+
+def row_html_of(body: str, lab) -> str:
     start = body.index(f'<tr id="lab-{lab.pk}"')
     return body[start : body.index("</tr>", start)]
 
@@ -200,14 +204,14 @@ def test_board_costs_the_same_queries_for_10_and_1000_slots(
     )
     client.force_login(alice)
 
-    # session, user, the slots with their projects (rooms and days come from
-    # them), the teams' members, window, my project with its slot (not its
-    # members: the board doesn't show them), the bell's unread count
-    with django_assert_num_queries(7):
+    # session, user, the slots with their projects and the teams' members
+    # (rooms and days come from them), window, my project with its slot (not
+    # its members: the board doesn't show them), the bell's unread count
+    with django_assert_num_queries(6):
         small = client.get(BOARD)
     add_labs(990, offset=10)
     board_cache.forget()  # bulk_create sends no change event
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         large = client.get(BOARD)
     # The process keeps the slots until a change: session, user, window,
     # my project with its slot, the bell
@@ -257,6 +261,42 @@ def test_row_of_a_closed_slot(client, alice, team):
     client.force_login(alice)
 
     assert 'data-field="status">Closed<' in row_html(client.get(BOARD), lab)
+
+
+def board_tokens(body: str) -> set[str]:
+    """The CSRF tokens in the board's rows' forms."""
+    rows = body[body.index('<div id="board">') : body.index('id="lab-row-template"')]
+    return set(re.findall(r'name="csrfmiddlewaretoken" value="(\w+)"', rows))
+
+
+def test_rows_kept_for_alike_viewers_carry_only_what_each_viewer_may_see(
+    client, alice, charlie, dana, team
+):
+    held, free = LabFactory(), LabFactory()
+    services.lab_book(user=alice, project=team, lab=held)
+    name = f"Team {team.pk}: Alice, Bob"
+    erin, frank = StudentFactory(), StudentFactory()
+    make_team(erin)
+    make_team(frank)
+
+    pages = {}
+    for user in (dana, charlie, erin, frank, alice):  # each after the last
+        client.force_login(user)
+        response = client.get(BOARD)
+        pages[user] = (response.content.decode(), response.context["config"])
+
+    assert name in row_html_of(pages[dana][0], held)
+    assert name not in pages[charlie][0]
+    assert "csrfmiddlewaretoken" not in row_html_of(pages[charlie][0], free)
+    for solo in (erin, frank):
+        body, config = pages[solo]
+        assert name not in body
+        assert 'action="/labs/' in row_html_of(body, free)
+        # Every form carries this viewer's own token, none another's.
+        assert board_tokens(body) == {config["csrfToken"]}
+    assert board_tokens(pages[erin][0]).isdisjoint(board_tokens(pages[frank][0]))
+    assert name in row_html_of(pages[alice][0], held)
+    assert "Your slot" in row_html_of(pages[alice][0], held)
 
 
 def test_rows_escape_team_names_and_descriptions(client, dana, make_student):
@@ -332,12 +372,13 @@ def test_frames_cost_the_same_queries_for_10_and_1000_slots(
     services.lab_book(user=alice, project=team, lab=Lab.objects.first())
     client.force_login(alice)
 
-    # session, user, slots, the teams' members, window, my project with its slot
-    with django_assert_num_queries(6):
+    # session, user, slots with the teams' members, window, my project with
+    # its slot
+    with django_assert_num_queries(5):
         small = client.get(FRAMES)
     add_labs(990, offset=10)
     board_cache.forget()  # bulk_create sends no change event
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         large = client.get(FRAMES)
 
     assert len(small.json()["labs"]) == 10
@@ -576,10 +617,10 @@ def test_a_background_booking_reads_the_team_once(
     # the transaction (a savepoint here): am I a member, the window, my
     # project locked, the slot with its holder again, the update in its
     # savepoint (3), the members once (for the record, the notification and
-    # the team's name), the record, the calendar event (2), its reminders
-    # (2) and their queued tasks (2). Broadcast and notification run after
-    # commit, outside this count.
-    with django_assert_num_queries(21) as queries:
+    # the team's name), the record, the calendar event (2), its reminder (a
+    # new event has none to withdraw) and their queued tasks (2). Broadcast
+    # and notification run after commit, outside this count.
+    with django_assert_num_queries(20) as queries:
         response = client.post(book_url(lab), **JSON)
 
     assert response.json()["ok"] is True
