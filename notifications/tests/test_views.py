@@ -10,6 +10,7 @@ from icalendar import Calendar
 
 from notifications import calendar as feeds
 from notifications.models import CalendarFeed, Category, EmailPreference, Notification
+from notifications.selectors import unread_count
 from pairup.tests.html import assert_every_control_labelled
 from projects import services
 from projects.tests.factories import LabFactory
@@ -44,6 +45,22 @@ def test_every_signed_in_page_shows_the_bell_with_the_unread_count(client, alice
     assert 'data-testid="bell-count">2</span>' in bell(html)
     assert 'href="/notifications/"' in bell(html)
     assert 'aria-live="polite"' in html  # where new ones are announced
+
+
+def test_the_bell_counts_only_this_users_unread_notifications(client, alice, bob):
+    notify(alice)
+    notify(alice, read=True)
+    notify(bob)
+    notify(bob)
+    client.force_login(alice)
+
+    html = client.get("/").content.decode()
+
+    assert 'data-testid="bell-count">1</span>' in bell(html)
+    assert unread_count(user=bob) == 2
+    assert unread_count(user=alice) == (
+        Notification.objects.unread().filter(user=alice).count()
+    )
 
 
 def test_the_bell_shows_no_badge_without_unread_notifications(client, alice):
