@@ -43,36 +43,41 @@ async def test_websockets_are_not_counted():
     assert peak == 3
 
 
-async def test_waiting_writes_go_before_waiting_page_loads():
-    order = []
-    release = asyncio.Event()
+class OneAtATime:
+    """An app behind a limit of 1, whose request named "first" holds the
+    place until `release` is set; `order` is the order requests got in."""
 
-    async def app(scope, receive, send):
-        order.append(scope["name"])
+    def __init__(self):
+        self.order = []
+        self.release = asyncio.Event()
+        self.limited = HttpConcurrencyLimit(self.app, limit=1)
+
+    async def app(self, scope, receive, send):
+        self.order.append(scope["name"])
         if scope["name"] == "first":
-            await release.wait()
+            await self.release.wait()
 
-    limited = HttpConcurrencyLimit(app, limit=1)
+    def request(self, name, method="GET"):
+        scope = {"type": "http", "method": method, "name": name}
+        return asyncio.create_task(self.limited(scope, None, None))
 
-    def request(name, method):
-        return asyncio.create_task(
-            limited({"type": "http", "method": method, "name": name}, None, None)
-        )
 
-    first = request("first", "GET")
+async def test_waiting_writes_go_before_waiting_page_loads():
+    server = OneAtATime()
+    first = server.request("first")
     await asyncio.sleep(0)
     waiting = [
-        request("board 1", "GET"),
-        request("booking 1", "POST"),
-        request("board 2", "HEAD"),
-        request("release", "DELETE"),
-        request("booking 2", "POST"),
+        server.request("board 1", "GET"),
+        server.request("booking 1", "POST"),
+        server.request("board 2", "HEAD"),
+        server.request("release", "DELETE"),
+        server.request("booking 2", "POST"),
     ]
     await asyncio.sleep(0)
-    release.set()
+    server.release.set()
     await asyncio.gather(first, *waiting)
 
-    assert order == [
+    assert server.order == [
         "first",
         "booking 1",
         "release",
@@ -83,35 +88,21 @@ async def test_waiting_writes_go_before_waiting_page_loads():
 
 
 async def test_a_request_cancelled_while_waiting_gives_up_its_place():
-    order = []
-    release = asyncio.Event()
-
-    async def app(scope, receive, send):
-        order.append(scope["name"])
-        if scope["name"] == "first":
-            await release.wait()
-
-    limited = HttpConcurrencyLimit(app, limit=1)
-
-    def request(name, method="GET"):
-        return asyncio.create_task(
-            limited({"type": "http", "method": method, "name": name}, None, None)
-        )
-
-    first = request("first")
+    server = OneAtATime()
+    first = server.request("first")
     await asyncio.sleep(0)
-    gone = request("gone away", "POST")
-    after = request("after")
+    gone = server.request("gone away", "POST")
+    after = server.request("after")
     await asyncio.sleep(0)
     gone.cancel()
     await asyncio.sleep(0)
-    release.set()
+    server.release.set()
     await asyncio.gather(first, after)
 
-    assert order == ["first", "after"]
+    assert server.order == ["first", "after"]
     assert gone.cancelled()
-    assert limited.running == 0
-    assert not limited.writes and not limited.reads
+    assert server.limited.running == 0
+    assert not server.limited.writes and not server.limited.reads
 
 
 async def test_a_request_cancelled_as_its_turn_came_passes_the_turn_on():
