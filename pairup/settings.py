@@ -329,7 +329,7 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "pairup.cache.RedisCache",  # one pool per process
             "LOCATION": REDIS_URL,
             # A Redis that hangs fails a request in seconds, not never.
             "OPTIONS": {
