@@ -6,10 +6,14 @@ copy is tagged with a version kept in Django's cache (shared by every
 process when REDIS_URL is set); each change event bumps it and carries the
 new number with the changed slots' facts, so the sending process, and any
 process whose board sockets receive the event, patch their copy in place
-instead of reloading a thousand slots. A copy whose version is behind (a
-gap, a cleared cache) is rebuilt on the next read, and so is one older than
-MAX_AGE seconds: that bounds how long a change made where no event is sent
-(a shell, a command in another process on the in-memory layer) can hide.
+instead of reloading a thousand slots. Each event's facts are also kept in
+the cache for EVENT_SECONDS: a process whose copy is a few versions behind
+when a page asks (another process's events still on their way to its
+sockets, which on opening night is most of the time) patches it from there
+with one read. A copy further behind, or missing an event (a gap, a cleared
+cache), is rebuilt on the next read, and so is one older than MAX_AGE
+seconds: that bounds how long a change made where no event is sent (a
+shell, a command in another process on the in-memory layer) can hide.
 """
 
 import secrets
@@ -23,6 +27,9 @@ from django.utils import timezone
 from projects import selectors
 
 VERSION_KEY = "pairup:board-version"
+EVENT_KEY = "pairup:board-event:{}"  # a version's changed facts
+EVENT_SECONDS = 60
+CATCH_UP = 64  # events read to catch a copy up; further behind, rebuild
 MAX_AGE = 5.0  # seconds
 
 
@@ -58,29 +65,68 @@ def bump() -> int:
         return _fresh_version()
 
 
+def remember(event: dict) -> None:
+    """Keep a change event's facts in the cache, for copies that are behind."""
+    cache.set(EVENT_KEY.format(event["version"]), event["labs"], EVENT_SECONDS)
+
+
 def _order(by_id: dict) -> list:
     return sorted(by_id.values(), key=lambda facts: (facts["ts"], facts["room"]))
+
+
+def _patched(copy: _Copy, changes, version: int) -> _Copy:
+    """The copy with each list of changed facts applied in turn."""
+    by_id = dict(copy.by_id)
+    for labs in changes:
+        for facts in labs:
+            if facts.get("removed"):
+                by_id.pop(facts["id"], None)
+            else:
+                # A copy: rendered pieces get cached on it (rows.py), never
+                # on the event other sockets read.
+                by_id[facts["id"]] = dict(facts)
+    return _Copy(version=version, built=copy.built, by_id=by_id, ordered=_order(by_id))
+
+
+def _caught_up(copy: _Copy, current: int) -> _Copy | None:
+    """The copy patched up to `current` from the events kept in the cache,
+    or None if it is too far behind or one of them is missing."""
+    if copy.version is None or not 0 < current - copy.version <= CATCH_UP:
+        return None
+    keys = [EVENT_KEY.format(v) for v in range(copy.version + 1, current + 1)]
+    found = cache.get_many(keys)
+    if len(found) != len(keys):
+        return None
+    return _patched(copy, (found[key] for key in keys), current)
 
 
 def upcoming(*, now=None) -> list[dict]:
     """Return the facts of every upcoming slot, by start and room.
 
-    From the process's copy when it is current; else two queries rebuild it.
+    From the process's copy when it is current; a copy a few events behind
+    is patched from the cache (one read); else one query rebuilds it.
     """
     global _copy
     now = now or timezone.now()
     current = version()
     copy = _copy
-    if copy.version != current or time.monotonic() - copy.built > MAX_AGE:
-        facts = selectors.lab_facts_list(now=now)
-        copy = _Copy(
-            version=current,
-            built=time.monotonic(),
-            by_id={f["id"]: f for f in facts},
-            ordered=facts,
-        )
+    young = time.monotonic() - copy.built <= MAX_AGE
+    if copy.version != current or not young:
+        behind = copy
+        copy = _caught_up(behind, current) if young else None
+        if copy is None:
+            facts = selectors.lab_facts_list(now=now)
+            copy = _Copy(
+                version=current,
+                built=time.monotonic(),
+                by_id={f["id"]: f for f in facts},
+                ordered=facts,
+            )
         with _lock:
-            _copy = copy
+            # A patched copy replaces only the one it was patched from: a
+            # socket's event may have moved that on meanwhile.
+            if _copy is behind or copy.built != behind.built:
+                _copy = copy
     ts = now.timestamp()
     return [facts for facts in copy.ordered if facts["ts"] > ts]
 
@@ -100,17 +146,7 @@ def apply(event: dict) -> None:
             return
         if not first - 1 <= copy.version < new_version:
             return
-        by_id = dict(copy.by_id)
-        for facts in event["labs"]:
-            if facts.get("removed"):
-                by_id.pop(facts["id"], None)
-            else:
-                # A copy: rendered pieces get cached on it (rows.py), never
-                # on the event other sockets read.
-                by_id[facts["id"]] = dict(facts)
-        _copy = _Copy(
-            version=new_version, built=copy.built, by_id=by_id, ordered=_order(by_id)
-        )
+        _copy = _patched(copy, [event["labs"]], new_version)
 
 
 def forget() -> None:

@@ -109,7 +109,7 @@ def broadcast_labs(*, lab_ids, window_changed: bool = False) -> None:
 
     The event moves the board's version on; this process's copy of the
     board (`board_cache`) is patched with it at once, the others' as their
-    sockets receive it.
+    sockets receive it, or from the cache if a page asks first.
     """
     lab_ids = [pk for pk in lab_ids if pk is not None]
     if not lab_ids and not window_changed:
@@ -117,6 +117,7 @@ def broadcast_labs(*, lab_ids, window_changed: bool = False) -> None:
     event = labs_event(lab_ids, window_changed=window_changed)
     event["version"] = board_cache.bump()
     board_cache.apply(event)
+    board_cache.remember(event)
     _send(event)
 
 

@@ -4,6 +4,7 @@ behind, so a committed change shows on the next page at once."""
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from projects import board_cache, selectors, services
@@ -51,6 +52,62 @@ def test_a_copy_behind_the_version_is_rebuilt(alice, django_assert_num_queries):
         rebuilt = board_cache.upcoming()
 
     assert len(rebuilt) == 1
+
+
+def another_process_books(user, lab):
+    """A booking made in another process: the events it sends are kept in
+    the shared cache, and this process's sockets have not received them."""
+    project = make_team(user)
+    remembered = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(board_cache, "apply", lambda event: remembered.append(event))
+        services.lab_book(user=user, project=project, lab=lab)
+        broadcast_labs(lab_ids=[lab.pk])  # on commit, as the service does
+    return project, remembered
+
+
+def test_a_copy_a_few_events_behind_is_patched_from_the_cache(
+    alice, bob, django_assert_num_queries
+):
+    first, second = LabFactory(), LabFactory()
+    board_cache.upcoming()
+    alices, _ = another_process_books(alice, first)
+    bobs, _ = another_process_books(bob, second)
+
+    with django_assert_num_queries(0):
+        patched = board_cache.upcoming()
+
+    assert [facts["project"] for facts in patched] == [alices.pk, bobs.pk]
+    board_cache.forget()
+    assert patched == board_cache.upcoming()  # as a rebuild reads it
+
+
+def test_a_copy_is_rebuilt_when_an_event_it_lacks_is_gone_from_the_cache(
+    alice, django_assert_num_queries
+):
+    lab = LabFactory()
+    board_cache.upcoming()
+    another_process_books(alice, lab)
+    cache.delete(board_cache.EVENT_KEY.format(board_cache.version()))
+
+    with django_assert_num_queries(1):
+        (facts,) = board_cache.upcoming()
+
+    assert facts["project"] is not None
+
+
+def test_a_copy_too_far_behind_is_rebuilt(
+    alice, monkeypatch, django_assert_num_queries
+):
+    lab = LabFactory()
+    board_cache.upcoming()
+    another_process_books(alice, lab)
+    monkeypatch.setattr(board_cache, "CATCH_UP", 0)
+
+    with django_assert_num_queries(1):
+        (facts,) = board_cache.upcoming()
+
+    assert facts["project"] is not None
 
 
 def test_a_copy_older_than_its_age_is_rebuilt(monkeypatch):
