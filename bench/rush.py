@@ -30,7 +30,9 @@ a slot (`all_booked_s`, null if some never did), `/labs/` and booking
 latencies (p50/p99 ms), tries per team, frames per socket, HTTP requests
 caused by frames, 5xx responses, the CPU seconds each server process used
 from the start to a second after the last booking (`server_cpu_s`: near the
-wall time, the server was the bottleneck), and, from the database afterwards, teams
+wall time, the server was the bottleneck), the CPU seconds this client used
+in the same time (`client_cpu_s`: taken from the cores the server shares
+with it), and, from the database afterwards, teams
 with a slot and slots held twice (always 0: a unique index).
 
 The client shares the machine with the server: one asyncio loop, plain
@@ -512,11 +514,13 @@ def run_scenario(key, args, run, workdir) -> dict:
 
         asyncio.run(warm())
         cpu_before = [cpu_seconds(server.process.pid) for server in servers]
+        client_before = cpu_seconds(os.getpid())
         figures = asyncio.run(rush(sessions, [s.port for s in servers], scenario))
         figures["server_cpu_s"] = [
             round(cpu_seconds(server.process.pid) - before, 2)
             for server, before in zip(servers, cpu_before, strict=True)
         ]
+        figures["client_cpu_s"] = round(cpu_seconds(os.getpid()) - client_before, 2)
     finally:
         for server in servers:
             server.stop()
