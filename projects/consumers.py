@@ -26,16 +26,22 @@ class Boards:
     """This process's open boards: one subscription to the board's group,
     whatever the number of sockets (`pairup/layer.py`).
 
-    Events that arrive while the boards are being written go out merged
-    (`realtime.merge`): a burst of bookings is one frame per socket, not one
-    per booking per socket.
+    The boards are written at most once per PACE seconds: an event after a
+    quiet spell goes out at once, and events that arrive within PACE of the
+    last write, or while it runs, go out together at the end of it, merged
+    (`realtime.merge`). On opening night a burst of bookings is then a few
+    frames a second per socket, not one per booking per socket, for the
+    server to write and each browser to read.
     """
+
+    PACE = 0.1  # seconds
 
     def __init__(self, live: Listener):
         self.live = live
         self.sockets: set = set()
         self.queue: list[dict] = []
         self.writing: asyncio.Task | None = None
+        self.written = float("-inf")  # when the boards were last written
 
     async def add(self, consumer) -> None:
         self.sockets.add(consumer)
@@ -56,8 +62,13 @@ class Boards:
             self.writing = self.live.loop.create_task(self._write())
 
     async def _write(self) -> None:
+        loop = self.live.loop
         try:
             while self.queue:
+                wait = self.written + self.PACE - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)  # more events queue up meanwhile
+                self.written = loop.time()
                 batch, self.queue = self.queue, []
                 for event in merge(batch):
                     if event["type"] == "labs.update":
@@ -66,7 +77,6 @@ class Boards:
                     else:
                         for consumer in list(self.sockets):
                             await consumer.on_viewers(event)
-                await asyncio.sleep(0)  # let more events queue up meanwhile
         finally:
             self.writing = None
 

@@ -78,6 +78,34 @@ async def test_moving_sends_one_frame_for_both_slots(alice, charlie):
     await watcher.disconnect()
 
 
+async def test_bookings_soon_after_a_write_go_out_together_in_one_frame(
+    alice, bob, dana, charlie, monkeypatch
+):
+    """The boards are written at most once per PACE: the first booking at
+    once, the next two (within PACE of it) merged into one frame after."""
+    from projects.consumers import Boards
+
+    monkeypatch.setattr(Boards, "PACE", 2.0)  # far longer than two bookings
+    first, second, third = [await sync_to_async(LabFactory)() for _ in range(3)]
+    teams = [await sync_to_async(make_team)(user) for user in (alice, bob, charlie)]
+    watcher, _ = await open_board(dana)
+
+    book = sync_to_async(services.lab_book)
+    await book(user=alice, project=teams[0], lab=first)
+    assert (await watcher.receive_json_from(timeout=2))["id"] == first.pk
+    await book(user=bob, project=teams[1], lab=second)
+    await book(user=charlie, project=teams[2], lab=third)
+
+    frame = await watcher.receive_json_from(timeout=5)
+    assert frame["type"] == "labs"
+    assert {(f["id"], f["state"]) for f in frame["labs"]} == {
+        (second.pk, "taken"),
+        (third.pk, "taken"),
+    }
+    assert await watcher.receive_nothing()
+    await watcher.disconnect()
+
+
 async def test_release_inside_the_cutoff_frees_a_slot_that_is_not_bookable(alice, dana):
     lab = await sync_to_async(lab_starting_in)(30)
     project = await sync_to_async(make_team)(alice)
