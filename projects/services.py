@@ -161,11 +161,16 @@ def _find_student(number: str, *, field: str) -> User:
 
 
 def _set_lab(project: Project, lab: Lab | None) -> None:
-    """Point the project at the slot; a slot held by another team raises."""
+    """Point the project at the slot; a slot held by another team raises.
+
+    No savepoint of its own: every caller is inside an atomic block that the
+    ValidationError leaves, rolling the whole change back (on PostgreSQL the
+    transaction can't be used after the IntegrityError anyway), so a
+    savepoint would only add two round trips to every booking.
+    """
     project.lab = lab
     try:
-        with transaction.atomic():
-            project.save(update_fields=["lab", "updated_at"])
+        project.save(update_fields=["lab", "updated_at"])
     except IntegrityError:
         raise ValidationError(SLOT_TAKEN, code="slot_taken") from None
 

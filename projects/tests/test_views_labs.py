@@ -615,12 +615,12 @@ def test_a_background_booking_reads_the_team_once(
 
     # session, user, the slot with its holder, my project with its slot; in
     # the transaction (a savepoint here): am I a member, the window, my
-    # project locked, the slot with its holder again, the update in its
-    # savepoint (3), the members once (for the record, the notification and
-    # the team's name), the record, the calendar event (2), its reminder (a
-    # new event has none to withdraw) and their queued tasks (2). Broadcast
-    # and notification run after commit, outside this count.
-    with django_assert_num_queries(20) as queries:
+    # project locked, the slot with its holder again, the update (no
+    # savepoint of its own), the members once (for the record, the
+    # notification and the team's name), the record, the calendar event (2),
+    # its reminder (a new event has none to withdraw) and their queued tasks
+    # (2). Broadcast and notification run after commit, outside this count.
+    with django_assert_num_queries(18) as queries:
         response = client.post(book_url(lab), **JSON)
 
     assert response.json()["ok"] is True
