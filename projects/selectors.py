@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import groupby
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -374,25 +375,17 @@ def lab_facts_list(*, now=None, lab_ids=None) -> list[dict]:
         "project__memberships__user__first_name",
         "project__memberships__user__username",
     )
-    facts: list[dict] = []
-    members: list[str] = []
-    last = None
-    for pk, room, start, end, is_open, project_id, description, *name in rows:
-        if last is None or last[0] != pk:
-            if last is not None:
-                facts.append(_facts_from_row(last, members))
-            last, members = (pk, room, start, end, is_open, project_id, description), []
-        if name[2] is not None:  # a member (usernames are never empty)
-            members.append(name[0] or name[1] or name[2])
-    if last is not None:
-        facts.append(_facts_from_row(last, members))
+    facts = []
+    for slot, members in groupby(rows, key=lambda row: row[:7]):
+        pk, room, start, end, is_open, project_id, description = slot
+        # A member's display name: preferred, else first, else the number
+        # (never empty); a free slot's one row has no member.
+        names = [row[7] or row[8] or row[9] for row in members if row[9] is not None]
+        team = "" if project_id is None else team_label(project_id, names)
+        facts.append(
+            _facts(pk, room, start, end, is_open, project_id, team, description or "")
+        )
     return facts
-
-
-def _facts_from_row(row: tuple, members: list[str]) -> dict:
-    pk, room, start, end, is_open, project_id, description = row
-    team = "" if project_id is None else team_label(project_id, members)
-    return _facts(pk, room, start, end, is_open, project_id, team, description or "")
 
 
 def lab_board(*, day: date | None = None, room: str = "", now=None) -> list[Lab]:
