@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -138,6 +139,26 @@ def team(alice, bob):
 
 async def settle():
     await asyncio.sleep(0.1)
+
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every chat test but the browser ones as using the database.
+
+    `lobby` below reaches the database for each of them, but asks for it at
+    run time, and pytest-django sets up the test database only for the
+    databases the selected tests declare: a test without a mark, selected
+    on its own (`-k`), found no tables.
+    """
+    for item in items:
+        if (
+            item.path.is_relative_to(HERE)
+            and "browser" not in item.keywords
+            and item.get_closest_marker("django_db") is None
+        ):
+            item.add_marker(pytest.mark.django_db)
 
 
 @pytest.fixture(autouse=True)

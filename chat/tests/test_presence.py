@@ -3,9 +3,13 @@ cache, and a crashed process's users drop out."""
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.cache import cache
 
 from chat import hub as hub_module
@@ -14,6 +18,7 @@ from chat.tests.conftest import joined, next_of_type, open_socket
 from pairup.layer import PROCESS
 
 OTHER = "other-host-1-deadbeef"
+ENGINE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
 
 
 def names(frame: str) -> list[str]:
@@ -241,3 +246,29 @@ async def test_a_process_with_open_sockets_keeps_refreshing_its_heartbeat(
     await asyncio.sleep(0.1)
     assert await sync_to_async(cache.get)(key) == 1
     await socket.disconnect()
+
+
+def test_a_test_without_a_database_mark_runs_on_its_own():
+    """Selected alone, an unmarked test still gets the database that the
+    lobby fixture reaches (it found no tables before). On SQLite: the
+    outer run may hold PostgreSQL's test database."""
+    env = {k: v for k, v in os.environ.items() if k not in ENGINE_VARIABLES}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:xdist",
+            f"{__file__}::test_presence_counts_sockets_per_user",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "1 passed" in result.stdout
