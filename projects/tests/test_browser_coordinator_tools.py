@@ -71,6 +71,9 @@ def make_lab(live_server, room: str, days: int) -> tuple[int, str]:
         "from django.utils import timezone\n"
         "from projects.models import Lab\n"
         f"start = (timezone.now() + timedelta(days={days})).replace(microsecond=0)\n"
+        # Two calls within one second would ask for the same start.
+        f"while Lab.objects.filter(room={room!r}, start=start).exists():\n"
+        "    start += timedelta(seconds=1)\n"
         f"lab = Lab.objects.create(room={room!r}, start=start,\n"
         "                         end=start + timedelta(minutes=15))\n"
         "print(lab.pk, timezone.localtime(lab.start).date())\n"
