@@ -114,7 +114,8 @@ def upcoming(*, now=None) -> list[dict]:
     if copy.version != current or not young:
         behind = copy
         copy = _caught_up(behind, current) if young else None
-        if copy is None:
+        rebuilt = copy is None
+        if rebuilt:
             facts = selectors.lab_facts_list(now=now)
             copy = _Copy(
                 version=current,
@@ -125,7 +126,7 @@ def upcoming(*, now=None) -> list[dict]:
         with _lock:
             # A patched copy replaces only the one it was patched from: a
             # socket's event may have moved that on meanwhile.
-            if _copy is behind or copy.built != behind.built:
+            if rebuilt or _copy is behind:
                 _copy = copy
     ts = now.timestamp()
     return [facts for facts in copy.ordered if facts["ts"] > ts]
