@@ -1,6 +1,6 @@
 """Opening night (not a test): N solo teams book a lab slot at once.
 
-    .venv/bin/python bench/rush.py [--runs 3] [--teams 200] [--only a,b,c,cw,d]
+    .venv/bin/python bench/rush.py [--runs 3] [--teams 200] [--only floor,a,b,c,cw,d,e]
         [--database-url postgres://...] [--redis redis://127.0.0.1:6379/0]
 
 Each scenario seeds a scratch database (a new SQLite file; for (d) the
@@ -23,17 +23,30 @@ and lets every team start at the same moment:
       earliest its board shows free);
   (d) two daphne processes on PostgreSQL (--database-url) and Redis
       (--redis), 2 x N teams, every board open as (b), teams spread over
-      the two ports in turn (a round-robin in the client, no proxy).
+      the two ports in turn (a round-robin in the client, no proxy);
+  (e) as (b), but booking opens at a set time (opens_at) and each team
+      loads its board at a random moment of the 10 s before (the last second
+      left free), as students wait for the night to start; the page turns
+      bookable from its clock, so at opens_at every team books at once, and
+      the seconds are counted from then. The bookings' burst, not the board
+      loads, is what this measures.
 
 It prints one JSON line per scenario and run: seconds until every team held
 a slot (`all_booked_s`, null if some never did), `/labs/` and booking
-latencies (p50/p99 ms), tries per team, frames per socket, HTTP requests
+latencies (p50/p99 ms), tries per team, refusals by reason (boards open:
+the JSON answer's code), frames per socket, HTTP requests
 caused by frames, 5xx responses, the CPU seconds each server process used
 from the start to a second after the last booking (`server_cpu_s`: near the
 wall time, the server was the bottleneck), the CPU seconds this client used
 in the same time (`client_cpu_s`: taken from the cores the server shares
 with it), and, from the database afterwards, teams
 with a slot and slots held twice (always 0: a unique index).
+
+`--only floor` measures instead what one request costs the server, one at
+a time on a kept-alive connection (CPU ms each, over 300): `/healthz` (no
+session, one query: daphne's and Django's own cost) and `/labs/` as a team
+of (b) loads it. With every team's requests arriving in the same second,
+no percentile can beat the number of requests times these.
 
 The client shares the machine with the server: one asyncio loop, plain
 HTTP/1.1 keep-alive connections on asyncio streams (one per team), and a
@@ -52,6 +65,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -60,6 +74,8 @@ from chat_load import Server, frame_bytes, manage
 
 TRIES = 10
 BOOKABLE = re.compile(rb'action="/labs/([1-9]\d*)/book/"')  # not the template
+FREE = re.compile(rb'data-lab-id="([1-9]\d*)"[^>]*data-state="free"')  # open or not
+OPENS_AT = re.compile(rb'"opensAt": "([^"]+)"')
 CSRF = re.compile(rb'"csrfToken": "(\w+)"')
 BOOKED = (b"Your team booked", b"Your team moved")
 
@@ -79,7 +95,7 @@ Lab.objects.all().delete()
 User.objects.filter(username__startswith="7").delete()
 BookingWindow.get()
 BookingWindow.objects.filter(pk=1).update(
-    booking_open=True, opens_at=None, closes_at=None, schedule_published=False)
+    booking_open=True, opens_at={opens_at}, closes_at=None, schedule_published=False)
 start = (timezone.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
 labs = []
 for n in range(SLOTS):
@@ -319,7 +335,9 @@ def choose(free_ids, herd: bool, rng: random.Random):
     return rng.choice(list(free_ids))
 
 
-async def team(index, session, port, scenario, stats, start_at, rng):
+async def team(index, session, port, scenario, stats, start_at, rng, opens=None):
+    """One team's night. With `opens` (scenario (e)), the board is loaded at
+    `start_at` and the team books at `opens`, as the page's clock allows."""
     host = "127.0.0.1"
     http = Http(host, port, session, stats)
     herd = scenario["herd"]
@@ -329,11 +347,14 @@ async def team(index, session, port, scenario, stats, start_at, rng):
     try:
         page = await http.board()
         token = CSRF.search(page)[1].decode()
-        free = {int(pk) for pk in BOOKABLE.findall(page)}
+        # Before booking opens, the page has no Book buttons yet: its free rows.
+        free = {int(pk) for pk in (FREE if opens else BOOKABLE).findall(page)}
         if scenario["watched"]:
             started = time.perf_counter()
             board = await open_board(host, port, session, free)
             stats["socket_s"].append(time.perf_counter() - started)
+        if opens is not None:
+            await asyncio.sleep(max(0, opens - time.perf_counter()))
         while result["tries"] < TRIES and result["booked_at"] is None:
             if not scenario["watched"] and result["tries"]:
                 page = await http.board()
@@ -359,11 +380,14 @@ async def team(index, session, port, scenario, stats, start_at, rng):
             )
             stats["book_s"].append(time.perf_counter() - started)
             if scenario["watched"]:
-                if status == 200 and json.loads(answer)["ok"]:
+                outcome = json.loads(answer)
+                if status == 200 and outcome["ok"]:
                     result["booked_at"] = time.perf_counter()
                 else:
                     free.discard(lab)
                     stats["refusals"] += 1
+                    code = outcome.get("code", str(status))
+                    stats["refused_by"][code] = stats["refused_by"].get(code, 0) + 1
             else:
                 assert status == 302, (status, answer[:200])
                 page = await http.board()  # lands on the board again
@@ -382,21 +406,31 @@ async def team(index, session, port, scenario, stats, start_at, rng):
     return result, board
 
 
-async def rush(sessions, ports, scenario):
+async def rush(sessions, ports, scenario, opens=None):
+    """Run every team; with `opens` (a perf_counter time: booking opens then),
+    each board is loaded at a random moment of the `preopen` seconds before
+    it (the last second left free) and every team books at `opens`."""
     stats = {
         "board_s": [],
         "book_s": [],
         "socket_s": [],
         "5xx": 0,
         "refusals": 0,
+        "refused_by": {},  # the JSON answers' codes (boards open)
         "errors": [],
     }
     rng = random.Random(15)
     start_at = time.perf_counter() + 0.5
+    starts = [start_at] * len(sessions)
+    if opens is not None:
+        first = max(start_at, opens - scenario["preopen"])
+        arrivals = random.Random(16)
+        starts = [first + arrivals.uniform(0, opens - 1 - first) for _ in sessions]
+        start_at = opens  # the rush is timed from the moment booking opens
     results = await asyncio.gather(
         *(
-            team(i, session, ports[i % len(ports)], scenario, stats, start_at, rng)
-            for i, session in enumerate(sessions)
+            team(i, session, ports[i % len(ports)], scenario, stats, at, rng, opens)
+            for i, (session, at) in enumerate(zip(sessions, starts, strict=True))
         )
     )
     # Let the last frames arrive before counting them.
@@ -420,6 +454,7 @@ async def rush(sessions, ports, scenario):
         "book_p99_ms": pct(stats["book_s"], 0.99),
         "bookings_posted": len(stats["book_s"]),
         "refusals": stats["refusals"],
+        "refused_by": stats["refused_by"],
         "tries_p50": statistics.median(tries),
         "tries_max": max(tries),
         "sockets": len(boards),
@@ -447,7 +482,26 @@ SCENARIOS = {
         "processes": 2,
         "scale": 2,
     },
+    "e": {
+        "watched": True,
+        "herd": False,
+        "what": "boards opened in the 10 s before booking opens, all book at opens_at",
+        "preopen": 10.0,
+    },
+    "floor": {"watched": False, "herd": False, "what": "one request at a time"},
 }
+
+
+async def cpu_ms_per_request(server, session, path, count=300) -> float:
+    http = Http("127.0.0.1", server.port, session, {"board_s": [], "5xx": 0})
+    for _ in range(10):  # warm-up
+        await http.request("GET", path)
+    before = cpu_seconds(server.process.pid)
+    for _ in range(count):
+        status, _, _ = await http.request("GET", path)
+        assert status == 200, (path, status)
+    http.close()
+    return round((cpu_seconds(server.process.pid) - before) * 1000 / count, 2)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -458,6 +512,7 @@ def cpu_seconds(pid: int) -> float:
 
 def run_scenario(key, args, run, workdir) -> dict:
     scenario = SCENARIOS[key]
+    preopen = scenario.get("preopen")
     teams = args.teams * scenario.get("scale", 1)
     slots = round(teams * 1.26)
     env = {}
@@ -484,7 +539,14 @@ def run_scenario(key, args, run, workdir) -> dict:
             "shell",
             "--no-imports",
             "-c",
-            SEED.format(teams=teams, slots=slots),
+            SEED.format(
+                teams=teams,
+                slots=slots,
+                # Long enough for the server to start before the first board.
+                opens_at=f"timezone.now() + timedelta(seconds={preopen + 15})"
+                if preopen
+                else None,
+            ),
         )
     )
     servers = [
@@ -509,13 +571,34 @@ def run_scenario(key, args, run, workdir) -> dict:
                 http = Http(
                     "127.0.0.1", server.port, sessions[0], {"board_s": [], "5xx": 0}
                 )
-                await http.board()
+                page = await http.board()
                 http.close()
+            return page
 
-        asyncio.run(warm())
+        page = asyncio.run(warm())
+        if key == "floor":
+            return {
+                "scenario": key,
+                "what": scenario["what"],
+                "run": run,
+                "teams": teams,
+                "free_slots": slots,
+                **{
+                    f"{name}_cpu_ms": asyncio.run(
+                        cpu_ms_per_request(servers[0], sessions[1], path)
+                    )
+                    for name, path in (("healthz", "/healthz"), ("labs", "/labs/"))
+                },
+            }
+        opens = None
+        if preopen:  # when booking opens, on this process's clock
+            opens_at = datetime.fromisoformat(OPENS_AT.search(page)[1].decode())
+            opens = time.perf_counter() + opens_at.timestamp() - time.time()
         cpu_before = [cpu_seconds(server.process.pid) for server in servers]
         client_before = cpu_seconds(os.getpid())
-        figures = asyncio.run(rush(sessions, [s.port for s in servers], scenario))
+        figures = asyncio.run(
+            rush(sessions, [s.port for s in servers], scenario, opens)
+        )
         figures["server_cpu_s"] = [
             round(cpu_seconds(server.process.pid) - before, 2)
             for server, before in zip(servers, cpu_before, strict=True)
@@ -544,7 +627,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--teams", type=int, default=200)
-    parser.add_argument("--only", default="a,b,c,cw,d")
+    parser.add_argument("--only", default="floor,a,b,c,cw,d,e")
     parser.add_argument(
         "--database-url", help="(d): an EMPTY PostgreSQL database of its own"
     )
