@@ -515,6 +515,13 @@ def run_scenario(key, args, run, workdir) -> dict:
     preopen = scenario.get("preopen")
     teams = args.teams * scenario.get("scale", 1)
     slots = round(teams * 1.26)
+    head = {
+        "scenario": key,
+        "what": scenario["what"],
+        "run": run,
+        "teams": teams,
+        "free_slots": slots,
+    }
     env = {}
     if scenario.get("processes", 1) > 1:
         env = {"DATABASE_URL": args.database_url, "REDIS_URL": args.redis}
@@ -578,11 +585,7 @@ def run_scenario(key, args, run, workdir) -> dict:
         page = asyncio.run(warm())
         if key == "floor":
             return {
-                "scenario": key,
-                "what": scenario["what"],
-                "run": run,
-                "teams": teams,
-                "free_slots": slots,
+                **head,
                 **{
                     f"{name}_cpu_ms": asyncio.run(
                         cpu_ms_per_request(servers[0], sessions[1], path)
@@ -609,11 +612,7 @@ def run_scenario(key, args, run, workdir) -> dict:
             server.stop()
     check = json.loads(manage(base_env, "shell", "--no-imports", "-c", CHECK))
     return {
-        "scenario": key,
-        "what": scenario["what"],
-        "run": run,
-        "teams": teams,
-        "free_slots": slots,
+        **head,
         "processes": len(servers),
         "database": "PostgreSQL"
         if "postgres" in base_env["DATABASE_URL"]
