@@ -17,10 +17,9 @@ from notifications.models import (
     SlotEvent,
 )
 from pairup.dates import STAMP, local_text
-from projects.admin import CoordinatorOnlyMixin
 
 
-class ReadOnlyAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request, *args):
         return False
 

@@ -134,7 +134,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "pairup.apps.PairUpAdminConfig",  # django.contrib.admin, coordinators only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

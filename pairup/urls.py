@@ -4,11 +4,6 @@ from django.urls import include, path
 from pairup import views
 from pairup.api import urls as api_urls
 
-# The admin is the coordinators' Pair-Up, not "Django administration".
-admin.site.site_header = "Pair-Up"
-admin.site.site_title = "Pair-Up admin"
-admin.site.index_title = "Run the unit"
-
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

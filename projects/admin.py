@@ -4,8 +4,7 @@ Every write that involves a rule goes through projects.services, so the
 admin gets the same integrity checks as the pages (rules 1-3) and the same
 booking records; the window and the cut-off don't bind coordinators. A
 service's ValidationError shows as a form error, never a server error.
-Only coordinators (staff in the Coordinators group, and superusers) see any
-of it.
+Only coordinators get into the admin at all (`pairup.admin.PairUpAdminSite`).
 """
 
 from datetime import datetime, timedelta
@@ -26,7 +25,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from accounts.selectors import user_is_coordinator
 from pairup.dates import CLOCK, DAY, STAMP, local_text
 from pairup.forms import add_service_errors
 from projects import exports, services
@@ -42,39 +40,6 @@ from projects.models import (
 
 User = get_user_model()
 Via = BookingRecord.Via
-
-
-class CoordinatorOnlyMixin:
-    """Show the model only to coordinators, and only with their permissions.
-
-    The admin asks these on its sign-in and sign-out pages too, where the
-    user is anonymous: `user_is_coordinator` answers False for them.
-    """
-
-    def has_module_permission(self, request):
-        return user_is_coordinator(request.user) and super().has_module_permission(
-            request
-        )
-
-    def has_view_permission(self, request, obj=None):
-        return user_is_coordinator(request.user) and super().has_view_permission(
-            request, obj
-        )
-
-    def has_add_permission(self, request, *args):
-        return user_is_coordinator(request.user) and super().has_add_permission(
-            request, *args
-        )
-
-    def has_change_permission(self, request, obj=None):
-        return user_is_coordinator(request.user) and super().has_change_permission(
-            request, obj
-        )
-
-    def has_delete_permission(self, request, obj=None):
-        return user_is_coordinator(request.user) and super().has_delete_permission(
-            request, obj
-        )
 
 
 # Labs -------------------------------------------------------------------
@@ -124,7 +89,7 @@ class LabDayFilter(admin.SimpleListFilter):
 
 
 @admin.register(Lab)
-class LabAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+class LabAdmin(admin.ModelAdmin):
     list_display = ("room", "day", "start_time", "end_time", "is_open", "team")
     list_display_links = ("room", "day")
     list_filter = ("room", LabDayFilter, LabTakenFilter, "is_open")
@@ -298,7 +263,7 @@ class ProjectSizeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Project)
-class ProjectAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+class ProjectAdmin(admin.ModelAdmin):
     """Teams, the way UserAdmin changes a password.
 
     The change form edits the description (through `project_update`, so the
@@ -671,7 +636,7 @@ class ProjectAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+class MembershipAdmin(admin.ModelAdmin):
     """Read-only: members change on the project's page, through the services."""
 
     list_display = ("user", "project", "joined_at")
@@ -693,7 +658,7 @@ class MembershipAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+class InvitationAdmin(admin.ModelAdmin):
     list_display = ("project", "inviter", "invitee", "status", "created_at")
     list_filter = ("status", "created_at")
     list_select_related = ("project", "inviter", "invitee")
@@ -748,7 +713,7 @@ class InvitationAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(BookingWindow)
-class BookingWindowAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+class BookingWindowAdmin(admin.ModelAdmin):
     """The single window row: the list goes straight to its form."""
 
     fieldsets = (
@@ -797,7 +762,7 @@ class BookingWindowAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(BookingRecord)
-class BookingRecordAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+class BookingRecordAdmin(admin.ModelAdmin):
     """Every booking change, read-only, so a dispute can be settled."""
 
     list_display = (
@@ -844,7 +809,7 @@ class BookingRecordAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(BallotRun)
-class BallotRunAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+class BallotRunAdmin(admin.ModelAdmin):
     """Every allocation of the ballot, read-only: dry runs and the run, with
     the seed and the rankings they used."""
 

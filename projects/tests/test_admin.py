@@ -99,11 +99,13 @@ def test_staff_outside_the_coordinators_group_see_nothing(db, client):
     tutor = StudentFactory(username="tutor", is_staff=True)
     client.force_login(tutor)
 
-    index = client.get(reverse("admin:index"))
+    index = client.get(reverse("admin:index"), follow=True)
     labs = client.get(reverse("admin:projects_lab_changelist"))
 
     assert "Labs" not in index.content.decode()
-    assert labs.status_code == 403
+    assert index.redirect_chain == [("/admin/login/?next=/admin/", 302)]
+    assert labs.status_code == 302
+    assert labs["Location"].startswith("/admin/login/")
 
 
 # Labs -------------------------------------------------------------------
@@ -336,14 +338,17 @@ def test_a_student_is_sent_to_the_admin_sign_in_from_each_page(client, alice, na
 
 
 @pytest.mark.parametrize("name", [*PAGES, "add"])
-def test_staff_outside_the_coordinators_group_get_403_on_each_page(client, alice, name):
+def test_staff_outside_the_coordinators_group_are_sent_to_the_sign_in_from_each_page(
+    client, alice, name
+):
     project = make_team(alice, lab=LabFactory())
     client.force_login(StudentFactory(username="tutor", is_staff=True))
 
     get = client.get(page_url(name, project))
     post = client.post(page_url(name, project))
 
-    assert (get.status_code, post.status_code) == (403, 403)
+    assert (get.status_code, post.status_code) == (302, 302)
+    assert get["Location"].startswith("/admin/login/")
     assert Project.objects.filter(pk=project.pk, lab__isnull=False).exists()
 
 

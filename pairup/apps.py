@@ -1,0 +1,5 @@
+from django.contrib.admin.apps import AdminConfig
+
+
+class PairUpAdminConfig(AdminConfig):
+    default_site = "pairup.admin.PairUpAdminSite"
