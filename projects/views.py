@@ -363,6 +363,9 @@ def invitation_cancel(request, invitation_id):
 @login_required
 @require_safe
 def student_search(request):
+    if not request.user.is_student:
+        # Finding a partner is a student's; coordinators have the admin.
+        raise PermissionDenied("Only students search for partners.")
     form = StudentSearchForm(request.GET or None)
     results = []
     if form.is_valid():

@@ -147,3 +147,20 @@ def test_search_costs_the_same_queries_for_more_results(
     with django_assert_num_queries(6):
         response = client.get(SEARCH, {"q": "many"})
     assert len(response.context["results"]) == 31
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        lambda: CoordinatorFactory(username="dana"),
+        lambda: StudentFactory(username="tutor", is_staff=True),
+    ],
+    ids=["coordinator", "staff outside the group"],
+)
+def test_search_is_for_students_only(client, alice, user):
+    client.force_login(user())
+
+    response = client.get(SEARCH, {"q": "Alice"})
+
+    assert response.status_code == 403
+    assert "20000001" not in response.content.decode()
