@@ -5,12 +5,30 @@ The strings are part of the contract: tests, the board's frames and
 `board.js` compare them byte for byte.
 """
 
+from datetime import date
+
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 WHEN = "%a %d %b %Y, %H:%M"  # Wed 20 May 2026, 16:05 (windows, the ballot)
 DAY = "%a %d %b %Y"  # Wed 20 May 2026
 CLOCK = "%H:%M"  # 16:05
 STAMP = "%Y-%m-%d %H:%M:%S"  # 2026-05-20 16:05:09 (admin lists)
+
+# The days a slot, a booking window or an API date may fall on. Year 1 in
+# the unit's time zone can be before year 1 in UTC, which no database keeps:
+# SQLite refuses to save it, PostgreSQL saves a BC time it can't read back.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def validate_unit_day(moment) -> None:
+    """Refuse a moment outside FIRST_DAY to LAST_DAY (a model validator)."""
+    if not FIRST_DAY.year <= moment.year <= LAST_DAY.year:
+        raise ValidationError(
+            f"Pick a date between {FIRST_DAY.year} and {LAST_DAY.year}.",
+            code="day_out_of_range",
+        )
 
 
 def local(moment):

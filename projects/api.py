@@ -17,7 +17,7 @@ from pydantic import Field
 
 from accounts.permissions import require_coordinator
 from pairup.api_errors import MAX_ID, ApiError, Text, error_responses
-from pairup.dates import local
+from pairup.dates import FIRST_DAY, LAST_DAY, local
 from projects import board_cache, coordinator_tools, exports, selectors, services
 from projects.models import BookingRecord, BookingWindow, Invitation, Lab, Project
 
@@ -216,8 +216,8 @@ class SummaryOut(Schema):
 class LabFilters(Schema):
     day: date | None = Field(
         None,
-        ge=date(2000, 1, 1),
-        le=date(2999, 12, 31),
+        ge=FIRST_DAY,
+        le=LAST_DAY,
         description="a local date (YYYY-MM-DD)",
     )
     room: Text = ""
@@ -596,8 +596,8 @@ class PairingOut(Schema):
 class PlacementIn(Schema):
     day: date | None = Field(
         None,
-        ge=date(2000, 1, 1),
-        le=date(2999, 12, 31),
+        ge=FIRST_DAY,
+        le=LAST_DAY,
         description="only slots on this local date (YYYY-MM-DD)",
     )
     room: Text = Field("", description="only slots in this room")
@@ -633,7 +633,7 @@ class AnnouncementIn(Schema):
         'teams without a slot, or ("slot") teams presenting on `day` and/or in '
         "`room`"
     )
-    day: date | None = Field(None, ge=date(2000, 1, 1), le=date(2999, 12, 31))
+    day: date | None = Field(None, ge=FIRST_DAY, le=LAST_DAY)
     room: Text = ""
     message: Text = Field(
         "", description="1 to 900 characters (not needed for a dry run)"

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from pairup.dates import validate_unit_day
 from pairup.models import TimeStampedModel
 
 
@@ -35,8 +36,8 @@ class Lab(models.Model):
     """A lab slot: one room, one time, at most one project presenting."""
 
     room = models.CharField(max_length=40)
-    start = models.DateTimeField(db_index=True)
-    end = models.DateTimeField()
+    start = models.DateTimeField(db_index=True, validators=[validate_unit_day])
+    end = models.DateTimeField(validators=[validate_unit_day])
     is_open = models.BooleanField("open", default=True)
 
     objects = LabQuerySet.as_manager()
@@ -196,9 +197,15 @@ class BookingWindow(models.Model):
     mode = models.CharField(
         "booking mode", max_length=10, choices=Mode.choices, default=Mode.FIRST_COME
     )
-    ballot_closes_at = models.DateTimeField("ballot closes at", null=True, blank=True)
-    opens_at = models.DateTimeField("opens at", null=True, blank=True)
-    closes_at = models.DateTimeField("closes at", null=True, blank=True)
+    ballot_closes_at = models.DateTimeField(
+        "ballot closes at", null=True, blank=True, validators=[validate_unit_day]
+    )
+    opens_at = models.DateTimeField(
+        "opens at", null=True, blank=True, validators=[validate_unit_day]
+    )
+    closes_at = models.DateTimeField(
+        "closes at", null=True, blank=True, validators=[validate_unit_day]
+    )
     team_changes_open = models.BooleanField("team changes open", default=True)
     schedule_published = models.BooleanField("schedule published", default=False)
     # The ballot's tie-break seed (drawn once, kept with every run) and when

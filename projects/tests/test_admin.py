@@ -218,6 +218,28 @@ def test_adding_a_lab_with_end_before_start_shows_an_error(admin_client):
     assert not Lab.objects.exists()
 
 
+@pytest.mark.parametrize("day", ["0001-01-01", "3000-01-01"])
+def test_adding_a_lab_outside_the_years_a_database_keeps_is_a_form_error(
+    admin_client, day
+):
+    response = admin_client.post(
+        reverse("admin:projects_lab_add"),
+        {
+            "room": "X",
+            "start_0": day,
+            "start_1": "00:00",
+            "end_0": day,
+            "end_1": "00:30",
+            "is_open": "on",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Pick a date between 2000 and 2999." in response.text
+    assert not Lab.objects.exists()
+    assert admin_client.get(reverse("admin:projects_lab_changelist")).status_code == 200
+
+
 # Projects: the change form ------------------------------------------------
 
 
@@ -760,6 +782,21 @@ def test_a_window_closing_before_it_opens_is_a_form_error(admin_client):
 
     assert response.status_code == 200
     assert BookingWindow.get().opens_at is None
+
+
+@pytest.mark.parametrize("field", ["opens_at", "closes_at"])
+def test_a_window_time_in_year_one_is_a_form_error(admin_client, field):
+    BookingWindow.get()
+
+    response = admin_client.post(
+        reverse("admin:projects_bookingwindow_change", args=[1]),
+        {"booking_open": "on", f"{field}_0": "0001-01-01", f"{field}_1": "00:00"},
+    )
+
+    assert response.status_code == 200
+    assert "Pick a date between 2000 and 2999." in response.text
+    assert getattr(BookingWindow.get(), field) is None
+    assert admin_client.get("/labs/").status_code == 200
 
 
 def test_booking_records_are_read_only_and_filterable(admin_client, alice):

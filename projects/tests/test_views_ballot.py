@@ -279,3 +279,17 @@ def test_the_coordinator_sets_ballot_mode_on_the_page(client, dana):
     assert f"{timezone.localtime(window.ballot_closes_at):%Y-%m-%d %H:%M}" == (
         "2099-05-20 17:00"
     )
+
+
+@pytest.mark.parametrize("field", ["opens_at", "closes_at", "ballot_closes_at"])
+def test_a_window_time_in_year_one_is_a_form_error(client, dana, field):
+    client.force_login(dana)
+
+    response = client.post(
+        BALLOT_PAGE, {"mode": "first_come", field: "0001-01-01T00:00"}
+    )
+
+    assert response.status_code == 200
+    assert "Pick a date between 2000 and 2999." in response.content.decode()
+    assert getattr(BookingWindow.get(), field) is None
+    assert client.get(BALLOT_PAGE).status_code == 200
