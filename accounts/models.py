@@ -59,7 +59,8 @@ class User(AbstractUser):
 
     def clean(self):
         super().clean()
-        if not self.is_staff and not self.is_superuser:
+        # No username yet: the form refused the one typed and said why.
+        if self.username and not self.is_staff and not self.is_superuser:
             validate_student_number(self.username)
 
     def set_unusable_password(self):

@@ -150,7 +150,10 @@ def test_bad_student_number_gives_an_error_and_keeps_the_names(client, number):
     response = client.post(URL, {**GOOD, "username": number})
 
     assert_kept_typed_names(response)
-    assert "Enter a valid student number" in response.text
+    assert response.context["form"].errors == {
+        "username": ["Enter a valid student number (as printed on your student card)."]
+    }
+    assert response.text.count("Enter a valid student number") == 1
     assert f'value="{number}"' in response.text
     assert not User.objects.filter(username=number).exists()
 
@@ -182,6 +185,11 @@ def test_taken_number_says_so_offers_the_link_and_keeps_the_names(client, make_s
 
     assert_kept_typed_names(response)
     assert "An account with this student number already exists." in response.text
+    # Only that: the number itself is valid.
+    assert response.context["form"].errors == {
+        "username": ["An account with this student number already exists."]
+    }
+    assert "Enter a valid student number" not in response.text
     assert f'href="{reverse("password_reset")}"' in response.text
     assert "set or reset your password" in response.text
     assert User.objects.filter(username="21234567").count() == 1
