@@ -20,12 +20,12 @@ def home(request):
     if not request.user.is_authenticated:
         return render(request, "landing.html")
     project = project_for_user(user=request.user)
+    # What to do next depends on the window: no step the rules would refuse.
+    window = BookingWindow.get()
     ballot = None
     if project is not None:
-        # A team's line about the ballot (one query for the window when
-        # booking is first come). The first page after a ballot's closing
-        # time runs it if nothing has; the team may have a slot then.
-        window = BookingWindow.get()
+        # A team's line about the ballot. The first page after a ballot's
+        # closing time runs it if nothing has; the team may have a slot then.
         if ballot_state(window) == DUE:
             window = window_after_a_due_run(window)
             project = project_for_user(user=request.user)
@@ -42,6 +42,7 @@ def home(request):
             "incoming": incoming,
             "outgoing": outgoing,
             "ballot": ballot,
+            "team_changes_open": window.team_changes_open,
         },
     )
 

@@ -442,6 +442,30 @@ def project_update(*, user, project: Project, description: str) -> Project:
     return project
 
 
+def _check_slot_dissolvable(actor, lab: Lab | None, now) -> None:
+    """Dissolving releases the slot, so it needs what a release needs (a
+    slot already past is simply let go)."""
+    if lab is None or lab.is_past(now):
+        return
+    try:
+        _require_booking_open(actor, now)
+        _check_slot_leavable(actor, lab, now)
+    except ValidationError as error:
+        raise ValidationError(
+            f"{' '.join(error.messages)} Your team's slot can't be released "
+            "now, so the team can't be dissolved: ask your coordinator.",
+            code=error.error_list[0].code,
+        ) from None
+
+
+def project_dissolve_check(*, user, project: Project) -> None:
+    """Raise what `project_dissolve` would raise now, changing nothing: the
+    confirm page asks it before it offers the button."""
+    _require_member(user, project)
+    _require_team_changes_open(user)
+    _check_slot_dissolvable(user, project.lab, timezone.now())
+
+
 @transaction.atomic
 def project_dissolve(*, user, project: Project, via: str = Via.PAGE) -> None:
     """Delete the project: members become free, its slot is released, its
@@ -451,17 +475,7 @@ def project_dissolve(*, user, project: Project, via: str = Via.PAGE) -> None:
     _require_team_changes_open(user)
     project = _lock_project(project)
     lab = project.lab
-    if lab is not None and not lab.is_past(now):
-        # Dissolving releases the slot, so it needs what a release needs.
-        try:
-            _require_booking_open(user, now)
-            _check_slot_leavable(user, lab, now)
-        except ValidationError as error:
-            raise ValidationError(
-                f"{' '.join(error.messages)} Your team's slot can't be released "
-                "now, so the team can't be dissolved: ask your coordinator.",
-                code=error.error_list[0].code,
-            ) from None
+    _check_slot_dissolvable(user, lab, now)
     if lab is not None:
         _record(
             actor=user,
@@ -705,16 +719,30 @@ def _tell_booking(
     )
 
 
+def _releasable_lab(actor, project: Project, now) -> Lab:
+    lab = project.lab
+    if lab is None:
+        raise ValidationError("Your team has no slot to release.", code="no_slot")
+    _check_slot_leavable(actor, lab, now)
+    return lab
+
+
+def lab_release_check(*, user, project: Project) -> None:
+    """Raise what `lab_release` would raise now, changing nothing: the
+    confirm page asks it before it offers the button."""
+    now = timezone.now()
+    _require_member(user, project)
+    _require_booking_open(user, now)
+    _releasable_lab(user, project, now)
+
+
 @transaction.atomic
 def lab_release(*, user, project: Project, via: str = Via.PAGE) -> Project:
     now = timezone.now()
     _require_member(user, project)
     _require_booking_open(user, now)
     project = _lock_project(project)
-    lab = project.lab
-    if lab is None:
-        raise ValidationError("Your team has no slot to release.", code="no_slot")
-    _check_slot_leavable(user, lab, now)
+    lab = _releasable_lab(user, project, now)
     _set_lab(project, None)
     roster = _roster(project)
     _record(

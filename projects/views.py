@@ -179,7 +179,19 @@ def _mine_context(request, project, *, edit_form=None, invite_form=None) -> dict
         "slot_changeable": project.lab is not None
         and project.lab.is_before_cutoff(now),
         "team_size": settings.PAIRUP_TEAM_SIZE,
+        "dissolve_refusal": _refusal(
+            services.project_dissolve_check, user=request.user, project=project
+        ),
     }
+
+
+def _refusal(check, **kwargs) -> str | None:
+    """What a service's check refuses now, as the page says it; None: allowed."""
+    try:
+        check(**kwargs)
+    except ValidationError as error:
+        return _message_text(error)
+    return None
 
 
 @login_required
@@ -276,6 +288,12 @@ def project_release(request):
         return _outcome(
             request, ok=True, text=f"You released {slot_label(lab)}.", back=back
         )
+    try:
+        # Say why now, not after the confirm button.
+        services.lab_release_check(user=request.user, project=project)
+    except ValidationError as error:
+        messages.error(request, _message_text(error))
+        return redirect(back)
     return render(request, "projects/project_release.html", {"project": project})
 
 
@@ -295,6 +313,12 @@ def project_dissolve(request):
             request, f"{project} was dissolved. You are free to start again."
         )
         return redirect("home")
+    try:
+        # Say why now, not after the confirm button.
+        services.project_dissolve_check(user=request.user, project=project)
+    except ValidationError as error:
+        messages.error(request, _message_text(error))
+        return redirect("projects:project_mine")
     _, outgoing = selectors.invitations_for_user(user=request.user, project=project)
     return render(
         request,

@@ -25,8 +25,9 @@ def test_signed_in_student_is_greeted_by_display_name(
     alice.save(update_fields=["preferred_name"])
     client.force_login(alice)
 
-    # session, user, then the teams part: my project, my invitations; the bell's unread count.
-    with django_assert_num_queries(5):
+    # session, user, then the teams part: my project, the booking window, my
+    # invitations; the bell's unread count.
+    with django_assert_num_queries(6):
         response = client.get("/")
 
     assert response.status_code == 200

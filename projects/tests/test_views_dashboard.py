@@ -123,3 +123,42 @@ def test_free_student_dashboard_has_no_team_room_link(client, charlie):
     client.force_login(charlie)
 
     assert "team-room-link" not in client.get(reverse("home")).content.decode()
+
+
+def next_steps(response) -> str:
+    body = response.content.decode()
+    start = body.index('data-testid="next-steps"')
+    return body[start : body.index("</ul>", start)]
+
+
+def test_with_team_changes_closed_the_next_steps_offer_no_team_change(
+    client, alice, charlie
+):
+    from projects.tests.helpers import set_window
+
+    make_team(alice)
+    set_window(team_changes_open=False)
+
+    client.force_login(charlie)
+    free = next_steps(client.get(HOME))
+    client.force_login(alice)
+    solo = next_steps(client.get(HOME))
+
+    assert "Team changes are closed, so you can't start or join" in free
+    assert reverse("projects:project_new") not in free
+    assert "Team changes are closed, so you can't invite a partner now." in solo
+    for steps in (free, solo):
+        assert reverse("projects:student_search") not in steps
+
+
+def test_with_team_changes_open_the_next_steps_offer_them(client, alice, charlie):
+    make_team(alice)
+
+    client.force_login(charlie)
+    free = next_steps(client.get(HOME))
+    client.force_login(alice)
+    solo = next_steps(client.get(HOME))
+
+    assert reverse("projects:project_new") in free
+    assert reverse("projects:student_search") in solo
+    assert "closed" not in free + solo

@@ -196,13 +196,15 @@ def test_member_releases_the_slot(client, alice):
     assert messages_of(response)[0].startswith("You released ")
 
 
-def test_release_while_booking_closed_is_refused(client, alice, dana):
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_release_while_booking_closed_is_refused(client, alice, dana, method):
+    # The confirm page (GET) says so before it offers the button.
     lab = LabFactory()
     project = make_team(alice, lab=lab)
     set_window(dana, booking_open=False)
     client.force_login(alice)
 
-    response = client.post(RELEASE)
+    response = getattr(client, method)(RELEASE)
 
     assert response.status_code == 302
     assert response.url == MINE
@@ -211,13 +213,14 @@ def test_release_while_booking_closed_is_refused(client, alice, dana):
     assert project.lab == lab
 
 
-def test_release_inside_the_cutoff_is_refused(client, alice, dana):
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_release_inside_the_cutoff_is_refused(client, alice, dana, method):
     lab = lab_starting_in(30)
     project = make_team(alice)
     services.lab_book(user=dana, project=project, lab=lab)
     client.force_login(alice)
 
-    response = client.post(RELEASE)
+    response = getattr(client, method)(RELEASE)
 
     assert response.status_code == 302
     assert "can no longer be changed" in messages_of(response)[0]
@@ -276,16 +279,50 @@ def test_member_dissolves_the_project(client, alice, bob, charlie):
     ]
 
 
-def test_dissolve_while_team_changes_closed_is_refused(client, alice, bob, dana, team):
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_dissolve_while_team_changes_closed_is_refused(
+    client, alice, bob, dana, team, method
+):
+    # The confirm page (GET) says so before it offers the button.
     set_window(dana, team_changes_open=False)
     client.force_login(bob)
 
-    response = client.post(DISSOLVE)
+    response = getattr(client, method)(DISSOLVE)
 
     assert response.status_code == 302
     assert response.url == MINE
     assert messages_of(response) == ["Team changes are closed."]
     assert Membership.objects.filter(project=team).count() == 2
+
+
+def test_the_project_page_says_why_it_cant_be_dissolved_instead_of_offering_it(
+    client, alice, dana
+):
+    project = make_team(alice)
+    services.lab_book(user=dana, project=project, lab=lab_starting_in(30))
+    client.force_login(alice)
+
+    inside_cutoff = client.get(MINE).content.decode()
+    set_window(dana, team_changes_open=False)
+    closed = client.get(MINE).content.decode()
+    confirm = client.get(DISSOLVE)
+
+    assert "be dissolved: ask your coordinator" in inside_cutoff
+    assert "Team changes are closed." in closed
+    for body in (inside_cutoff, closed):
+        assert f'href="{DISSOLVE}"' not in body
+    assert confirm.status_code == 302
+    assert Project.objects.filter(pk=project.pk).exists()
+
+
+def test_the_project_page_offers_dissolving_while_team_changes_are_open(client, alice):
+    make_team(alice, lab=LabFactory())
+    client.force_login(alice)
+
+    body = client.get(MINE).content.decode()
+
+    assert f'href="{DISSOLVE}"' in body
+    assert 'data-testid="dissolve-refusal"' not in body
 
 
 def test_project_page_links_to_the_team_room(client, bob, team):
