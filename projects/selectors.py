@@ -15,6 +15,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     When,
 )
 from django.http import Http404
@@ -430,19 +431,30 @@ def lab_rooms_and_days(*, now=None) -> tuple[list[str], list[date]]:
     return rooms, days
 
 
-def student_search(*, q: str) -> list:
+def student_search(*, q: str, project: Project | None = None) -> list:
     """Find students by name or number; free "looking" students first, then
     other "looking" ones, then by last name.
 
-    Each result has `has_project` annotated. Fewer than two characters find
-    nothing.
+    Each result has `has_project` annotated, and with the searcher's
+    `project`, `invitation_id`: its pending invitation to that student, if
+    any. Fewer than two characters find nothing.
     """
     q = q.strip()
     if len(q) < SEARCH_MIN_CHARS:
         return []
+    students = User.objects.students()
+    if project is not None:
+        students = students.annotate(
+            invitation_id=Subquery(
+                Invitation.objects.filter(
+                    project=project,
+                    invitee=OuterRef("pk"),
+                    status=Invitation.Status.PENDING,
+                ).values("pk")[:1]
+            )
+        )
     return list(
-        User.objects.students()
-        .filter(User.name_query(q))
+        students.filter(User.name_query(q))
         .annotate(has_project=Exists(Membership.objects.filter(user=OuterRef("pk"))))
         .annotate(
             # Free students who are looking come first: they can be invited.

@@ -391,10 +391,10 @@ def student_search(request):
         # Finding a partner is a student's; coordinators have the admin.
         raise PermissionDenied("Only students search for partners.")
     form = StudentSearchForm(request.GET or None)
+    project = selectors.project_for_user(user=request.user)
     results = []
     if form.is_valid():
-        results = selectors.student_search(q=form.cleaned_data["q"])
-    project = selectors.project_for_user(user=request.user)
+        results = selectors.student_search(q=form.cleaned_data["q"], project=project)
     return render(
         request,
         "projects/student_search.html",

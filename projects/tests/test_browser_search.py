@@ -82,9 +82,15 @@ def test_student_invites_from_search_and_the_invitee_declines(live_server, new_p
     invite_byrne.click()
     expect(alert(ines)).to_contain_text("Invitation sent to Quorra (73200003)")
     expect(ines).to_have_url(re.compile(r"/students/\?q=quorra"))
-    # A second click is refused with the reason.
-    invite_byrne.click()
-    expect(alert(ines)).to_contain_text("You have already invited Quorra.")
+    # The row now says so, with a Cancel in place of a second Invite.
+    byrne_row = rows.filter(has_text="73200003")
+    expect(byrne_row.get_by_test_id("invited")).to_have_text("Invited")
+    expect(invite_byrne).to_have_count(0)
+    expect(
+        byrne_row.get_by_role(
+            "button", name="Cancel the invitation to Quorra (73200003)"
+        )
+    ).to_have_count(1)
 
     byrne.goto("/")
     invitation = byrne.get_by_test_id("incoming-invitation")

@@ -112,6 +112,39 @@ def test_free_and_teamed_students_are_told_apart_with_invite_buttons(
     assert INVITE not in rows["20000001"]  # not yourself
 
 
+def test_a_student_already_invited_shows_invited_with_a_cancel_not_invite(
+    client, alice, bob, charlie
+):
+    from projects import services
+
+    project = make_team(alice)
+    invitation = services.invitation_send(
+        user=alice, project=project, invitee_number="20000003"
+    )
+    make_team(bob)  # Bob's team invites no one: Alice's invitation is hers
+    client.force_login(alice)
+
+    response = client.get(SEARCH, {"q": "2000000"})
+
+    rows = {
+        row.split('"')[0]: row
+        for row in response.content.decode().split('data-student="')[1:]
+    }
+    cancel = reverse("projects:invitation_cancel", args=[invitation.pk])
+    assert 'data-testid="invited">Invited<' in rows["20000003"]
+    assert cancel in rows["20000003"]
+    assert INVITE not in rows["20000003"]
+    client.force_login(bob)
+    assert cancel not in client.get(SEARCH, {"q": "2000000"}).content.decode()
+
+    client.force_login(alice)
+    cancelled = client.post(cancel, {"next": "/students/?q=2000000"})
+
+    assert cancelled.url == "/students/?q=2000000"
+    invitation.refresh_from_db()
+    assert invitation.status == "cancelled"
+
+
 def test_no_invite_buttons_without_a_project_with_room(client, alice, charlie, team):
     client.force_login(alice)
 
