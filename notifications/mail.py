@@ -51,6 +51,12 @@ def absolute(path: str) -> str:
 
 
 def subject_for(text: str) -> str:
+    """Return the one-line subject of an email saying `text`.
+
+    Every run of whitespace becomes one space: user text (an announcement,
+    a description, a name) may hold a newline, and a header can't.
+    """
+    text = " ".join(text.split())
     if len(text) > SUBJECT_MAX:
         text = text[: SUBJECT_MAX - 1].rstrip() + "…"
     return f"[{settings.PAIRUP_UNIT_NAME}] {text}"

@@ -10,7 +10,8 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
 from notifications import mail as notification_mail
-from notifications.models import EmailDelivery
+from notifications import services as notification_services
+from notifications.models import Category, EmailDelivery
 from notifications.tests.conftest import mailed, run_worker
 from notifications.worker import tick
 from projects import services
@@ -53,6 +54,33 @@ def test_the_email_has_plain_text_html_a_link_back_and_the_unit_name(
     assert mimetype == "text/html"
     assert f'href="{link}"' in html
     assert "https://pairup.example.edu/accounts/profile/#notifications" in email.body
+
+
+def test_a_multi_line_announcement_is_mailed_with_a_one_line_subject(
+    committed, alice, dana
+):
+    notification_services.preferences_update(
+        user=alice, email={Category.ANNOUNCEMENTS: True}
+    )
+    committed(
+        notification_services.announcement_send,
+        actor=dana,
+        message="Labs moved.\r\n\n  See the board.\tThanks",
+    )
+
+    delivery = EmailDelivery.objects.get(user=alice)
+    assert delivery.status == EmailDelivery.Status.SENT, delivery.last_error
+    [email] = mailed(alice)
+    assert email.subject == (
+        "[Pair-Up] Dana (coordinator): Labs moved. See the board. Thanks"
+    )
+    assert "See the board." in email.body
+
+
+def test_a_subject_collapses_every_run_of_whitespace_to_one_space():
+    subject = notification_mail.subject_for("Robot\nthat\u2028sorts \x0b\r kits")
+
+    assert subject == "[Pair-Up] Robot that sorts kits"
 
 
 def test_sending_waits_for_the_worker_so_the_action_never_waits_for_mail(
