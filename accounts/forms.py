@@ -17,7 +17,11 @@ from accounts.throttle import (
     login_address_message,
     login_address_retry_after,
 )
-from accounts.validators import validate_not_staff_name, validate_student_number
+from accounts.validators import (
+    validate_name_characters,
+    validate_not_staff_name,
+    validate_student_number,
+)
 
 User = get_user_model()
 
@@ -116,10 +120,11 @@ class ProfileForm(forms.ModelForm):
 
     def clean_preferred_name(self):
         name = self.cleaned_data["preferred_name"]
-        if self.instance.is_staff or self.instance.is_superuser:
-            return name
         if "preferred_name" not in self.changed_data:
             return name  # an older name never blocks saving the rest
+        if self.instance.is_staff or self.instance.is_superuser:
+            validate_name_characters(name)
+            return name
         return _student_name(name)
 
 
@@ -177,7 +182,9 @@ class PasswordLinkForm(forms.Form):
 
 
 def _student_name(name: str) -> str:
-    """Return a student's name, refusing one that poses as staff."""
+    """Return a student's name, refusing control characters and a name that
+    poses as staff."""
+    validate_name_characters(name)
     validate_not_staff_name(name)
     return name
 

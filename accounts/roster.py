@@ -15,6 +15,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from accounts.validators import staff_word_in, validate_student_number
+from pairup.text import has_control_character
 
 User = get_user_model()
 
@@ -127,6 +128,11 @@ def student_import_row(
         ("last_name", last_name),
         ("preferred_name", preferred_name),
     ):
+        if has_control_character(value):
+            problems.append(
+                f"{field} {value!r} contains a control character "
+                "(a line break, tab or the like)"
+            )
         if (word := staff_word_in(value)) is not None:
             problems.append(
                 f"{field} {value!r} contains {word!r}, a word kept for coordinators"

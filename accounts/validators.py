@@ -4,6 +4,8 @@ import unicodedata
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from pairup.text import has_control_character
+
 
 def validate_student_number(value: str) -> None:
     # fullmatch: a trailing newline or anything else around the number fails.
@@ -68,4 +70,13 @@ def validate_not_staff_name(value: str) -> None:
             f"Names can't contain “{word}”: that word marks coordinators, "
             "and only their accounts carry it.",
             code="staff_word",
+        )
+
+
+def validate_name_characters(value: str) -> None:
+    """Refuse a name holding a line break, a tab or another control character."""
+    if has_control_character(value or ""):
+        raise ValidationError(
+            "Names can't contain line breaks, tabs or other control characters.",
+            code="control_character",
         )

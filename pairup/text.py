@@ -6,6 +6,8 @@ escape JSON allows, but no UTF-8 encoder takes). Such text is refused as bad
 input where it arrives, before it can reach a batch of other people's writes.
 """
 
+import unicodedata
+
 
 def unstorable_reason(value: str) -> str | None:
     """Return why `value` can't be stored, or None when it can."""
@@ -16,3 +18,13 @@ def unstorable_reason(value: str) -> str | None:
     except UnicodeEncodeError:
         return "must be valid Unicode text (no lone surrogates)"
     return None
+
+
+def has_control_character(value: str) -> bool:
+    """Return whether `value` holds a control character or a line break.
+
+    Control characters (category Cc: newline, tab, NUL, DEL, ...) and the
+    Unicode line and paragraph separators, none of which belongs in one-line
+    text such as a name or a description.
+    """
+    return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value)

@@ -24,6 +24,7 @@ from notifications import reminders
 from notifications.models import Kind
 from notifications.services import actor_name, notify
 from pairup.dates import slot_label, slot_text
+from pairup.text import has_control_character
 from projects import ballot_clock, ballot_live, ballot_selectors, realtime, selectors
 from projects.models import (
     BookingRecord,
@@ -341,6 +342,13 @@ def _clean_description(description: str) -> str:
     if len(description) > 64:
         raise ValidationError(
             {"description": f"Keep it to 64 characters (it has {len(description)})."}
+        )
+    if has_control_character(description):
+        raise ValidationError(
+            {
+                "description": "Keep the description to one line, without tabs "
+                "or other control characters."
+            }
         )
     return description
 

@@ -1,6 +1,7 @@
 """A student's name can't pose as a coordinator (issue 14, item 9): the words
 of the staff badge are refused on registration, the profile, PATCH /me and
-the roster import."""
+the roster import. Nor can any name hold a line break, a tab or another
+control character."""
 
 import io
 
@@ -11,7 +12,11 @@ from django.core.management.base import CommandError
 
 from accounts.models import User
 from accounts.tests.api_helpers import ApiClient, assert_error
-from accounts.validators import staff_word_in, validate_not_staff_name
+from accounts.validators import (
+    staff_word_in,
+    validate_name_characters,
+    validate_not_staff_name,
+)
 
 POSING = [
     "Casey (coordinator)",
@@ -35,6 +40,8 @@ POSING = [
     "Mod",
     "Superuser",
 ]
+CONTROL = ["Al\r\nice", "Al\nice", "Al\tice", "Al\x00ice", "Al\x7fice", "Al\u2028ice"]
+CONTROL_MESSAGE = "Names can't contain line breaks, tabs or other control characters."
 FINE = ["Casey", "Stafford", "Badminton", "Admiral", "Modesto", "José", "Ann-Marie", ""]
 
 
@@ -50,6 +57,18 @@ def test_names_with_a_staff_word_are_refused(name):
 def test_names_that_only_contain_the_letters_pass(name):
     assert staff_word_in(name) is None
     validate_not_staff_name(name)
+
+
+@pytest.mark.parametrize("name", CONTROL)
+def test_names_with_a_control_character_are_refused(name):
+    with pytest.raises(ValidationError) as refused:
+        validate_name_characters(name)
+    assert refused.value.messages == [CONTROL_MESSAGE]
+
+
+@pytest.mark.parametrize("name", FINE)
+def test_names_without_control_characters_pass(name):
+    validate_name_characters(name)
 
 
 # Registration --------------------------------------------------------------
@@ -96,6 +115,18 @@ def test_registration_takes_a_name_like_stafford(client, settings):
 
     assert response.status_code == 302
     assert User.objects.get(username="21234567").last_name == "Stafford"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["first_name", "last_name", "preferred_name"])
+def test_registration_refuses_a_name_with_a_line_break(client, settings, field):
+    settings.PAIRUP_REGISTRATION = "open"
+
+    response = client.post("/accounts/register/", {**REGISTER, field: "Ca\r\nsey"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == [CONTROL_MESSAGE]
+    assert not User.objects.filter(username="21234567").exists()
 
 
 # Profile and API -----------------------------------------------------------
@@ -146,6 +177,33 @@ def test_a_coordinator_may_call_themself_coordinator(client, dana):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("user", ["alice", "dana"])
+def test_profile_refuses_a_preferred_name_with_a_line_break(client, request, user):
+    user = request.getfixturevalue(user)
+    client.force_login(user)
+
+    response = client.post(
+        "/accounts/profile/",
+        {"preferred_name": "Al\r\nice", "email": user.email},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["preferred_name"] == [CONTROL_MESSAGE]
+    user.refresh_from_db()
+    assert user.preferred_name == ""
+
+
+@pytest.mark.django_db
+def test_patch_me_refuses_a_preferred_name_with_a_tab(alice):
+    response = ApiClient(alice).patch("/me", {"preferred_name": "Al\tice"})
+
+    body = assert_error(response, 400, "invalid")
+    assert body["errors"]["preferred_name"] == [CONTROL_MESSAGE]
+    alice.refresh_from_db()
+    assert alice.preferred_name == ""
+
+
+@pytest.mark.django_db
 def test_patch_me_refuses_a_preferred_name_posing_as_staff(alice):
     response = ApiClient(alice).patch("/me", {"preferred_name": "Casey Staff"})
 
@@ -185,3 +243,26 @@ def test_roster_rows_with_a_name_posing_as_staff_are_rejected_with_the_reason(
         "20000010",
         "20000013",
     }
+
+
+@pytest.mark.django_db
+def test_roster_rows_with_a_control_character_in_a_name_are_rejected(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_text(
+        "student_number,first_name,last_name,preferred_name,email\n"
+        "20000010,Ann,Lee,,ann@example.edu\n"
+        "20000011,Casey,Cole,Ca\tsey,casey@example.edu\n"
+        '20000012,"Pa\nt",Stone,,pat@example.edu\n'
+    )
+    out = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import_students", str(path), stdout=out)
+
+    text = out.getvalue()
+    assert (
+        "Line 3: rejected: preferred_name 'Ca\\tsey' contains a control "
+        "character (a line break, tab or the like)." in text
+    )
+    assert "rejected: first_name 'Pa\\nt' contains a control character" in text
+    assert set(User.objects.values_list("username", flat=True)) == {"20000010"}

@@ -73,7 +73,7 @@ def test_the_database_refuses_a_second_membership(alice):
     assert Membership.objects.get(user=alice).project == first
 
 
-@pytest.mark.parametrize("description", ["", "   ", "x" * 65])
+@pytest.mark.parametrize("description", ["", "   ", "x" * 65, "Robot\nthat sorts"])
 def test_a_bad_description_creates_nothing(alice, description):
     with pytest.raises(ValidationError) as error:
         services.project_create(user=alice, description=description)
@@ -163,6 +163,23 @@ def test_a_member_edits_the_description(alice, bob):
 
     project.refresh_from_db()
     assert project.description == "New"
+
+
+@pytest.mark.parametrize("description", ["Robot\nthat sorts", "Robot\tkit", "R\x00"])
+def test_a_description_with_a_control_character_is_refused(alice, description):
+    project = make_team(alice, description="Old")
+
+    with pytest.raises(ValidationError) as error:
+        services.project_update(user=alice, project=project, description=description)
+
+    assert error.value.message_dict == {
+        "description": [
+            "Keep the description to one line, without tabs or other "
+            "control characters."
+        ]
+    }
+    project.refresh_from_db()
+    assert project.description == "Old"
 
 
 def test_an_outsider_cannot_edit(alice, charlie):
