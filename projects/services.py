@@ -1037,7 +1037,11 @@ def _create_one_lab(room, lab_start, length, is_open, series: LabSeries) -> None
 
 @transaction.atomic
 def lab_save(*, actor, lab: Lab) -> Lab:
-    """Create or change a slot (coordinators) and refresh every open board."""
+    """Create or change a slot (coordinators) and refresh every open board.
+
+    Changing a booked slot's time or room is a move for its team: recorded
+    (via the admin, the only caller) and told, with the calendar update.
+    """
     require_coordinator(actor, message="Only coordinators can change slots.")
     lab.full_clean()
     before = Lab.objects.filter(pk=lab.pk).first() if lab.pk else None
@@ -1050,8 +1054,21 @@ def lab_save(*, actor, lab: Lab) -> Lab:
     )
     project = Project.objects.filter(lab=lab).first() if moved else None
     if project is not None:
-        # The team's slot changed under it: a move, for its calendars too.
-        _tell_booking(actor=actor, project=project, lab=lab, old_lab=before)
+        # The team's slot changed under it: a move, for its record and its
+        # calendars too.
+        roster = _roster(project)
+        _record(
+            actor=actor,
+            via=Via.ADMIN,
+            action=BookingRecord.Action.MOVE,
+            project=project,
+            from_lab=before,
+            to_lab=lab,
+            roster=roster,
+        )
+        _tell_booking(
+            actor=actor, project=project, lab=lab, old_lab=before, roster=roster
+        )
     return lab
 
 

@@ -13,6 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts.tests.factories import StudentFactory
+from pairup.dates import slot_text
 from projects import services
 from projects.models import (
     BookingRecord,
@@ -198,6 +199,64 @@ def test_editing_a_lab_saves_through_the_service_and_refreshes_boards(
     lab.refresh_from_db()
     assert (lab.room, lab.is_open) == ("Renamed", False)
     assert len(callbacks) == 1
+
+
+def test_moving_a_booked_lab_is_recorded_as_a_move_via_the_admin(
+    admin_client, alice, dana
+):
+    lab = LabFactory(room="CSSE 2.01")
+    project = services.lab_book(user=dana, project=make_team(alice), lab=lab)
+    old_slot = slot_text(lab)
+    start = timezone.localtime(lab.start) + timedelta(hours=2)
+    end = timezone.localtime(lab.end) + timedelta(hours=2)
+
+    response = admin_client.post(
+        reverse("admin:projects_lab_change", args=[lab.pk]),
+        {
+            "room": "CSSE 3.14",
+            "start_0": f"{start:%Y-%m-%d}",
+            "start_1": f"{start:%H:%M:%S}",
+            "end_0": f"{end:%Y-%m-%d}",
+            "end_1": f"{end:%H:%M:%S}",
+            "is_open": "on",
+        },
+    )
+
+    assert response.status_code == 302
+    lab.refresh_from_db()
+    assert (lab.room, timezone.localtime(lab.start)) == ("CSSE 3.14", start)
+    record = BookingRecord.objects.get(action="move")
+    assert (record.via, record.actor, record.project_number) == (
+        "admin",
+        dana,
+        project.pk,
+    )
+    assert (record.from_lab, record.to_lab) == (lab, lab)
+    assert record.from_slot == old_slot
+    assert record.to_slot == slot_text(lab) != old_slot
+    assert record.members == alice.username
+
+
+def test_editing_a_booked_lab_without_moving_it_records_nothing(admin_client, alice):
+    lab = LabFactory()
+    services.lab_book(user=alice, project=make_team(alice), lab=lab)
+    start, end = timezone.localtime(lab.start), timezone.localtime(lab.end)
+
+    response = admin_client.post(
+        reverse("admin:projects_lab_change", args=[lab.pk]),
+        {
+            "room": lab.room,
+            "start_0": f"{start:%Y-%m-%d}",
+            "start_1": f"{start:%H:%M:%S}",
+            "end_0": f"{end:%Y-%m-%d}",
+            "end_1": f"{end:%H:%M:%S}",
+        },
+    )
+
+    assert response.status_code == 302
+    lab.refresh_from_db()
+    assert lab.is_open is False
+    assert list(BookingRecord.objects.values_list("action", flat=True)) == ["book"]
 
 
 def test_adding_a_lab_with_end_before_start_shows_an_error(admin_client):
