@@ -19,7 +19,7 @@ class User(AbstractUser):
     """A student (username = student number) or a staff user."""
 
     preferred_name = models.CharField("preferred name", max_length=150, blank=True)
-    # Set once the student edits the preferred name on the profile, so a roster
+    # Set once the student changes the preferred name on the profile, so a roster
     # import never overwrites the student's own choice.
     preferred_name_by_student = models.BooleanField(default=False, editable=False)
     looking_for_partner = models.BooleanField("looking for a partner", default=False)

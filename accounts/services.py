@@ -56,6 +56,15 @@ def profile_update(
     looking_for_partner: bool,
     please_assign_me: bool,
 ) -> User:
+    """Save the student's own profile fields.
+
+    The preferred name counts as the student's choice (kept by roster
+    imports) only once the student changes it; the stored name decides, as
+    a bound form may have set it on `user` already.
+    """
+    stored_name = (
+        User.objects.filter(pk=user.pk).values_list("preferred_name", flat=True).get()
+    )
     fields = {
         "preferred_name": preferred_name,
         "email": email,
@@ -64,7 +73,8 @@ def profile_update(
     }
     for name, value in fields.items():
         setattr(user, name, value)
-    user.preferred_name_by_student = True
+    if preferred_name != stored_name:
+        user.preferred_name_by_student = True
     user.full_clean(exclude=["password"])
     user.save(update_fields=[*fields, "preferred_name_by_student"])
     return user

@@ -63,6 +63,17 @@ def test_patch_me_keeps_what_it_does_not_mention(alice):
     assert alice.please_assign_me is True
 
 
+def test_patch_me_leaves_an_unchanged_preferred_name_to_the_roster(alice):
+    response = ApiClient(alice).patch(
+        "/me", {"preferred_name": "", "looking_for_partner": True}
+    )
+
+    assert response.status_code == 200
+    alice.refresh_from_db()
+    assert alice.looking_for_partner is True
+    assert alice.preferred_name_by_student is False
+
+
 def test_patch_me_can_clear_a_flag(alice):
     alice.looking_for_partner = True
     alice.save()

@@ -94,6 +94,27 @@ def test_a_preferred_name_the_student_set_is_never_overwritten(db, roster):
     assert student.first_name == "Ann"
 
 
+def test_saving_the_profile_without_changing_the_preferred_name_keeps_it_importable(
+    db, roster
+):
+    student = StudentFactory(username="20000010", preferred_name="")
+    profile_update(
+        user=student,
+        preferred_name="",
+        email=student.email,
+        looking_for_partner=True,
+        please_assign_me=False,
+    )
+    student.refresh_from_db()
+    assert student.preferred_name_by_student is False
+
+    run(roster("20000010,Ann,Lee,Annie,ann@example.edu\n"))
+
+    student.refresh_from_db()
+    assert student.preferred_name == "Annie"
+    assert student.looking_for_partner is True
+
+
 def test_an_unchanged_row_is_reported_as_unchanged(db, roster):
     path = roster("20000010,Ann,Lee,,ann@example.edu\n")
     run(path)

@@ -86,6 +86,20 @@ def test_student_clears_the_flags(client, alice):
 
 
 @pytest.mark.django_db
+def test_saving_only_a_flag_leaves_the_preferred_name_to_the_roster(client, alice):
+    client.force_login(alice)
+
+    response = client.post(
+        URL, {"preferred_name": "", "email": alice.email, "looking_for_partner": "on"}
+    )
+
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.looking_for_partner is True
+    assert alice.preferred_name_by_student is False
+
+
+@pytest.mark.django_db
 def test_bad_email_keeps_what_was_typed_and_changes_nothing(client, alice):
     client.force_login(alice)
 
