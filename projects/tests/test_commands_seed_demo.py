@@ -72,6 +72,18 @@ def test_seeding_twice_adds_nothing(db, debug):
     assert "0 student(s) created" in out
 
 
+def test_a_team_refused_halfway_is_skipped_whole(db, debug, settings):
+    settings.PAIRUP_TEAM_SIZE = 1  # every demo partner's invitation is refused
+    err = io.StringIO()
+
+    call_command("seed_demo", stdout=io.StringIO(), stderr=err)
+
+    assert "Skipped the team of 10000001" in err.getvalue()
+    founders = [STUDENTS[i][0] for i in (0, 2, 4)]
+    assert not Membership.objects.filter(user__username__in=founders).exists()
+    assert not BookingRecord.objects.exists()
+
+
 def test_refuses_without_debug_unless_forced(db, settings):
     settings.DEBUG = False
 

@@ -153,23 +153,28 @@ class Command(BaseCommand):
             if Membership.objects.filter(user__in=members).exists():
                 continue
             try:
-                project = services.project_create(
-                    user=members[0], description=description
-                )
-                for member in members[1:]:
-                    invitation = services.invitation_send(
-                        user=members[0], project=project, invitee_number=member.username
+                # All or nothing: a step refused (e.g. PAIRUP_TEAM_SIZE=1)
+                # must not leave the founder holding a half-made team.
+                with transaction.atomic():
+                    project = services.project_create(
+                        user=members[0], description=description
                     )
-                    services.invitation_accept(user=member, invitation=invitation)
-                if book:
-                    lab = bookable_labs().order_by("start", "room").first()
-                    if lab is not None:
-                        services.lab_book(
-                            user=coordinator,
+                    for member in members[1:]:
+                        invitation = services.invitation_send(
+                            user=members[0],
                             project=project,
-                            lab=lab,
-                            via=BookingRecord.Via.COMMAND,
+                            invitee_number=member.username,
                         )
+                        services.invitation_accept(user=member, invitation=invitation)
+                    if book:
+                        lab = bookable_labs().order_by("start", "room").first()
+                        if lab is not None:
+                            services.lab_book(
+                                user=coordinator,
+                                project=project,
+                                lab=lab,
+                                via=BookingRecord.Via.COMMAND,
+                            )
             except ValidationError as error:
                 self.stderr.write(
                     self.style.WARNING(
