@@ -15,9 +15,11 @@ DAY = "%a %d %b %Y"  # Wed 20 May 2026
 CLOCK = "%H:%M"  # 16:05
 STAMP = "%Y-%m-%d %H:%M:%S"  # 2026-05-20 16:05:09 (admin lists)
 
-# The days a slot, a booking window or an API date may fall on. Year 1 in
-# the unit's time zone can be before year 1 in UTC, which no database keeps:
-# SQLite refuses to save it, PostgreSQL saves a BC time it can't read back.
+# The days a slot, a booking window or an API date may fall on: far enough
+# from datetime's own limits that no time-zone shift or slot length
+# overflows. Year 1 in the unit's time zone can be before year 1 in UTC,
+# which no database keeps (SQLite refuses to save it, PostgreSQL saves a BC
+# time it can't read back).
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2999, 12, 31)
 

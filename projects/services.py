@@ -23,7 +23,7 @@ from notifications import calendar as slot_calendar
 from notifications import reminders
 from notifications.models import Kind
 from notifications.services import actor_name, notify
-from pairup.dates import slot_label, slot_text
+from pairup.dates import FIRST_DAY, LAST_DAY, slot_label, slot_text
 from pairup.text import has_control_character
 from projects import ballot_clock, ballot_live, ballot_selectors, realtime, selectors
 from projects.models import (
@@ -939,6 +939,9 @@ def ballot_book_many(*, placements, actor=None) -> tuple[list, list]:
 
 # Lab slots -------------------------------------------------------------
 
+# The longest slot or interval create_labs takes: its slots fit in one day.
+MINUTES_A_DAY = 24 * 60
+
 
 @dataclass
 class LabSeries:
@@ -975,7 +978,8 @@ def labs_create(
     that doesn't exist (DST gap) is skipped with a warning; an ambiguous one
     takes its first occurrence. A slot already there (same room and start)
     is left alone; one that would overlap another in the room is skipped
-    with a warning. Bad input raises ValidationError.
+    with a warning. Bad input (including a day outside FIRST_DAY..LAST_DAY
+    or minutes beyond a day) raises ValidationError.
     """
     room = (room or "").strip()
     if duration is None:
@@ -986,6 +990,15 @@ def labs_create(
         raise ValidationError({"room": "Keep the room's name to 40 characters."})
     if every <= 0 or duration <= 0:
         raise ValidationError("Slot lengths and intervals must be positive minutes.")
+    if every > MINUTES_A_DAY or duration > MINUTES_A_DAY:
+        raise ValidationError(
+            f"Slot lengths and intervals must be at most {MINUTES_A_DAY} minutes "
+            "(a day)."
+        )
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(
+            {"day": f"The date must be between {FIRST_DAY} and {LAST_DAY}."}
+        )
     if duration > every:
         raise ValidationError(
             f"Slots of {duration} minutes starting every {every} minutes would "

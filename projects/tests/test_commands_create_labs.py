@@ -151,6 +151,9 @@ def test_europe_london_gap_and_overlap(db, settings):
         (["--end", "16:00", "--every", "5"], "end time must be after"),
         (["--end", "4:50pm", "--every", "5"], "--end '4:50pm' is not valid"),
         (["--end", "16:50", "--every", "10", "--duration", "15"], "would overlap"),
+        (["--end", "16:50", "--every", str(10**13)], "at most 1440 minutes"),
+        (["--end", "16:50", "--every", "1441"], "at most 1440 minutes"),
+        (["--end", "16:50", "--every", "5", "--duration", "-5"], "must be positive"),
     ],
 )
 def test_bad_input_is_a_clear_command_error(db, args, message):
@@ -170,6 +173,30 @@ def test_a_bad_date_or_empty_room_is_a_clear_command_error(db):
             "--room", "  ", "--date", "2026-02-20", "--start", "10:00",
             "--end", "11:00", "--every", "15",
         )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("day", "start"),
+    [("0001-01-01", "00:05"), ("1999-12-31", "10:00"), ("9999-12-31", "23:00")],
+)
+def test_a_date_outside_2000_to_2999_is_a_clear_command_error(db, day, start):
+    with pytest.raises(CommandError, match="between 2000-01-01 and 2999-12-31"):
+        create_labs(
+            "--room", "X", "--date", day, "--start", start,
+            "--end", "23:59", "--every", "5",
+        )  # fmt: skip
+    assert not Lab.objects.exists()
+
+
+def test_an_interval_of_a_whole_day_is_allowed_up_to_the_last_day(db, settings):
+    settings.TIME_ZONE = "UTC"
+
+    create_labs(
+        "--room", "X", "--date", "2999-12-31", "--start", "00:00",
+        "--end", "23:59", "--every", "1440", "--duration", "60",
+    )  # fmt: skip
+
+    assert starts_utc("X") == [datetime(2999, 12, 31, tzinfo=UTC)]
 
 
 def test_closed_slots_can_be_created(db):
