@@ -204,6 +204,14 @@ def test_prune_rooms_refuses_zero_days():
         call_command("prune_rooms", "--days", "0")
 
 
+@pytest.mark.parametrize("days", ["36501", "1000000"])
+def test_prune_rooms_refuses_more_days_than_a_century(days):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="at most 36500"):
+        call_command("prune_rooms", "--days", days)
+
+
 # Closing and deleting ------------------------------------------------------
 
 

@@ -3,6 +3,9 @@ from django.utils import timezone
 
 from chat.services import rooms_prune
 
+# A century: any longer reaches back before datetime's year 1.
+MAX_DAYS = 36500
+
 
 class Command(BaseCommand):
     help = (
@@ -23,6 +26,8 @@ class Command(BaseCommand):
         days, dry_run = options["days"], options["dry_run"]
         if days < 1:
             raise CommandError("--days must be at least 1.")
+        if days > MAX_DAYS:
+            raise CommandError(f"--days must be at most {MAX_DAYS} (a century).")
         rooms = rooms_prune(days=days, dry_run=dry_run)
         verb = "Would delete" if dry_run else "Deleted"
         self.stdout.write(
