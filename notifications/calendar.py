@@ -2,8 +2,9 @@
 
 The booking services call `slot_event_book` and `slot_event_cancel` inside
 their transaction: the event keeps one UID from booking through every move
-(SEQUENCE rises with each change), and its reminders move with it. The
-feed (`/calendar/<token>.ics`) lists the same events with the same UIDs.
+(SEQUENCE rises with each change), and its reminders move with it; an
+edited description reaches it through `slot_event_refresh`. The feed
+(`/calendar/<token>.ics`) lists the same events with the same UIDs.
 """
 
 import secrets
@@ -56,6 +57,18 @@ def slot_event_cancel(*, project) -> dict | None:
     event.save(update_fields=["sequence", "cancelled", "updated_at"])
     reminders.withdraw_for_slot(event)
     return ics.event_data(event, method=ics.CANCEL)
+
+
+def slot_event_refresh(*, project) -> None:
+    """Keep the project's live event's summary current (its description was
+    edited), raising SEQUENCE when it changes so subscribed calendars take
+    the new one. Call inside the edit's transaction."""
+    event = SlotEvent.objects.filter(project=project, cancelled=False).first()
+    if event is None or event.summary == _summary(project):
+        return
+    event.summary = _summary(project)
+    event.sequence += 1
+    event.save(update_fields=["summary", "sequence", "updated_at"])
 
 
 def slot_event_invite(*, project) -> dict | None:

@@ -446,6 +446,7 @@ def project_update(*, user, project: Project, description: str) -> Project:
     _require_member(user, project)
     project.description = _clean_description(description)
     project.save(update_fields=["description", "updated_at"])
+    slot_calendar.slot_event_refresh(project=project)
     _broadcast_ids_on_commit([project.lab_id] if project.lab_id else [])
     return project
 

@@ -110,3 +110,21 @@ def test_the_feed_lists_a_students_slot_and_every_slot_for_a_coordinator(
     assert "presents" in str(event["SUMMARY"])
     assert len(every.events) == 2
     assert mine["X-WR-CALNAME"] == "Pair-Up: my presentation"
+
+
+def test_the_feed_shows_the_description_as_the_team_edits_it(team, alice, bob):
+    services.lab_book(user=alice, project=team, lab=LabFactory())
+    [before] = Calendar.from_ical(feeds.feed_calendar(bob)).events
+
+    services.project_update(user=alice, project=team, description="Weather station")
+
+    [after] = Calendar.from_ical(feeds.feed_calendar(bob)).events
+    assert "“Weather station”" in str(after["SUMMARY"])
+    assert str(after["UID"]) == str(before["UID"])
+    assert after.sequence == before.sequence + 1
+
+
+def test_editing_the_description_without_a_slot_makes_no_event(team, alice, bob):
+    services.project_update(user=alice, project=team, description="Weather station")
+
+    assert Calendar.from_ical(feeds.feed_calendar(bob)).events == []
