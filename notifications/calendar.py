@@ -64,9 +64,12 @@ def slot_event_refresh(*, project) -> None:
     edited), raising SEQUENCE when it changes so subscribed calendars take
     the new one. Call inside the edit's transaction."""
     event = SlotEvent.objects.filter(project=project, cancelled=False).first()
-    if event is None or event.summary == _summary(project):
+    if event is None:
         return
-    event.summary = _summary(project)
+    summary = _summary(project)
+    if event.summary == summary:
+        return
+    event.summary = summary
     event.sequence += 1
     event.save(update_fields=["summary", "sequence", "updated_at"])
 
