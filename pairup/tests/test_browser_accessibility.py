@@ -133,6 +133,14 @@ def blocking_violations(page, *, swagger: bool = False) -> list[str]:
     return found
 
 
+def wider_than_the_screen(page) -> list[str]:
+    """The page scrolls sideways as a whole (a wide table scrolls in its own
+    box instead)."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    screen = page.viewport_size["width"]
+    return [f"the page is {width} px wide on a {screen} px screen"] * (width > screen)
+
+
 PERSONAS = {
     "anonymous": None,
     "member": "81400001",
@@ -168,6 +176,7 @@ def test_every_page_passes_axe_at_wcag_22_aa(
                     "Live"
                 )
             found = blocking_violations(page, swagger=path.startswith("/api/"))
+            found += wider_than_the_screen(page)
             if found:
                 failures[path] = found
         assert failures == {}, "\n".join(
@@ -276,7 +285,7 @@ def check_ballot_pages(browser, server, state: str) -> dict:
                         expect(page.get_by_test_id("board-connection")).to_contain_text(
                             "Live"
                         )
-                    found = blocking_violations(page)
+                    found = blocking_violations(page) + wider_than_the_screen(page)
                     if found:
                         failures[f"{state} {width} {number} {path}"] = found
                 if number == "a11y-ballot" and state == "open":
