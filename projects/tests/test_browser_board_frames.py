@@ -248,3 +248,100 @@ def test_booking_moving_and_releasing_happen_in_the_background(live_server, new_
     expect(moved.get_by_test_id("status")).to_have_text("Free")
     expect(page.get_by_test_id("board-mine")).to_contain_text("no slot yet")
     assert documents == []
+
+
+class HeldFrames:
+    """Route a page's board socket through the test, which can hold the
+    server's frames back (`hold`) and let them through later (`release`)."""
+
+    def __init__(self, page):
+        self.held: list[str] = []
+        self.holding = False
+        self.socket = None
+        page.route_web_socket("**/ws/labs/**", self._through)
+
+    def _through(self, page_side):
+        self.socket = page_side
+        page_side.connect_to_server().on_message(self._on_message)
+
+    def _on_message(self, message):
+        if self.holding:
+            self.held.append(message)
+        else:
+            self.socket.send(message)
+
+    def hold(self):
+        self.holding = True
+
+    def release(self):
+        self.holding = False
+        for message in self.held:
+            self.socket.send(message)
+        self.held.clear()
+
+
+def test_a_rows_outcome_goes_when_a_frame_changes_the_row_but_not_before(
+    live_server, new_page
+):
+    """Eve books A and moves to B: A's "booked" line goes with A's frame,
+    and B's "moved" line stays although its answer came before its frame."""
+    make_users(live_server, ("81300031", "Eve"))
+    first, second = make_labs(live_server, "Outcome Lab", 2, days=6)
+    page = new_page()
+    frames = HeldFrames(page)
+    sign_in(page, "81300031", PASSWORD)
+    create_project(page, "Eve paints robots")
+    open_board(page, "Outcome Lab")
+
+    row, moved = page.locator(f"#lab-{first}"), page.locator(f"#lab-{second}")
+    row.get_by_role("button", name="Book").click()
+    expect(row.get_by_test_id("status")).to_have_text("Your slot")
+    expect(row.get_by_role("status")).to_contain_text("Your team booked")
+
+    frames.hold()
+    moved.get_by_role("button", name="Move here").click()
+    expect(moved.get_by_role("status")).to_contain_text("Your team moved to")
+    expect(moved.get_by_test_id("status")).to_have_text("Free")  # no frame yet
+    frames.release()
+
+    expect(row.get_by_test_id("status")).to_have_text("Free")
+    expect(row.get_by_role("status")).to_have_text("")
+    expect(moved.get_by_test_id("status")).to_have_text("Your slot")
+    expect(moved.get_by_role("status")).to_contain_text("Your team moved to")
+
+
+def test_a_refusal_stays_while_the_slot_is_taken_and_goes_when_it_is_freed(
+    live_server, new_page
+):
+    make_users(live_server, ("81300041", "Grace"), ("81300042", "Frank"))
+    (lab,) = make_labs(live_server, "Refusal Lab", 1, days=6)
+    grace, frank = new_page(), new_page()
+    frames = HeldFrames(grace)
+    for page, number, description in (
+        (grace, "81300041", "Grace grows crystals"),
+        (frank, "81300042", "Frank folds paper"),
+    ):
+        sign_in(page, number, PASSWORD)
+        create_project(page, description)
+        open_board(page, "Refusal Lab")
+
+    frames.hold()  # Grace's board hears of Frank's booking after her refusal
+    frank.locator(f"#lab-{lab}").get_by_role("button", name="Book").click()
+    expect(frank.locator(f"#lab-{lab}").get_by_test_id("status")).to_have_text(
+        "Your slot"
+    )
+    row = grace.locator(f"#lab-{lab}")
+    row.get_by_role("button", name="Book").click()
+    refusal = (
+        "Not booked: That slot was just taken by another team. Please pick another one."
+    )
+    expect(row.get_by_role("status")).to_have_text(refusal)
+    frames.release()
+    expect(row.get_by_test_id("status")).to_have_text("Taken")
+    expect(row.get_by_role("status")).to_have_text(refusal)
+
+    frank.goto("/projects/mine/release/")
+    frank.get_by_role("button", name="Release the slot").click()
+    expect(grace.get_by_test_id("board-live")).to_contain_text("is free to book")
+    expect(row.get_by_test_id("status")).to_have_text("Free")
+    expect(row.get_by_role("status")).to_have_text("")

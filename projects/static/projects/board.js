@@ -9,7 +9,9 @@
 // booking opening or closing) are worked out here from the times the page
 // has. A reconnect after a gap resyncs with one request (/labs/frames/).
 // Book, Move here and Release post in the background; the outcome shows in
-// the row's own status region, and the row changes from the live frame.
+// the row's own status region, and the row changes from the live frame. The
+// outcome stays while the row is in the state it speaks of, and goes when a
+// frame (or a resync) puts the row in another.
 (function () {
   "use strict";
 
@@ -193,6 +195,31 @@
     return row;
   }
 
+  // A row's state as far as its outcome line is concerned: "taken mine", ...
+  function rowState(state, mine) {
+    return mine ? state + " mine" : state;
+  }
+
+  // The state a refusal says the slot is in, whether or not its frame has
+  // arrived yet; other refusals speak of the row as it is.
+  const REFUSED_STATES = {
+    slot_taken: rowState("taken", false),
+    slot_closed: rowState("closed", false),
+    same_slot: rowState("taken", true),
+  };
+
+  // Clear an outcome line written for another state than the row's now:
+  // the change was announced in the live region, and the line is stale.
+  function clearStaleOutcome(row) {
+    const outcome = field(row, "outcome");
+    const written = outcome.dataset.forState;
+    if (written && written !== rowState(row.dataset.state, row.dataset.mine === "true")) {
+      outcome.textContent = "";
+      outcome.classList.remove("text-danger");
+      delete outcome.dataset.forState;
+    }
+  }
+
   function renderRow(slot) {
     const row = rowTemplate.content.firstElementChild.cloneNode(true);
     return fill(row, slot, serverNow());
@@ -371,6 +398,7 @@
       insertRow(slot);
     } else {
       fill(row, slot, now);
+      clearStaleOutcome(row);
     }
     const changed = !before || before.state !== slot.state
       || before.available !== slot.available || before.mine !== slot.mine;
@@ -563,15 +591,21 @@
     return response.json();
   }
 
-  async function act(row, control, url, data, doing, refused) {
+  // `after` is the row's state once the action is done ("taken mine" for a
+  // booking): its answer and its frame arrive in either order, and the
+  // frame must not clear the answer.
+  async function act(row, control, url, data, doing, refused, after) {
     const outcome = field(row, "outcome");
     const token = config.csrfToken;
     control.setAttribute("aria-disabled", "true");
+    delete outcome.dataset.forState;
     outcome.textContent = doing;
     const result = await post(url, token, data);
     control.removeAttribute("aria-disabled");
     outcome.classList.toggle("text-danger", !result.ok);
     outcome.textContent = result.ok ? result.message : refused + result.message;
+    outcome.dataset.forState = result.ok ? after
+      : REFUSED_STATES[result.code] || rowState(row.dataset.state, row.dataset.mine === "true");
     if (!socket || socket.readyState !== WebSocket.OPEN) {
       resync(); // no live frames: bring the board up to date once
     }
@@ -588,7 +622,8 @@
     if (button.getAttribute("aria-disabled") === "true") {
       return;
     }
-    act(row, button, form.action, new FormData(form), "Booking\u2026", "Not booked: ");
+    act(row, button, form.action, new FormData(form), "Booking\u2026", "Not booked: ",
+      rowState("taken", true));
   });
 
   board.addEventListener("click", (event) => {
@@ -604,7 +639,8 @@
     }
     const data = new FormData();
     data.append("csrfmiddlewaretoken", config.csrfToken);
-    act(row, link, link.href, data, "Releasing\u2026", "Not released: ");
+    act(row, link, link.href, data, "Releasing\u2026", "Not released: ",
+      rowState("free", false));
   });
 
   // Socket --------------------------------------------------------------
