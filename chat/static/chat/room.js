@@ -31,7 +31,14 @@
   let reconnectTimer = null;
   let stopped = false;
   let opened = false;
-  let lastSent = "";
+  // Texts sent and not yet answered, oldest first. Each gets one answer:
+  // its message back, or an error frame; the two kinds can overtake each
+  // other (a refusal is sent at once, a message after the broadcast), so a
+  // refusal is only counted until every text is answered.
+  let unanswered = [];
+  let refusals = 0;
+  let dropped = []; // unanswered when the last socket closed
+  let errorTimer = null;
   let loadingOlder = false;
   let hasOlder = true;
 
@@ -168,15 +175,45 @@
     );
   }
 
+  // Show an error; one with a wait goes when the wait is over.
+  function setError(text, seconds) {
+    window.clearTimeout(errorTimer);
+    errorTimer = seconds ? window.setTimeout(() => setError(""), seconds * 1000) : null;
+    errorBox.textContent = text;
+  }
+
+  // Put texts that were not stored back into the box, in the order sent,
+  // before anything typed since: none is lost.
+  function restore(texts) {
+    if (texts.length) {
+      input.value = texts.concat(input.value ? [input.value] : []).join("\n");
+    }
+  }
+
+  // Once only refused texts are left unanswered, they all come back.
+  function settle() {
+    if (refusals && refusals >= unanswered.length) {
+      restore(unanswered);
+      unanswered = [];
+      refusals = 0;
+    }
+  }
+
+  function strike(texts, text) {
+    const index = texts.indexOf(text);
+    if (index >= 0) {
+      texts.splice(index, 1);
+    }
+  }
+
   function showError(frame) {
     let text = frame.detail || "That message was not sent.";
     if (frame.code === "rate_limited" && frame.retry_after) {
       text = "Rate limited: try again in " + frame.retry_after + " s.";
     }
-    errorBox.textContent = text;
-    if (!input.value && lastSent) {
-      input.value = lastSent; // a refused message is not lost
-    }
+    setError(text, frame.retry_after);
+    refusals += 1;
+    settle();
   }
 
   function onFrame(event) {
@@ -190,6 +227,15 @@
     switch (frame.type) {
       case "history":
         applyHistory(frame.messages);
+        // What the last socket left unanswered and is not stored now was
+        // lost with it: it comes back too.
+        for (const message of frame.messages) {
+          if (message.author_id === page.user_id) {
+            strike(dropped, message.text);
+          }
+        }
+        restore(dropped);
+        dropped = [];
         if (!synced || stick) {
           scrollToBottom(); // a resync leaves a reader who scrolled up in place
         }
@@ -198,8 +244,11 @@
       case "message":
         addMessage(frame);
         if (frame.author_id === page.user_id) {
-          lastSent = "";
-          errorBox.textContent = "";
+          strike(unanswered, frame.text);
+          if (!refusals) {
+            setError(""); // sent; a refusal still to come back keeps its error
+          }
+          settle();
           scrollToBottom();
           return;
         }
@@ -253,6 +302,9 @@
 
   async function onClose(event) {
     socket = null;
+    dropped = dropped.concat(unanswered);
+    unanswered = [];
+    refusals = 0;
     if (stopped) {
       return;
     }
@@ -265,6 +317,7 @@
       stopped = true;
       setState("closed", "Disconnected");
       showNotice(CLOSE_MESSAGES[code]);
+      restore(dropped); // shown, to copy: it may not have been stored
       input.disabled = true;
       return;
     }
@@ -283,6 +336,7 @@
       opened = true;
       attempts = 0;
       hideNotice();
+      setError("");
       setState("connected", "Connected");
     });
     socket.addEventListener("message", onFrame);
@@ -295,9 +349,9 @@
       return;
     }
     socket.send(JSON.stringify({ type: "message", text: text }));
-    lastSent = input.value;
+    unanswered.push(text);
     input.value = "";
-    errorBox.textContent = "";
+    setError("");
   }
 
   async function loadOlder() {

@@ -1,0 +1,108 @@
+"""The chat's rate limit in Chromium: refused texts come back, and the error
+goes once the wait is over.
+
+A live server of this module's own, allowing 2 messages per 6 s; student
+numbers in the 73xxxxxx range.
+"""
+
+import re
+import subprocess
+import time
+
+import pytest
+
+from chat.tests.test_browser_chat import enter_room, make_students
+from pairup.tests.helpers import sign_in
+
+expect = pytest.importorskip(
+    "playwright.sync_api", reason="make test installs playwright"
+).expect
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "lantern-quiet-meadow-42"  # make_students's
+WINDOW = 6
+RATE_LIMITED = re.compile(r"^Rate limited: try again in \d s\.$")
+
+# Send each text as typed and sent at once, faster than any answer comes back.
+SEND_ALL = """
+(texts) => {
+  const input = document.getElementById("chat-input");
+  const form = document.getElementById("chat-form");
+  for (const text of texts) {
+    input.value = text;
+    form.requestSubmit();
+  }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    from pairup.tests.browser import start_live_server
+
+    server = start_live_server(
+        tmp_path_factory.mktemp("chat-rate"), {"PAIRUP_CHAT_RATE": f"2/{WINDOW}s"}
+    )
+    yield server
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+def start_of_window() -> None:
+    """Wait for a fresh rate-limit window (they are aligned to the clock), so
+    a burst falls in one."""
+    while time.time() % WINDOW > 1:
+        time.sleep(0.05)
+
+
+def texts(page) -> list[str]:
+    return page.locator("#chat-messages .chat-text").all_text_contents()
+
+
+def test_every_refused_text_comes_back_and_the_error_goes_after_the_wait(
+    live_server, page
+):
+    make_students(live_server, {"73000001": "Vera"})
+    sign_in(page, "73000001", PASSWORD)
+    enter_room(page, "lobby")
+
+    start_of_window()
+    page.evaluate(SEND_ALL, ["one", "two", "three", "four"])
+    expect(page.locator("#chat-input")).to_have_value("three\nfour")
+    expect(page.locator("#chat-error")).to_have_text(RATE_LIMITED)
+    assert texts(page)[-2:] == ["one", "two"]
+
+    expect(page.locator("#chat-error")).to_have_text("", timeout=(WINDOW + 2) * 1000)
+    page.press("#chat-input", "Enter")
+    expect(page.locator("#chat-messages .chat-text").last).to_have_text("three\nfour")
+    expect(page.locator("#chat-input")).to_have_value("")
+
+
+def test_the_error_goes_when_the_socket_reconnects(live_server, page):
+    make_students(live_server, {"73000011": "Wren"})
+    sockets = []  # (page side, server side) of each socket
+    page.route_web_socket(
+        re.compile(r"/ws/chat/"),
+        lambda route: sockets.append((route, route.connect_to_server())),
+    )
+    sign_in(page, "73000011", PASSWORD)
+    enter_room(page, "lobby")
+
+    start_of_window()
+    page.evaluate(SEND_ALL, ["five", "six", "seven"])
+    expect(page.locator("#chat-error")).to_have_text(RATE_LIMITED)
+    expect(page.locator("#chat-input")).to_have_value("seven")
+    page_side, server_side = sockets[-1]
+    page_side.close(code=4413, reason="too slow")
+    server_side.close()
+
+    # Back within about a second, well before the wait is over.
+    expect(page.locator("#chat-connection")).to_have_attribute(
+        "data-state", "connected", timeout=3_000
+    )
+    expect(page.locator("#chat-error")).to_have_text("", timeout=1_000)
+    expect(page.locator("#chat-input")).to_have_value("seven")
