@@ -65,3 +65,26 @@ def test_bobs_bell_counts_up_live_and_leads_to_the_invitation(new_page):
     expect(alice.get_by_test_id("bell-toasts")).to_contain_text(
         "Bobby accepted the invitation"
     )
+
+
+def test_a_toast_waits_while_focus_is_on_it_then_goes(new_page):
+    carla, dev = new_page(), new_page()
+    dev.clock.install()  # the page's timers, run on demand
+    register(carla, "81700011", "Carla")
+    register(dev, "81700012", "Dev")
+    expect(dev.get_by_test_id("bell")).to_have_attribute("data-live", "true")
+
+    carla.goto("/projects/new/")
+    carla.fill("#id_description", "A clock that waits")
+    carla.fill("#id_partner", "81700012")
+    carla.get_by_role("button", name="Create project").click()
+    toast = dev.get_by_test_id("bell-toast")
+    expect(toast).to_contain_text("Carla invited you to join")
+
+    toast.get_by_role("link").focus()
+    dev.clock.run_for(30_000)
+    expect(toast).to_have_count(1)  # still there while it has the focus
+
+    dev.get_by_test_id("bell").focus()
+    dev.clock.run_for(6_000)
+    expect(toast).to_have_count(0)

@@ -47,9 +47,16 @@
     body.appendChild(close);
     toast.appendChild(body);
     toasts.appendChild(toast);
-    window.setTimeout(function () {
-      toast.remove();
-    }, 15000);
+    // It goes after 15 s, but not from under the user: while keyboard focus
+    // or the pointer is on it, it waits for them to leave (WCAG 2.2.1).
+    function expire() {
+      if (toast.contains(document.activeElement) || toast.matches(":hover")) {
+        window.setTimeout(expire, 5000);
+      } else {
+        toast.remove();
+      }
+    }
+    window.setTimeout(expire, 15000);
   }
 
   function connect() {
