@@ -139,7 +139,7 @@ def project_new(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.project_create(
+            project = services.project_create(
                 user=request.user,
                 description=data["description"],
                 lab=data["lab"],
@@ -150,8 +150,12 @@ def project_new(request):
             add_service_errors(form, error)
         else:
             text = "Your project was created."
-            if data["partner"]:
-                text += f" An invitation went to {data['partner']}."
+            invitation = project.invitations.select_related("invitee").first()
+            if invitation is not None:
+                invitee = invitation.invitee
+                text += (
+                    f" Invitation sent to {invitee.display_name} ({invitee.username})."
+                )
             messages.success(request, text)
             return redirect("projects:project_mine")
     return render(

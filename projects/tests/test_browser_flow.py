@@ -95,7 +95,7 @@ def test_two_students_pair_book_and_split(live_server, browser):
         a.fill("#id_description", "A plant-watering robot")
         a.fill("#id_partner", "81100002")
         a.get_by_role("button", name="Create project").click()
-        expect(alert(a)).to_contain_text("An invitation went to 81100002")
+        expect(alert(a)).to_contain_text("Invitation sent to Bea (81100002).")
         expect(a.get_by_test_id("outgoing")).to_contain_text("Bea")
 
         # B accepts on the dashboard.

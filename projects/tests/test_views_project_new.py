@@ -35,7 +35,7 @@ def test_free_student_creates_project_with_slot_and_invitation(client, alice, bo
     invitation = Invitation.objects.get(invitee=bob)
     assert invitation.project == project
     assert invitation.status == Invitation.Status.PENDING
-    assert "An invitation went to 20000002" in messages_of(response)[0]
+    assert "Invitation sent to Bob (20000002)." in messages_of(response)[0]
 
 
 def test_project_without_slot_or_partner_is_enough(client, alice):
