@@ -389,6 +389,14 @@ def project_create(
     partner = None
     if partner_number and partner_number.strip():
         try:
+            if settings.PAIRUP_TEAM_SIZE < 2:
+                # The founder fills a team of one: an invitation could never
+                # be accepted.
+                raise ValidationError(
+                    "Teams in this unit have one member: there is no partner "
+                    "to invite.",
+                    code="team_full",
+                )
             partner = _find_student(partner_number, field="partner")
             _check_invitable(inviter=user, invitee=partner)
         except ValidationError as error:

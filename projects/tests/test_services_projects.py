@@ -122,6 +122,23 @@ def test_inviting_an_unknown_or_teamed_partner_is_refused(alice, bob, charlie):
     assert not Membership.objects.filter(user=alice).exists()
 
 
+def test_with_teams_of_one_a_partner_is_refused_and_nothing_is_created(
+    alice, bob, settings
+):
+    settings.PAIRUP_TEAM_SIZE = 1
+
+    with pytest.raises(ValidationError) as refused:
+        services.project_create(
+            user=alice, description="x", partner_number=bob.username
+        )
+
+    assert refused.value.message_dict["partner"] == [
+        "Teams in this unit have one member: there is no partner to invite."
+    ]
+    assert not Membership.objects.filter(user=alice).exists()
+    assert not Invitation.objects.exists()
+
+
 def test_a_coordinator_cannot_be_a_member(dana):
     with pytest.raises(ValidationError, match="Only students"):
         services.project_create(user=dana, description="x")
