@@ -77,7 +77,11 @@ def _message_text(error: ValidationError) -> str:
 
 
 def _require_project(request) -> Project | None:
-    """Return the user's project, or None after queueing the "create one" message."""
+    """Return the user's project, or None after queueing the "create one"
+    message; anyone but a student gets the 403 page (only students have
+    projects, and /projects/new/ would refuse them too)."""
+    if not request.user.is_student:
+        raise PermissionDenied("Only students have projects.")
     project = selectors.project_for_user(user=request.user)
     if project is None:
         messages.info(request, NO_PROJECT)

@@ -50,6 +50,17 @@ def test_free_student_is_sent_to_new_project(client, charlie, url):
 
 
 @pytest.mark.parametrize("url", [MINE, INVITE, RELEASE, DISSOLVE])
+def test_a_coordinator_gets_the_403_page_at_once(client, dana, url):
+    # Not the "create one first" detour to /projects/new/, which is 403 too.
+    client.force_login(dana)
+
+    response = client.post(url) if url == INVITE else client.get(url)
+
+    assert response.status_code == 403
+    assert messages_of(response) == []
+
+
+@pytest.mark.parametrize("url", [MINE, INVITE, RELEASE, DISSOLVE])
 def test_anonymous_is_sent_to_sign_in(client, url):
     response = client.get(url)
 
