@@ -296,11 +296,10 @@ def project_release(request):
         return _outcome(
             request, ok=True, text=f"You released {slot_label(lab)}.", back=back
         )
-    try:
-        # Say why now, not after the confirm button.
-        services.lab_release_check(user=request.user, project=project)
-    except ValidationError as error:
-        messages.error(request, _message_text(error))
+    # Say why now, not after the confirm button.
+    refusal = _refusal(services.lab_release_check, user=request.user, project=project)
+    if refusal:
+        messages.error(request, refusal)
         return redirect(back)
     return render(request, "projects/project_release.html", {"project": project})
 
@@ -321,11 +320,12 @@ def project_dissolve(request):
             request, f"{project} was dissolved. You are free to start again."
         )
         return redirect("home")
-    try:
-        # Say why now, not after the confirm button.
-        services.project_dissolve_check(user=request.user, project=project)
-    except ValidationError as error:
-        messages.error(request, _message_text(error))
+    # Say why now, not after the confirm button.
+    refusal = _refusal(
+        services.project_dissolve_check, user=request.user, project=project
+    )
+    if refusal:
+        messages.error(request, refusal)
         return redirect("projects:project_mine")
     _, outgoing = selectors.invitations_for_user(user=request.user, project=project)
     return render(
