@@ -50,13 +50,18 @@ def absolute(path: str) -> str:
     return f"{site_url()}{path}" if path.startswith("/") else path
 
 
+def one_line(text: str) -> str:
+    """Return `text` with every run of whitespace as one space, trimmed."""
+    return " ".join(text.split())
+
+
 def subject_for(text: str) -> str:
     """Return the one-line subject of an email saying `text`.
 
     Every run of whitespace becomes one space: user text (an announcement,
     a description, a name) may hold a newline, and a header can't.
     """
-    text = " ".join(text.split())
+    text = one_line(text)
     if len(text) > SUBJECT_MAX:
         text = text[: SUBJECT_MAX - 1].rstrip() + "…"
     return f"[{settings.PAIRUP_UNIT_NAME}] {text}"
@@ -111,7 +116,9 @@ def queue(notifications: list[Notification], *, event: dict | None) -> None:
 
 def message_of(delivery: EmailDelivery, connection=None) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
-        delivery.subject,
+        # Rows stored before subjects were made one line when rendered may
+        # hold a line break, which Django refuses in a header (every retry).
+        one_line(delivery.subject),
         delivery.body,
         settings.DEFAULT_FROM_EMAIL,
         [delivery.to],

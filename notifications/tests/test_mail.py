@@ -12,6 +12,7 @@ from django.utils import timezone
 from notifications import mail as notification_mail
 from notifications import services as notification_services
 from notifications.models import Category, EmailDelivery
+from notifications.tasks import send_emails
 from notifications.tests.conftest import mailed, run_worker
 from notifications.worker import tick
 from projects import services
@@ -81,6 +82,31 @@ def test_a_subject_collapses_every_run_of_whitespace_to_one_space():
     subject = notification_mail.subject_for("Robot\nthat\u2028sorts \x0b\r kits")
 
     assert subject == "[Pair-Up] Robot that sorts kits"
+
+
+@pytest.mark.parametrize("line_break", ["\n", "\r\n"], ids=["LF", "CRLF"])
+def test_a_stored_multi_line_subject_is_sent_on_one_line(line_break, alice):
+    # Rows stored before subjects were collapsed when rendered still hold
+    # the line break, which no mail header may carry.
+    subject = f"[Pair-Up] Labs moved.{line_break}  See the board."
+    delivery = EmailDelivery.objects.create(
+        user=alice,
+        to=alice.email,
+        kind="announcement",
+        subject=subject,
+        body="x",
+        html="x",
+    )
+    send_emails.enqueue([delivery.pk])
+
+    run_worker()
+
+    delivery.refresh_from_db()
+    assert delivery.status == EmailDelivery.Status.SENT, delivery.last_error
+    assert delivery.attempts == 1
+    assert delivery.subject == subject  # the record keeps what was stored
+    [email] = mailed(alice)
+    assert email.subject == "[Pair-Up] Labs moved. See the board."
 
 
 def test_sending_waits_for_the_worker_so_the_action_never_waits_for_mail(
