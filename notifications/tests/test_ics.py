@@ -1,6 +1,7 @@
 """The .ics attachments and the feed, parsed back with icalendar."""
 
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -128,3 +129,71 @@ def test_editing_the_description_without_a_slot_makes_no_event(team, alice, bob)
     services.project_update(user=alice, project=team, description="Weather station")
 
     assert Calendar.from_ical(feeds.feed_calendar(bob)).events == []
+
+
+def _rename_on_the_profile_page(client, bob, dana):
+    client.force_login(bob)
+    client.post("/accounts/profile/", {"preferred_name": "Bobby", "email": bob.email})
+
+
+def _rename_through_the_api(client, bob, dana):
+    from accounts.tests.api_helpers import ApiClient
+
+    ApiClient(bob).patch("/me", {"preferred_name": "Bobby"})
+
+
+def _rename_by_the_roster(client, bob, dana):
+    from accounts.roster import student_import_row
+
+    student_import_row(
+        student_number=bob.username,
+        first_name="Robert",
+        last_name="Baker",
+        email=bob.email,
+        preferred_name="Bobby",
+    )
+
+
+def _rename_in_the_admin(client, bob, dana):
+    from accounts.services import user_admin_save
+
+    bob.first_name, bob.preferred_name = "Robert", "Bobby"
+    user_admin_save(actor=dana, user=bob, changed=["first_name", "preferred_name"])
+
+
+@pytest.mark.parametrize(
+    "rename",
+    [
+        _rename_on_the_profile_page,
+        _rename_through_the_api,
+        _rename_by_the_roster,
+        _rename_in_the_admin,
+    ],
+)
+def test_renaming_a_member_leaves_the_event_current_as_its_title_names_no_one(
+    rename, client, team, alice, bob, dana
+):
+    # The title names the team by number ("Team 5"), not by its members, so
+    # a rename has nothing to refresh. If the title ever shows names, each
+    # rename must refresh it (as project_update does the description).
+    from notifications.models import SlotEvent
+
+    services.lab_book(user=alice, project=team, lab=LabFactory())
+    before = SlotEvent.objects.get(project=team)
+    feed = feeds.calendar_feed_regenerate(user=bob)
+    path = urlsplit(feeds.feed_url(feed)).path
+
+    rename(client, bob, dana)
+
+    bob.refresh_from_db()
+    assert bob.display_name == "Bobby"
+    after = SlotEvent.objects.get(project=team)
+    assert (
+        after.summary
+        == before.summary
+        == (f"Pair-Up: Team {team.pk} presents “A robot that sorts lab kits”")
+    )
+    assert after.sequence == before.sequence
+    [event] = Calendar.from_ical(client.get(path).content).events
+    assert str(event["SUMMARY"]) == after.summary
+    assert event.sequence == after.sequence
