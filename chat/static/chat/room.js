@@ -22,6 +22,16 @@
     4413: "Your connection fell behind and was reset. Reconnecting…",
   };
   const FINAL_CODES = new Set([4401, 4404]);
+  // Days as the site prints them ("l j F Y": Tuesday 1 December 2026). A day
+  // is the date part of sent_at, which the server writes in the unit's time
+  // zone; formatting it as a UTC date keeps the browser's zone out of it.
+  const DAY_FORMAT = new Intl.DateTimeFormat("en-AU", {
+    weekday: "long",
+    day: "numeric",
+    month: "long",
+    year: "numeric",
+    timeZone: "UTC",
+  });
 
   const byId = new Map(); // message id -> <li>
   let newestId = 0;
@@ -95,6 +105,69 @@
     return item;
   }
 
+  // "2026-12-01" -> "Tuesday 1 December 2026", whatever the browser's zone.
+  function dayName(day) {
+    const [year, month, date] = day.split("-").map(Number);
+    const parts = {};
+    const utc = new Date(Date.UTC(year, month - 1, date));
+    for (const part of DAY_FORMAT.formatToParts(utc)) {
+      parts[part.type] = part.value;
+    }
+    return [parts.weekday, parts.day, parts.month, parts.year].join(" ");
+  }
+
+  function dayOf(item) {
+    return item.querySelector(".chat-time").dateTime.slice(0, 10);
+  }
+
+  function dayDivider(day) {
+    const item = document.createElement("li");
+    item.className = "chat-day d-flex align-items-center gap-2 my-2 small text-body-secondary";
+    item.dataset.day = day;
+    const time = document.createElement("time");
+    time.dateTime = day;
+    time.textContent = dayName(day);
+    item.append(time);
+    return item;
+  }
+
+  function isDivider(element) {
+    return element !== null && element.classList.contains("chat-day");
+  }
+
+  // Give the first message of each day a divider, and nothing else one.
+  // Run after every change to the messages. A divider already in place is
+  // kept, never rebuilt: the log (aria-live) announces each day once, when
+  // it first appears.
+  function placeDividers() {
+    let previousDay = null;
+    let spare = []; // dividers since the previous message
+    const unused = [];
+    for (const child of Array.from(list.children)) {
+      if (isDivider(child)) {
+        spare.push(child);
+        continue;
+      }
+      if (!child.classList.contains("chat-message")) {
+        continue; // a status line: it has no day
+      }
+      const day = dayOf(child);
+      if (day !== previousDay) {
+        const kept = spare.find((divider) => divider.dataset.day === day);
+        if (kept) {
+          spare = spare.filter((divider) => divider !== kept);
+        } else {
+          list.insertBefore(dayDivider(day), child);
+        }
+      }
+      unused.push(...spare);
+      spare = [];
+      previousDay = day;
+    }
+    unused.push(...spare);
+    unused.forEach((divider) => divider.remove());
+  }
+
   // The server's staff flag, never the name, makes a coordinator: the badge
   // is an element of its own, which no name typed as text can produce.
   function staffBadge() {
@@ -122,6 +195,12 @@
     if (next === null) {
       list.append(item);
     } else {
+      // Go after the next message's divider if it is of this day (it then
+      // heads this message), before it if not (it stays with its own).
+      const before = next.previousElementSibling;
+      if (isDivider(before) && before.dataset.day !== dayOf(item)) {
+        next = before;
+      }
       list.insertBefore(item, next);
     }
     byId.set(message.id, item);
@@ -154,6 +233,7 @@
       }
     }
     messages.forEach(addMessage);
+    placeDividers();
     if (byId.size < HISTORY_PAGE && messages.length < HISTORY_PAGE) {
       hasOlder = false;
     }
@@ -242,7 +322,9 @@
         synced = true;
         return;
       case "message":
-        addMessage(frame);
+        if (addMessage(frame)) {
+          placeDividers();
+        }
         if (frame.author_id === page.user_id) {
           strike(unanswered, frame.text);
           if (!refusals) {
@@ -261,6 +343,7 @@
         return;
       case "deleted":
         removeMessage(frame.id);
+        placeDividers();
         return;
       case "error":
         showError(frame);
@@ -369,6 +452,7 @@
         const data = await response.json();
         const before = log.scrollHeight;
         data.messages.forEach(addMessage);
+        placeDividers();
         log.scrollTop += log.scrollHeight - before; // keep the reader's place
         if (data.messages.length < HISTORY_PAGE) {
           hasOlder = false;
