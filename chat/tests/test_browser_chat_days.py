@@ -102,6 +102,11 @@ def test_dividers_name_each_day_of_the_history_and_follow_live_changes(
     ]
     expect(rows).to_have_text(history)
     expect(ada.locator(".chat-day")).to_have_count(3)
+    tuesday = ada.locator(".chat-message", has_text="tuesday only")
+    expect(tuesday.locator("time")).to_have_text("00:10")
+    expect(tuesday.locator("time")).to_have_attribute(
+        "title", "Tuesday 3 March 2026, 00:10"
+    )
 
     # Today's first message gets today's divider; the next one does not.
     say(ada, "live one")

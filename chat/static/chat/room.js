@@ -89,7 +89,8 @@
     const time = document.createElement("time");
     time.className = "chat-time";
     time.dateTime = message.sent_at;
-    time.title = message.sent_at;
+    const day = message.sent_at.slice(0, 10);
+    time.title = dayName(day) + ", " + message.sent_at.slice(11, 16);
     time.textContent = message.sent_at.slice(11, 16);
     const author = document.createElement("span");
     author.className = "chat-author";
