@@ -6,6 +6,7 @@ class ChatConfig(AppConfig):
     verbose_name = "Chat"
 
     def ready(self):
+        from django.contrib.auth import get_user_model
         from django.db.models.signals import post_delete, post_save
 
         from chat import signals
@@ -22,4 +23,9 @@ class ChatConfig(AppConfig):
             signals.membership_deleted,
             sender=Membership,
             dispatch_uid="chat_membership_deleted_close",
+        )
+        post_save.connect(
+            signals.user_saved,
+            sender=get_user_model(),
+            dispatch_uid="chat_user_renamed",
         )

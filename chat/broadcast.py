@@ -1,11 +1,11 @@
 """What services and signals send to open chat sockets, after commit.
 
 The synchronous half of the live layer: each function publishes one event
-to a room's group (`pairup/layer.py`): the sockets of this process get it at
-once, those of other processes through the channel layer. `chat/hub.py`
-reads the events; this module imports nothing of it. Never raises for a
-layer that is down (the change is committed; open pages resync on their
-next join or when the layer is back).
+to a room's group, or to a user's (`pairup/layer.py`): the sockets of this
+process get it at once, those of other processes through the channel layer.
+`chat/hub.py` reads the events; this module imports nothing of it. Never
+raises for a layer that is down (the change is committed; open pages
+resync on their next join or when the layer is back).
 
 Events (dicts):
 - `chat.frames`: `frames`, protocol frames already encoded, in order;
@@ -16,10 +16,13 @@ Events (dicts):
   list.
 - `chat.close`: close the room's sockets with `code` (only `user`'s when
   given).
+- `chat.renamed` (to the user's group): the user's name fields changed:
+  `names`, {field: value}; their sockets list and sign them by it.
 """
 
 import json
 
+from accounts.revocation import user_group
 from pairup.layer import publish
 
 CLOSE_GONE = 4404  # the room (its team) was deleted, or the user left it
@@ -66,3 +69,8 @@ def room_close(room_id: int, *, code: int = CLOSE_GONE, user_id=None) -> None:
         room_group(room_id),
         {"type": "chat.close", "room": room_id, "code": code, "user": user_id},
     )
+
+
+def user_renamed(user_id: int, names: dict) -> None:
+    """Tell the user's chat sockets, in every process, their new name fields."""
+    publish(user_group(user_id), {"type": "chat.renamed", "names": names})

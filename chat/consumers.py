@@ -1,3 +1,4 @@
+import contextlib
 import json
 import logging
 
@@ -13,6 +14,7 @@ from chat.broadcast import encode
 from chat.hub import hub
 from chat.selectors import room_get_for_user
 from pairup.internals import RawSocket
+from pairup.layer import listener
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +92,10 @@ class ChatConsumer(revocation.Revocable, AsyncWebsocketConsumer):
         self.raw.prepare()
         self.backlog = []
         try:
+            # Beside the revocation watch, which joins the user's group.
+            listener().subscribe_nowait(
+                revocation.user_group(user.pk), self.subscription, self.user_event
+            )
             await revocation.watch(self, user.pk)
             self.room = await database_sync_to_async(_room_if_allowed)(
                 session_key=self.session_key,
@@ -132,7 +138,25 @@ class ChatConsumer(revocation.Revocable, AsyncWebsocketConsumer):
             self.joined = False
             await hub().leave(self)
         if self.user is not None:
+            with contextlib.suppress(Exception):
+                await listener().unsubscribe(
+                    revocation.user_group(self.user.pk), self.subscription
+                )
             await revocation.unwatch(self, self.user.pk)
+
+    @property
+    def subscription(self):
+        # Its own key in the user's group, beside the revocation watch.
+        return (self, "chat")
+
+    async def user_event(self, event: dict) -> None:
+        """A per-user event: a new name (chat/broadcast.py); others ignored."""
+        if event.get("type") != "chat.renamed":
+            return
+        for field, value in event["names"].items():
+            setattr(self.user, field, value)  # later messages carry it too
+        if self.joined:
+            await hub().renamed(self)
 
     async def dispatch(self, message):
         # Channels closes stale database connections before every handler: a

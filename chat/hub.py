@@ -145,6 +145,17 @@ class _Room:
         self.frame = None
         return True
 
+    def rename(self, user_id: int, name: str) -> bool:
+        entry = self.users.get(user_id)
+        if entry is None or entry[0] == name:
+            return False
+        old, staff = entry
+        del self.order[bisect.bisect_left(self.order, _entry(user_id, old, staff))]
+        self.users[user_id] = (name, staff)
+        bisect.insort(self.order, _entry(user_id, name, staff))
+        self.frame = None
+        return True
+
     def remove(self, user_id: int) -> bool:
         count = self.counts.get(user_id, 0)
         if count != 1:
@@ -199,6 +210,13 @@ class Presence:
         if not last_here or not self.shared:
             return last_here
         return not self._changed_here(room_id, user_id)
+
+    def rename(self, room_id: int, *, user_id: int, name: str) -> bool:
+        """List a user of this process under a new name; return whether the
+        list changed."""
+        with self.lock:
+            room = self.rooms.get(room_id)
+            return room is not None and room.rename(user_id, name)
 
     def frame(self, room_id: int) -> str:
         """Return the room's `presence` frame, encoded: this process's users
@@ -453,6 +471,13 @@ class Hub:
             return
         if last:
             self.status(room_id, f"{user.display_name} has left the room.")
+            self.presence_changed(room_id)
+
+    async def renamed(self, consumer) -> None:
+        """The socket's user has a new display name: send the room's list
+        (once for all of the user's sockets in the room)."""
+        room_id, user = consumer.room.pk, consumer.user
+        if self.presence.rename(room_id, user_id=user.pk, name=user.display_name):
             self.presence_changed(room_id)
 
     async def _presence(self, method, *args, **kwargs):

@@ -6,6 +6,9 @@ from django.db import transaction
 
 from chat import broadcast
 
+# The fields `display_name` is made of.
+NAME_FIELDS = ("preferred_name", "first_name", "username")
+
 
 def project_saved(sender, instance, created, raw=False, **kwargs):
     """Give every new team its room from the moment it exists."""
@@ -33,3 +36,17 @@ def membership_deleted(sender, instance, **kwargs):
         transaction.on_commit(
             partial(broadcast.room_close, room_id, user_id=instance.user_id)
         )
+
+
+def user_saved(sender, instance, created, update_fields=None, raw=False, **kwargs):
+    """A user's name may have changed: once committed, their open chat
+    sockets list them, sign their messages and see them out by the new one
+    (sign-ins, which save only `last_login`, send nothing)."""
+    if created or raw:
+        return
+    if update_fields is not None and not set(NAME_FIELDS) & set(update_fields):
+        return
+    names = {field: getattr(instance, field) for field in NAME_FIELDS}
+    transaction.on_commit(
+        partial(broadcast.user_renamed, instance.pk, names), robust=True
+    )

@@ -14,7 +14,7 @@ from django.core.cache import cache
 
 from chat import hub as hub_module
 from chat.hub import Presence, rooms_users
-from chat.tests.conftest import joined, next_of_type, open_socket
+from chat.tests.conftest import drain, joined, next_of_type, open_socket
 from pairup.layer import PROCESS
 
 OTHER = "other-host-1-deadbeef"
@@ -272,3 +272,49 @@ def test_a_test_without_a_database_mark_runs_on_its_own():
 
     assert result.returncode == 0, result.stdout[-2000:]
     assert "1 passed" in result.stdout
+
+
+# Renaming ---------------------------------------------------------------------
+
+
+def _rename(user, preferred_name: str) -> None:
+    from accounts.services import profile_update
+
+    profile_update(
+        user=type(user).objects.get(pk=user.pk),
+        preferred_name=preferred_name,
+        email=user.email,
+        looking_for_partner=False,
+        please_assign_me=False,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("processes", ["one", "several"])
+async def test_a_user_renamed_while_in_a_room_is_listed_writes_and_leaves_as_renamed(
+    alice, bob, lobby, processes, request
+):
+    if processes == "several":
+        request.getfixturevalue("shared_layer")
+    alice_socket = await joined(alice)
+    bob_socket = await joined(bob)
+    await drain(alice_socket, 0.3)
+
+    await sync_to_async(_rename)(alice, "Ally")
+
+    presence = await next_of_type(bob_socket, "presence", timeout=2)
+    assert [u["name"] for u in presence["users"]] == ["Ally", "Bob"]
+    presence = await next_of_type(alice_socket, "presence", timeout=2)
+    assert [u["name"] for u in presence["users"]] == ["Ally", "Bob"]
+    listed = await sync_to_async(rooms_users)([lobby.pk])  # the /chat/ page
+    assert [u["name"] for u in listed[lobby.pk]] == ["Ally", "Bob"]
+
+    await alice_socket.send_json_to({"type": "message", "text": "new name"})
+    assert (await next_of_type(bob_socket, "message"))["author"] == "Ally"
+
+    await alice_socket.disconnect()
+    assert await next_of_type(bob_socket, "status") == {
+        "type": "status",
+        "text": "Ally has left the room.",
+    }
+    await bob_socket.disconnect()
