@@ -11,7 +11,7 @@ from django.http import Http404
 
 from accounts import revocation
 from chat.broadcast import encode
-from chat.hub import hub
+from chat.hub import ClientGone, hub
 from chat.selectors import room_get_for_user
 from pairup.internals import RawSocket
 from pairup.layer import listener
@@ -105,6 +105,9 @@ class ChatConsumer(revocation.Revocable, AsyncWebsocketConsumer):
             if self.room is not None and not self.refused:
                 history, presence = await hub().join(self)  # undone if it fails
                 self.joined = True
+        except ClientGone:
+            await self.leave()
+            return
         except Exception:
             # The database, the cache or the layer is away: refuse the
             # handshake (the page retries) and leave nothing behind.
@@ -213,6 +216,9 @@ class ChatConsumer(revocation.Revocable, AsyncWebsocketConsumer):
 
     def unsent(self) -> int:
         return self.raw.unsent()
+
+    def gone(self) -> bool:
+        return self.raw.gone()
 
     async def close_slow(self, code: int) -> None:
         self.raw.slow_close()

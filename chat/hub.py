@@ -16,7 +16,9 @@ through it):
    while nothing is stored or deleted (one query for a crowd).
 3. `Presence.join` counts the socket; a user's first socket in the room
    (in any process) queues "... has entered the room." for the others and
-   schedules the room's presence list.
+   schedules the room's presence list. A socket whose client is gone by
+   then (daphne gives up on a handshake after 5 s, as when a crowd
+   reconnects after a restart, and the page retries) is not counted.
 Anything failing on the way (the database, the cache, the layer) undoes the
 steps before it and raises: the consumer refuses the handshake and the page
 retries.
@@ -100,6 +102,10 @@ def load_history(room) -> str:
     """Return the room's `history` frame, encoded (database thread)."""
     messages = [message_frame(m) for m in message_history(room=room)]
     return encode({"type": "history", "messages": messages})
+
+
+class ClientGone(Exception):
+    """The socket's client left before it was counted in the room."""
 
 
 # Presence ------------------------------------------------------------------
@@ -384,7 +390,7 @@ class Hub:
 
     A consumer in the hub has `room`, `user`, `closing`, `present`,
     `presence` (the list it has), `deliver(frames, wire)`, `unsent()`,
-    `close(code)` and `close_slow(code)` (see ChatConsumer).
+    `gone()`, `close(code)` and `close_slow(code)` (see ChatConsumer).
     """
 
     def __init__(self, live: Listener):
@@ -429,6 +435,10 @@ class Hub:
             self._start()
             await self.live.join(group)
             history = await self._history(room_id, version, consumer.room)
+            if consumer.gone():
+                # The wait outlasted daphne's handshake timeout: the page
+                # retries, and this socket must not come and go in the room.
+                raise ClientGone("the client left during the handshake")
             first = await self._presence(
                 self.presence.join,
                 room_id,

@@ -21,6 +21,10 @@ plain ASGI (or to doing nothing) when it doesn't find what it expects.
 - Twisted's transport holds what the client hasn't read yet (`unsent`);
   daphne never applies backpressure, so a client that stops reading is
   closed with 4413 before its backlog grows without bound.
+- daphne gives up on a handshake that outlasts its
+  `--websocket_connect_timeout` (5 s) but lets the consumer run on,
+  ignores its accept, and only then reports the disconnect: the server's
+  record of the connection says it is gone (`gone`) before that.
 - autobahn drops the TCP connection on a frame over daphne's size limit
   (`failByDrop`): turned off, the client gets a 1009 close frame instead.
   Its close handshake timeout (1 s) would reset a slow reader before it
@@ -86,6 +90,13 @@ class RawSocket:
             and self.transport is not None
             and getattr(protocol, "state", None) == getattr(protocol, "STATE_OPEN", 1)
         )
+
+    def gone(self) -> bool:
+        """Return whether daphne has dropped the connection (the client
+        left, or daphne gave up on its handshake); False when unknown."""
+        server = getattr(self.protocol, "server", None)
+        details = getattr(server, "connections", {}).get(self.protocol)
+        return isinstance(details, dict) and "disconnected" in details
 
     def write(self, data: bytes) -> bool:
         """Write frames from `wire_frames`; False if that can't be done."""

@@ -6,16 +6,28 @@ import json
 import os
 import subprocess
 import sys
+import time
+from functools import partial
+from types import SimpleNamespace
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.core.cache import cache
 
 from chat import hub as hub_module
 from chat.hub import Presence, rooms_users
-from chat.tests.conftest import drain, joined, next_of_type, open_socket
+from chat.tests.conftest import (
+    HOST,
+    ORIGIN,
+    drain,
+    joined,
+    next_of_type,
+    open_socket,
+)
 from pairup.layer import PROCESS
+from pairup.tests.helpers import session_cookie
 
 OTHER = "other-host-1-deadbeef"
 ENGINE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
@@ -317,4 +329,79 @@ async def test_a_user_renamed_while_in_a_room_is_listed_writes_and_leaves_as_ren
         "type": "status",
         "text": "Ally has left the room.",
     }
+    await bob_socket.disconnect()
+
+
+# Handshakes daphne gave up on ---------------------------------------------------
+
+
+class DaphneConnection:
+    """Stands for daphne's protocol behind a socket's send: the server's
+    record of the connection, which `give_up` marks disconnected as daphne
+    does when a handshake outlasts `--websocket_connect_timeout` (5 s)."""
+
+    def __init__(self):
+        self.server = SimpleNamespace(connections={self: {}})
+
+    def give_up(self):
+        self.server.connections[self]["disconnected"] = time.time()
+
+
+def through_daphne(application, connection):
+    """Run `application` with daphne's send: `partial(handle_reply, protocol)`."""
+
+    async def app(scope, receive, send):
+        async def handle_reply(protocol, message):
+            await send(message)
+
+        await application(scope, receive, partial(handle_reply, connection))
+
+    return app
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_handshake_daphne_gave_up_on_is_not_announced_and_the_retry_once(
+    alice, bob, monkeypatch
+):
+    """After a restart a crowd reconnects and a handshake can outlast
+    daphne's 5 s: daphne answers the page, which retries, but still runs the
+    consumer, and then reports the disconnect."""
+    from pairup.asgi import application
+
+    bob_socket = await joined(bob)
+    await drain(bob_socket, 0.3)
+    crowd = asyncio.Event()
+    real_join = hub_module.Hub.join
+
+    async def behind_a_crowd(self, consumer):
+        await crowd.wait()
+        return await real_join(self, consumer)
+
+    monkeypatch.setattr(hub_module.Hub, "join", behind_a_crowd)
+    cookie = await sync_to_async(session_cookie)(alice)
+    connection = DaphneConnection()
+    abandoned = WebsocketCommunicator(
+        through_daphne(application, connection),
+        "/ws/chat/lobby/",
+        headers=[
+            (b"host", HOST),
+            (b"origin", ORIGIN),
+            (b"cookie", f"sessionid={cookie}".encode()),
+        ],
+    )
+    await abandoned.send_input({"type": "websocket.connect"})
+    await asyncio.sleep(0.1)
+    connection.give_up()
+    await abandoned.send_input({"type": "websocket.disconnect", "code": 1006})
+    crowd.set()
+    await abandoned.wait(timeout=2)
+
+    assert await drain(bob_socket, 0.3) == []  # nobody came or went
+
+    retry = await joined(alice)
+    frames = await drain(bob_socket, 0.3)
+    assert [f for f in frames if f["type"] == "status"] == [
+        {"type": "status", "text": "Alice has entered the room."}
+    ]
+    await retry.disconnect()
     await bob_socket.disconnect()

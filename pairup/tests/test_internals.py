@@ -53,6 +53,26 @@ def test_daphnes_send_is_a_partial_of_handle_reply_on_the_protocol():
     assert "partial(self.handle_reply, protocol)" in inspect.getsource(Server)
 
 
+def test_daphne_marks_a_connection_disconnected_when_it_gives_up_a_handshake():
+    assert "self.server.protocol_disconnected(self)" in inspect.getsource(
+        WebSocketProtocol.serverReject
+    )
+    assert "self.serverReject()" in inspect.getsource(WebSocketProtocol.check_timeouts)
+    assert '["disconnected"] = time.time()' in inspect.getsource(
+        Server.protocol_disconnected
+    )
+
+
+def test_a_raw_socket_is_gone_once_daphne_marks_its_connection_disconnected():
+    protocol = FakeProtocol()
+    protocol.server = type("FakeServer", (), {"connections": {protocol: {}}})()
+    socket = RawSocket(daphne_send(protocol))
+    assert socket.gone() is False
+    protocol.server.connections[protocol]["disconnected"] = 1.0
+    assert socket.gone() is True
+    assert RawSocket(lambda message: None).gone() is False
+
+
 def test_daphnes_protocol_is_autobahns_with_the_options_used():
     assert issubclass(WebSocketProtocol, WebSocketServerProtocol)
     assert "failByDrop" in WebSocketServerProtocol.CONFIG_ATTRS
