@@ -36,6 +36,7 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # by a worker that died while sending, is queued again after this long.
 STALE_AFTER = timedelta(minutes=15)
 SUBJECT_MAX = 120
+DEACTIVATED = "Not sent: the account was deactivated."
 
 
 def site_url() -> str:
@@ -140,7 +141,9 @@ def send(delivery_ids: list[int], *, now=None) -> dict:
 
     Each email is claimed first (waiting -> being sent, one UPDATE), so two
     workers never send one twice. A failure is recorded and the email is
-    queued again after a delay, or marked failed after MAX_ATTEMPTS.
+    queued again after a delay, or marked failed after MAX_ATTEMPTS. An
+    email to an account deactivated since it was queued is marked failed
+    unsent.
     """
     from notifications.tasks import send_emails
 
@@ -156,7 +159,16 @@ def send(delivery_ids: list[int], *, now=None) -> dict:
         )
         if not claimed:
             continue
-        delivery = EmailDelivery.objects.get(pk=pk)
+        delivery = EmailDelivery.objects.select_related("user").get(pk=pk)
+        if not delivery.user.is_active:
+            # Deactivated after the email was queued (or between retries).
+            EmailDelivery.objects.filter(pk=pk).update(
+                status=Status.FAILED,
+                next_attempt_at=None,
+                last_error=DEACTIVATED,
+            )
+            result["failed"] += 1
+            continue
         try:
             if connection is None:
                 connection = get_connection()

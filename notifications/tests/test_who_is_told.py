@@ -8,7 +8,7 @@ from accounts.permissions import CoordinatorRequired
 from accounts.tests.factories import StudentFactory
 from notifications import services as notification_services
 from notifications.models import Category, EmailDelivery, Kind, Notification
-from notifications.tests.conftest import mailed, told
+from notifications.tests.conftest import mailed, run_worker, told
 from projects import services
 from projects.models import Membership
 from projects.tests.factories import LabFactory, make_team
@@ -277,3 +277,19 @@ def test_the_unit_name_is_in_the_subject(committed, settings, solo, alice, bob):
     )
 
     assert mailed(bob)[0].subject.startswith("[COMP1234] ")
+
+
+def test_an_email_queued_before_the_account_was_deactivated_is_not_sent(
+    django_capture_on_commit_callbacks, solo, alice, bob
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invitation_send(user=alice, project=solo, invitee_number=bob.username)
+    bob.is_active = False
+    bob.save(update_fields=["is_active"])
+
+    run_worker()
+
+    assert mailed(bob) == []
+    delivery = EmailDelivery.objects.get(user=bob)
+    assert delivery.status == EmailDelivery.Status.FAILED
+    assert "deactivated" in delivery.last_error
