@@ -856,7 +856,8 @@ def membership_remove(*, actor, membership: Membership, via: str = Via.ADMIN) ->
         users=_member_ids(project),
         actor=actor,
         link=reverse("projects:project_mine"),
-        team=team,
+        # The team as it is now: the removed member is no longer in its name.
+        team=_team_name(project),
         member=removed.display_name,
     )
     _viewers_on_commit([membership.user_id], None)

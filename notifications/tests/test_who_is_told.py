@@ -211,6 +211,22 @@ def test_a_coordinator_removing_a_student_tells_them_and_the_team(
     assert kinds(alice) == [Kind.TEAMMATE_REMOVED]
 
 
+def test_the_team_told_of_a_removal_is_named_without_the_removed_member(
+    committed, team, alice, bob, dana
+):
+    membership = Membership.objects.get(user=bob)
+    committed(services.membership_remove, actor=dana, membership=membership)
+
+    [removed] = told(bob)
+    assert removed.text == (
+        f"Dana (coordinator) removed you from Team {team.pk}: Alice, Bob."
+    )
+    [teammate] = told(alice)
+    assert teammate.text == (
+        f"Dana (coordinator) removed Bob from Team {team.pk}: Alice."
+    )
+
+
 # Announcements -----------------------------------------------------------------
 
 
