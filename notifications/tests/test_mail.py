@@ -78,6 +78,24 @@ def test_a_multi_line_announcement_is_mailed_with_a_one_line_subject(
     assert "See the board." in email.body
 
 
+def test_a_multi_line_announcement_keeps_its_line_breaks_in_the_html_part(
+    committed, alice, dana
+):
+    notification_services.preferences_update(
+        user=alice, email={Category.ANNOUNCEMENTS: True}
+    )
+    committed(
+        notification_services.announcement_send,
+        actor=dana,
+        message="Bring:\nyour laptop\nO'Brien & <b>Zoë</b>",
+    )
+
+    [email] = mailed(alice)
+    assert "Bring:\nyour laptop\nO'Brien & <b>Zoë</b>" in email.body
+    [(html, _mimetype)] = email.alternatives
+    assert "Bring:<br>your laptop<br>O&#x27;Brien &amp; &lt;b&gt;Zoë&lt;/b&gt;" in html
+
+
 def test_a_subject_collapses_every_run_of_whitespace_to_one_space():
     subject = notification_mail.subject_for("Robot\nthat\u2028sorts \x0b\r kits")
 

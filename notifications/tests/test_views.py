@@ -94,6 +94,15 @@ def test_the_list_shows_my_notifications_newest_first_with_unread_marked(
     assert "Mark all read" in html
 
 
+def test_the_list_keeps_an_announcements_line_breaks_and_escapes_it_once(client, alice):
+    notify(alice, text="Dana (coordinator): Bring:\nyour laptop\nO'Brien & <b>Zoë</b>")
+    client.force_login(alice)
+
+    html = client.get(LIST).content.decode()
+
+    assert "Bring:<br>your laptop<br>O&#x27;Brien &amp; &lt;b&gt;Zoë&lt;/b&gt;" in html
+
+
 def test_the_list_costs_the_same_queries_however_many_there_are(
     client, alice, django_assert_num_queries
 ):
