@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from notifications.models import Category, Kind
+from notifications.models import Category, Kind, Notification
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,17 @@ EMAIL_ON_BY_DEFAULT = frozenset(
 )
 
 
+# What the text column holds. Only names near their 150-character limit
+# (several of them, in a big team) come close.
+TEXT_MAX = Notification._meta.get_field("text").max_length
+
+
 def render_text(kind: str, params: dict) -> str:
-    return KINDS[kind].text.format(**params)
+    text = KINDS[kind].text.format(**params)
+    if len(text) > TEXT_MAX:
+        # PostgreSQL refuses a longer value, and nobody would be told.
+        text = text[: TEXT_MAX - 1] + "…"
+    return text
 
 
 def category_of(kind: str) -> str:

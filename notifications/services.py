@@ -23,7 +23,12 @@ from django.utils import timezone
 from accounts.permissions import require_coordinator
 from accounts.revocation import user_group
 from notifications import mail
-from notifications.kinds import EMAIL_ON_BY_DEFAULT, category_of, render_text
+from notifications.kinds import (
+    EMAIL_ON_BY_DEFAULT,
+    TEXT_MAX,
+    category_of,
+    render_text,
+)
 from notifications.models import (
     Category,
     EmailDelivery,
@@ -203,15 +208,19 @@ def preferences_for(user) -> dict[str, bool]:
 def announcement_send(*, actor, message: str, users=None, link: str = "") -> int:
     """Tell students (all of them, or `users`) a coordinator's message.
 
-    Return how many are told. Coordinators only; 1 to 900 characters.
+    Return how many are told. Coordinators only; 1 to 900 characters
+    (fewer for an announcer whose name is longer than 84 characters).
     """
     require_coordinator(actor, message="Only coordinators can send announcements.")
     message = (message or "").strip()
     if not message:
         raise ValidationError({"message": "Write the announcement."})
-    if len(message) > MESSAGE_MAX:
+    # The stored text is "<name> (coordinator): <message>", and a display
+    # name may be longer than the room MESSAGE_MAX leaves it.
+    limit = min(MESSAGE_MAX, TEXT_MAX - len(f"{actor_name(actor)}: "))
+    if len(message) > limit:
         raise ValidationError(
-            {"message": f"Keep it to {MESSAGE_MAX} characters (it has {len(message)})."}
+            {"message": f"Keep it to {limit} characters (it has {len(message)})."}
         )
     if users is None:
         users = User.objects.students().values_list("pk", flat=True)

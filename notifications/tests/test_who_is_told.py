@@ -3,9 +3,10 @@ outsider, and email only as each user's preferences want."""
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 
 from accounts.permissions import CoordinatorRequired
-from accounts.tests.factories import StudentFactory
+from accounts.tests.factories import CoordinatorFactory, StudentFactory
 from notifications import services as notification_services
 from notifications.models import Category, EmailDelivery, Kind, Notification
 from notifications.tests.conftest import mailed, run_worker, told
@@ -309,3 +310,30 @@ def test_an_email_queued_before_the_account_was_deactivated_is_not_sent(
     delivery = EmailDelivery.objects.get(user=bob)
     assert delivery.status == EmailDelivery.Status.FAILED
     assert "deactivated" in delivery.last_error
+
+
+def test_an_announcement_that_would_not_fit_with_the_announcers_name_is_refused(
+    alice,
+):
+    # A display name may be 150 characters: the text stored is the name,
+    # " (coordinator): " and the message, 1000 characters at most.
+    long_named = CoordinatorFactory(preferred_name="D" * 150)
+    message = "m" * notification_services.MESSAGE_MAX
+
+    with pytest.raises(ValidationError, match="Keep it to 834 characters"):
+        notification_services.announcement_send(actor=long_named, message=message)
+    assert Notification.objects.count() == 0
+
+
+def test_a_notification_text_never_exceeds_what_is_stored(committed, settings):
+    settings.PAIRUP_TEAM_SIZE = 5
+    members = [StudentFactory(preferred_name=f"{n}" * 150) for n in range(5)]
+    project = make_team(*members)
+    first, second = LabFactory(), LabFactory()
+    services.lab_book(user=members[0], project=project, lab=first)
+    committed(services.lab_book, user=members[1], project=project, lab=second)
+
+    [moved] = told(members[0])
+    limit = Notification._meta.get_field("text").max_length
+    assert len(moved.text) == limit
+    assert moved.text.endswith("…")
