@@ -318,7 +318,17 @@ def ballot_run(*, actor=None, trigger=Trigger.COORDINATOR, now=None) -> BallotRu
 
 
 def _tell_unplaced(project_ids, *, ranked: set[int], window, actor) -> None:
-    """Tell each team the ballot left without a slot to book first come."""
+    """Tell each team the ballot left without a slot to book first come.
+
+    Call once the teams are locked: a team booked since the run read them
+    (a coordinator, on PostgreSQL) has a slot, and is not told it has none.
+    """
+    still_free = set(
+        Project.objects.filter(pk__in=project_ids, lab__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    project_ids = [pk for pk in project_ids if pk in still_free]
     if not project_ids:
         return
     names = ballot_selectors.team_names(project_ids)

@@ -385,6 +385,30 @@ def test_each_team_is_told_its_result(
     )
 
 
+def test_a_team_booked_while_the_ballot_ran_is_not_told_it_has_no_slot(
+    window, alice, bob, labs, monkeypatch, django_capture_on_commit_callbacks
+):
+    first, second = make_team(alice), make_team(bob)
+    ballot_services.ballot_save(user=alice, project=first, lab_ids=[labs[0].pk])
+    lock = services.lock_projects
+
+    def booked_meanwhile(project_ids):
+        # A coordinator's booking (PostgreSQL) that committed after the run
+        # read the teams without a slot, before it locked them.
+        Project.objects.filter(pk=second.pk).update(lab=labs[1])
+        lock(project_ids)
+
+    monkeypatch.setattr(services, "lock_projects", booked_meanwhile)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ballot_services.ballot_run(now=after_closing(window))
+
+    assert [n.kind for n in Notification.objects.filter(user=alice)] == [
+        Kind.BALLOT_PLACED
+    ]
+    assert not Notification.objects.filter(user=bob).exists()
+
+
 def test_the_result_page_says_what_the_team_got(
     window, alice, bob, charlie, labs, dana
 ):
