@@ -76,9 +76,17 @@ def slot_event_refresh(*, project) -> None:
 
 def slot_event_invite(*, project) -> dict | None:
     """Return the project's live event as a REQUEST (for a member who joins
-    a team that has a slot), or None."""
+    a team that has a slot), or None.
+
+    SEQUENCE rises: a member added back after a removal holds the event's
+    CANCEL, and a calendar ignores a REQUEST no newer than it.
+    """
     event = SlotEvent.objects.filter(project=project, cancelled=False).first()
-    return None if event is None else ics.event_data(event, method=ics.REQUEST)
+    if event is None:
+        return None
+    event.sequence += 1
+    event.save(update_fields=["sequence", "updated_at"])
+    return ics.event_data(event, method=ics.REQUEST)
 
 
 def slot_event_uninvite(*, project) -> dict | None:

@@ -11,6 +11,7 @@ from icalendar import Calendar
 from notifications import calendar as feeds
 from notifications.tests.conftest import mailed
 from projects import services
+from projects.models import Membership
 from projects.tests.factories import LabFactory
 
 pytestmark = pytest.mark.django_db
@@ -197,3 +198,25 @@ def test_renaming_a_member_leaves_the_event_current_as_its_title_names_no_one(
     [event] = Calendar.from_ical(client.get(path).content).events
     assert str(event["SUMMARY"]) == after.summary
     assert event.sequence == after.sequence
+
+
+def test_a_member_removed_and_added_back_gets_an_invitation_newer_than_the_cancel(
+    committed, team, alice, bob, dana
+):
+    # A calendar ignores a REQUEST whose SEQUENCE is no higher than the
+    # CANCEL it already holds for the UID.
+    committed(services.lab_book, user=alice, project=team, lab=LabFactory())
+    membership = Membership.objects.get(user=bob)
+    committed(services.membership_remove, actor=dana, membership=membership)
+    committed(services.membership_add, actor=dana, project=team, student=bob)
+
+    booked, removed, added = (attached(m).events[0] for m in mailed(bob))
+    assert [str(c["METHOD"]) for c in (attached(m) for m in mailed(bob))] == [
+        "REQUEST",
+        "CANCEL",
+        "REQUEST",
+    ]
+    assert len({str(e["UID"]) for e in (booked, removed, added)}) == 1
+    assert booked.sequence < removed.sequence < added.sequence
+    [listed] = Calendar.from_ical(feeds.feed_calendar(bob)).events
+    assert listed.sequence == added.sequence
