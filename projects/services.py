@@ -835,6 +835,13 @@ def membership_remove(*, actor, membership: Membership, via: str = Via.ADMIN) ->
     """
     require_coordinator(actor, message="Only coordinators can move students.")
     project = _lock_project(membership.project)
+    if not project.memberships.filter(pk=membership.pk).exists():
+        # Removed a moment ago (another coordinator, another tab): telling
+        # them again would be wrong, and so would "removed".
+        raise ValidationError(
+            f"{membership.user.display_name} is no longer in {project}.",
+            code="not_member",
+        )
     if not project.memberships.exclude(pk=membership.pk).exists():
         # Dissolve while the member is still in it, so the booking record
         # keeps the member's number.

@@ -185,3 +185,26 @@ def test_students_cannot_change_the_booking_window(alice):
             actor=alice, window=window, fields=["booking_open"]
         )
     assert BookingWindow.get().booking_open is True
+
+
+def test_removing_a_member_already_removed_is_refused_and_tells_nobody_again(
+    alice, bob, dana, django_capture_on_commit_callbacks
+):
+    """Two coordinators removing the same member at once: the second finds
+    them gone, says so, and tells nobody a second time."""
+    from notifications.models import Notification
+
+    make_team(alice, bob, lab=LabFactory())
+    stale = Membership.objects.get(user=bob)  # the second coordinator's page
+    with django_capture_on_commit_callbacks(execute=True):
+        services.membership_remove(actor=dana, membership=bob.membership)
+    told = Notification.objects.count()
+
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(ValidationError, match="no longer in"),
+    ):
+        services.membership_remove(actor=dana, membership=stale)
+
+    assert Notification.objects.count() == told
+    assert [m.user for m in Membership.objects.all()] == [alice]
