@@ -150,11 +150,18 @@ def applied_run(window: BookingWindow) -> BallotRun | None:
 
 
 def team_result(
-    *, placement, lab: Lab | None, ranked: bool, window: BookingWindow, now
+    *,
+    placement,
+    lab: Lab | None,
+    ranked: bool,
+    window: BookingWindow,
+    now,
+    has_slot: bool = False,
 ) -> dict:
     """What the ballot gave the team: {"placed", "lab", "rank", "text"}.
 
-    `placement` is the team's [project, lab, rank] in the run, or None.
+    `placement` is the team's [project, lab, rank] in the run, or None;
+    `has_slot`, whether the team holds a slot now.
     """
     if placement is not None and lab is not None:
         rank = placement[2]
@@ -164,6 +171,15 @@ def team_result(
             "rank": rank,
             "text": f"Your team got {slot_label(lab)} ({choice_text(rank)}).",
         }
+    if has_slot:
+        # Booked before the run (a coordinator), or first come since: telling
+        # it to book one would be wrong.
+        text = (
+            "The ballot gave your team none of the slots it ranked; it has a slot now."
+            if ranked
+            else "Your team has a slot, so it took no part in the ballot."
+        )
+        return {"placed": False, "lab": None, "rank": None, "text": text}
     if window.opens_at and window.opens_at > now:
         book = f"book one first come from {local_text(window.opens_at)}"
     else:
@@ -218,6 +234,7 @@ def ballot_views(projects, *, window: BookingWindow, now=None) -> dict[int, dict
                 ranked=bool(choices[project.pk]),
                 window=window,
                 now=now,
+                has_slot=project.lab_id is not None,
             )
         views[project.pk] = _view(
             project,

@@ -156,6 +156,29 @@ def test_after_the_run_the_board_and_the_dashboard_say_what_the_team_got(
     assert 'data-testid="ballot-form"' not in board
 
 
+def test_after_the_run_a_team_that_had_a_slot_is_not_told_to_book_one(
+    client, window, team, alice, dana
+):
+    """A team booked before the ballot (by a coordinator) takes no part in
+    it: after the run its board and dashboard say it has a slot, not that
+    it ranked nothing and should book first come."""
+    lab = LabFactory()
+    services.lab_book(user=dana, project=team, lab=lab)
+    other = make_team(StudentFactory())
+    ballot_services.ballot_save(
+        user=other.memberships.get().user, project=other, lab_ids=[LabFactory().pk]
+    )
+    ballot_services.ballot_run(actor=dana)
+    client.force_login(alice)
+
+    board = client.get(BOARD).content.decode()
+    dashboard = client.get(reverse("home")).content.decode()
+
+    for body in (board, dashboard):
+        assert "book one first come" not in body
+        assert "Your team has a slot, so it took no part in the ballot." in body
+
+
 def test_the_first_page_after_the_closing_time_runs_the_ballot(
     client, window, team, alice
 ):
