@@ -216,3 +216,44 @@ def test_a_coordinator_pairs_places_and_tells_them_from_the_page(live_server, ne
     expect(cai.locator("main")).to_contain_text("Bring your poster to Tools Lab.")
     expect(cai.locator("main")).to_contain_text("booked the lab slot")
     expect(cai.locator("main")).to_contain_text("added you to Team")
+
+
+def test_after_a_failed_update_the_page_tries_again_and_says_it_is_live(
+    live_server, new_page
+):
+    """One live update that fails (a server restart, a dropped connection)
+    says so and is tried again a few seconds later: the change it missed
+    shows, and the warning goes, so the page never asks the coordinator to
+    reload a page that is up to date."""
+    import re
+
+    students(live_server, "70300001 Fay -")
+    coordinator, fay = new_page(), new_page()
+    sign_in(coordinator, "coord-tools", PASSWORD)
+    coordinator.goto("/coordinator/?q=7030")
+    connection = coordinator.get_by_test_id("coordinator-connection")
+    expect(connection).to_contain_text("Live")
+    failures = []
+
+    def fail_once(route):
+        if not failures:
+            failures.append(route.request.url)
+            route.fulfill(status=503, body="busy")
+        else:
+            route.continue_()
+
+    coordinator.route(re.compile(r"/coordinator/live/"), fail_once)
+
+    sign_in(fay, "70300001", PASSWORD)
+    fay.goto("/projects/new/")
+    fay.get_by_label("Description").fill("Fay flies a drone")
+    fay.get_by_role("button", name="Create project").click()
+    expect(fay.get_by_text("Your project was created.")).to_be_visible()
+    expect(connection).to_contain_text("The last update failed")
+
+    # No other change comes: the retry alone brings the page up to date.
+    fay_row = coordinator.locator('tr[data-number="70300001"]')
+    expect(fay_row).to_contain_text("Team ", timeout=10_000)
+    expect(connection).to_contain_text("Live")
+    expect(connection).not_to_contain_text("failed")
+    assert len(failures) == 1

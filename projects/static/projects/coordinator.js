@@ -10,7 +10,9 @@
 // burst of bookings costs one or two requests, not one per booking. The
 // parts are swapped in place; one the user is working in (focus inside) is
 // swapped when focus leaves it, and open "as a table" sections stay open.
-// A screen reader hears which counts changed. Without JavaScript the page
+// A screen reader hears which counts changed. A request that fails is
+// tried again after a few seconds, and the next that works takes the
+// warning away. Without JavaScript the page
 // is the same, as of its last load.
 (function () {
   "use strict";
@@ -23,7 +25,10 @@
   const connection = document.getElementById("coordinator-connection");
   const announcer = document.getElementById("coordinator-announcer");
   const MIN_GAP_MS = 1000;
+  const RETRY_MS = 5000;
+  const LIVE = "Live: the counts, pictures and table update as students pair and book.";
   let attempts = 0;
+  let online = false; // the socket is open
   let fetching = false;
   let again = false;
   let lastFetch = 0;
@@ -141,9 +146,18 @@
         const before = readCounts();
         apply(html);
         announce(changes(before, readCounts()));
+        if (online) {
+          setConnection(LIVE); // a failure before this one is made good
+        }
       })
       .catch(() => {
-        setConnection("The last update failed: reload the page to see changes.");
+        setConnection("The last update failed: trying again (reload the page if this stays).");
+        if (!timer) {
+          timer = window.setTimeout(() => {
+            timer = null;
+            refresh();
+          }, RETRY_MS);
+        }
       })
       .finally(() => {
         fetching = false;
@@ -158,7 +172,8 @@
     const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     const socket = new WebSocket(scheme + window.location.host + config.socket);
     socket.addEventListener("open", () => {
-      setConnection("Live: the counts, pictures and table update as students pair and book.");
+      online = true;
+      setConnection(LIVE);
       if (attempts > 0) {
         refresh(); // changes made while the socket was away
       }
@@ -176,6 +191,7 @@
       }
     });
     socket.addEventListener("close", (event) => {
+      online = false;
       if (event.code === 4401) {
         setConnection("You were signed out: reload the page to sign in again.");
         return;
