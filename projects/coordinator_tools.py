@@ -39,7 +39,7 @@ from django.utils import timezone
 from accounts.permissions import require_coordinator
 from notifications.models import Category
 from notifications.services import MESSAGE_MAX, announcement_send, email_wanted
-from pairup.dates import slot_label
+from pairup.dates import CLOCK, local_text, slot_label
 from projects import selectors, services
 from projects.models import Announcement, BookingRecord, Lab, Membership, Project
 
@@ -565,6 +565,10 @@ def audience_preview(
     )
 
 
+# The same message to the same segment this soon after is a repeat (a double
+# click, a second tab, two coordinators at once), not a new announcement.
+REPEAT_WINDOW = timedelta(minutes=1)
+
 ANNOUNCEMENT_LINKS = {
     Segment.EVERYONE: "home",
     Segment.WITHOUT_PROJECT: "projects:student_search",
@@ -610,6 +614,22 @@ def announcement_post(
     if not rows:
         raise ValidationError(
             f"Nobody to tell: no student is in “{label}”.", code="no_recipients"
+        )
+    # The author's row serialises their sends (PostgreSQL; SQLite's
+    # immediate transactions already queue), so a double click or a second
+    # tab finds the first one sent.
+    list(User.objects.select_for_update().filter(pk=actor.pk).values_list("pk"))
+    if (
+        sent := Announcement.objects.filter(
+            message=text,
+            audience=label,
+            created_at__gte=timezone.now() - REPEAT_WINDOW,
+        ).first()
+    ) is not None:
+        raise ValidationError(
+            f"{sent.author_name} sent this announcement to “{label}” at "
+            f"{local_text(sent.created_at, CLOCK)}: it was not sent again.",
+            code="duplicate",
         )
     told = announcement_send(
         actor=actor,

@@ -422,6 +422,42 @@ def test_an_announcement_that_reaches_nobody_is_refused_on_the_form(coordinator)
     assert Announcement.objects.count() == 0
 
 
+def test_an_announcement_sent_twice_at_once_reaches_each_student_once(
+    coordinator, alice, bob, team, django_capture_on_commit_callbacks
+):
+    """A double click on Send, or the same message sent from two tabs: the
+    second is refused with the reason, and nobody is told twice."""
+    data = {"segment": "without_slot", "action": "send", "message": "Book a slot!"}
+    with django_capture_on_commit_callbacks(execute=True):
+        first = coordinator.post(ANNOUNCEMENTS, data)
+        second = coordinator.post(ANNOUNCEMENTS, data)
+
+    assert first.status_code == 302
+    assert second.status_code == 200
+    assert "was not sent again" in second.text
+    assert "Book a slot!</textarea>" in second.text
+    assert Announcement.objects.count() == 1
+    assert Notification.objects.filter(kind=Kind.ANNOUNCEMENT, user=alice).count() == 1
+
+
+def test_the_same_announcement_to_another_segment_is_sent(
+    coordinator, alice, bob, team, django_capture_on_commit_callbacks
+):
+    StudentFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        coordinator.post(
+            ANNOUNCEMENTS,
+            {"segment": "without_slot", "action": "send", "message": "Hello"},
+        )
+        other = coordinator.post(
+            ANNOUNCEMENTS,
+            {"segment": "without_project", "action": "send", "message": "Hello"},
+        )
+
+    assert other.status_code == 302
+    assert Announcement.objects.count() == 2
+
+
 def test_selectors_roster_is_ordered_by_last_name(db):
     StudentFactory(last_name="Zed")
     StudentFactory(last_name="Abe")
