@@ -156,20 +156,37 @@ def team_result(
     ranked: bool,
     window: BookingWindow,
     now,
-    has_slot: bool = False,
+    lab_id: int | None = None,
 ) -> dict:
     """What the ballot gave the team: {"placed", "lab", "rank", "text"}.
 
     `placement` is the team's [project, lab, rank] in the run, or None;
-    `has_slot`, whether the team holds a slot now.
+    `lab_id`, the slot the team holds now, if any.
     """
+    has_slot = lab_id is not None
+    if window.opens_at and window.opens_at > now:
+        book = f"book one first come from {local_text(window.opens_at)}"
+    else:
+        book = "book one first come on the board"
     if placement is not None and lab is not None:
         rank = placement[2]
+        got = f"{slot_label(lab)} ({choice_text(rank)})"
+        if lab_id == lab.pk:
+            text = f"Your team got {got}."
+        elif has_slot:
+            text = (
+                f"The ballot gave your team {got}; your team has moved to "
+                "another slot since."
+            )
+        else:
+            text = (
+                f"The ballot gave your team {got}; your team released it since: {book}."
+            )
         return {
             "placed": True,
             "lab": _choice(lab, rank),
             "rank": rank,
-            "text": f"Your team got {slot_label(lab)} ({choice_text(rank)}).",
+            "text": text,
         }
     if has_slot:
         # Booked before the run (a coordinator), or first come since: telling
@@ -180,10 +197,6 @@ def team_result(
             else "Your team has a slot, so it took no part in the ballot."
         )
         return {"placed": False, "lab": None, "rank": None, "text": text}
-    if window.opens_at and window.opens_at > now:
-        book = f"book one first come from {local_text(window.opens_at)}"
-    else:
-        book = "book one first come on the board"
     if ranked:
         text = (
             "The ballot gave your team no slot: the slots you ranked went to "
@@ -234,7 +247,7 @@ def ballot_views(projects, *, window: BookingWindow, now=None) -> dict[int, dict
                 ranked=bool(choices[project.pk]),
                 window=window,
                 now=now,
-                has_slot=project.lab_id is not None,
+                lab_id=project.lab_id,
             )
         views[project.pk] = _view(
             project,

@@ -179,6 +179,32 @@ def test_after_the_run_a_team_that_had_a_slot_is_not_told_to_book_one(
         assert "Your team has a slot, so it took no part in the ballot." in body
 
 
+def test_after_the_run_a_team_that_moved_or_released_is_not_told_it_has_the_slot(
+    client, window, team, alice, dana
+):
+    first, other = LabFactory(), LabFactory()
+    ballot_services.ballot_save(user=alice, project=team, lab_ids=[first.pk])
+    ballot_services.ballot_run(actor=dana)
+    client.force_login(alice)
+
+    services.lab_book(user=dana, project=team, lab=other)
+    moved = client.get(BOARD).content.decode()
+    services.lab_release(user=dana, project=team)
+    released = client.get(reverse("home")).content.decode()
+
+    got = f"Your team got {slot_label(first)} (your 1st choice)."
+    assert got not in moved
+    assert (
+        f"The ballot gave your team {slot_label(first)} (your 1st choice); "
+        "your team has moved to another slot since." in moved
+    )
+    assert got not in released
+    assert (
+        f"The ballot gave your team {slot_label(first)} (your 1st choice); "
+        "your team released it since: book one first come" in released
+    )
+
+
 def test_the_first_page_after_the_closing_time_runs_the_ballot(
     client, window, team, alice
 ):
