@@ -191,9 +191,11 @@ class RosterFilterForm(forms.Form):
 
     @property
     def page_size(self) -> int:
-        if self.is_bound and self.is_valid():
-            return self.cleaned_data["per_page"] or 100
-        return 100
+        """The chosen page size, even when another filter is invalid."""
+        if not self.is_bound:
+            return 100
+        self.is_valid()
+        return self.cleaned_data.get("per_page") or 100
 
 
 class PairingForm(forms.Form):

@@ -69,6 +69,18 @@ def test_a_real_roster_is_one_400_row_table(coordinator):
     assert response.context["counts"]["students"] == 400
 
 
+def test_a_filter_gone_stale_keeps_the_chosen_page_size(coordinator):
+    """A day filter that is no longer offered (the page left open past
+    midnight, its live updates asking with yesterday) is shown as an error;
+    the page size the coordinator chose still holds."""
+    import_roster(150)
+
+    response = coordinator.get(LIVE, {"per_page": 200, "day": "2001-01-01"})
+
+    assert len(response.context["roster_rows"]) == 150
+    assert response.context["roster_form"].errors["day"]
+
+
 def test_the_table_pages_a_hundred_at_a_time(coordinator):
     import_roster(250)
 
