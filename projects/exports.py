@@ -136,7 +136,9 @@ def booked_via(projects: list[Project]) -> dict[int, str]:
     latest booking record that put it there ("Page", "API", "Admin",
     "Command", and any path added later). One query.
 
-    A slot set without a record (data loaded by hand) has no entry.
+    A slot set without a record (data loaded by hand) has no entry. A
+    coordinator changing the slot's own time or room (a move from the slot
+    to itself) doesn't change how the team got it.
     """
     current = {p.pk: p.lab_id for p in projects if p.lab_id is not None}
     if not current:
@@ -147,11 +149,13 @@ def booked_via(projects: list[Project]) -> dict[int, str]:
             action__in=[BookingRecord.Action.BOOK, BookingRecord.Action.MOVE],
         )
         .order_by("created_at", "pk")
-        .values_list("project_number", "to_lab_id", "via")
+        .values_list("project_number", "from_lab_id", "to_lab_id", "via")
     )
     labels = dict(BookingRecord.Via.choices)
     paths: dict[int, str] = {}
-    for project_number, to_lab_id, via in records:
+    for project_number, from_lab_id, to_lab_id, via in records:
+        if from_lab_id == to_lab_id and project_number in paths:
+            continue
         if current.get(project_number) == to_lab_id:
             paths[project_number] = labels.get(via, via)
     return paths

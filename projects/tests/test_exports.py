@@ -125,6 +125,30 @@ def test_booked_via_names_the_path_of_the_record_that_placed_the_current_slot(
     assert unbooked.pk not in via
 
 
+def test_changing_a_booked_slots_time_keeps_how_the_team_booked_it(unit, dana):
+    """A coordinator moving a slot in the Labs admin moves its team with it
+    (a record of its own), but the team still got the slot as it did: the
+    allocations file's booked_via says so, not "Admin"."""
+    from datetime import timedelta
+
+    solo = unit["solo"]
+    lab = LabFactory()
+    services.lab_book(
+        user=solo.memberships.get().user,
+        project=solo,
+        lab=lab,
+        via=BookingRecord.Via.API,
+    )
+    lab.start += timedelta(hours=1)
+    lab.end += timedelta(hours=1)
+    services.lab_save(actor=dana, lab=lab)
+    assert BookingRecord.objects.filter(
+        project_number=solo.pk, action=BookingRecord.Action.MOVE
+    ).exists()
+
+    assert exports.booked_via([Project.objects.get(pk=solo.pk)]) == {solo.pk: "API"}
+
+
 def test_the_labs_file_lists_each_slot_with_its_team(unit):
     LabFactory(room="CSSE 2.02", is_open=False)
 
