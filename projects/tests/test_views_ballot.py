@@ -205,6 +205,24 @@ def test_after_the_run_a_team_that_moved_or_released_is_not_told_it_has_the_slot
     )
 
 
+def test_after_the_run_a_student_without_a_team_is_not_invited_to_rank(
+    client, window, team, alice, charlie, dana
+):
+    ballot_services.ballot_save(user=alice, project=team, lab_ids=[LabFactory().pk])
+    ballot_services.ballot_run(actor=dana)
+
+    client.force_login(charlie)
+    student = client.get(BOARD).content.decode()
+    client.force_login(dana)
+    coordinator = client.get(BOARD).content.decode()
+
+    for body in (student, coordinator):
+        assert "rank up to" not in body
+        assert "rank slots until" not in body
+        assert "The ballot has been allocated" in body
+    assert "to take part" not in student
+
+
 def test_the_first_page_after_the_closing_time_runs_the_ballot(
     client, window, team, alice
 ):
