@@ -76,3 +76,23 @@ async def test_a_coordinator_board_gets_slot_frames_and_no_nudges(alice, dana):
     assert frame["team"] == f"Team {project.pk}: Alice"  # coordinators see teams
     assert await board.receive_nothing()
     await board.disconnect()
+
+
+async def test_deactivating_a_student_nudges_the_coordinator_page(charlie, dana):
+    """The page's counts and table leave a deactivated student out: a
+    coordinator deactivating one in the admin updates open pages."""
+    from accounts.services import user_admin_save
+
+    page, connected = await open_socket(dana)
+    assert connected
+
+    charlie.is_active = False
+    await sync_to_async(user_admin_save)(
+        actor=dana, user=charlie, changed=["is_active"]
+    )
+
+    assert await page.receive_json_from(timeout=2) == {
+        "type": "coordinator",
+        "changed": "teams",
+    }
+    await page.disconnect()
