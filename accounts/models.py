@@ -25,6 +25,10 @@ class User(AbstractUser):
     looking_for_partner = models.BooleanField("looking for a partner", default=False)
     please_assign_me = models.BooleanField("please assign me", default=False)
 
+    # The fields `display_name` is made of, first found first: a save
+    # touching any of them may rename the user where they are shown.
+    DISPLAY_NAME_FIELDS = ("preferred_name", "first_name", "username")
+
     objects = PairUpUserManager()
 
     _password_unusable = False

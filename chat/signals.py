@@ -6,9 +6,6 @@ from django.db import transaction
 
 from chat import broadcast
 
-# The fields `display_name` is made of.
-NAME_FIELDS = ("preferred_name", "first_name", "username")
-
 
 def project_saved(sender, instance, created, raw=False, **kwargs):
     """Give every new team its room from the moment it exists."""
@@ -44,9 +41,10 @@ def user_saved(sender, instance, created, update_fields=None, raw=False, **kwarg
     (sign-ins, which save only `last_login`, send nothing)."""
     if created or raw:
         return
-    if update_fields is not None and not set(NAME_FIELDS) & set(update_fields):
+    name_fields = instance.DISPLAY_NAME_FIELDS
+    if update_fields is not None and not set(name_fields) & set(update_fields):
         return
-    names = {field: getattr(instance, field) for field in NAME_FIELDS}
+    names = {field: getattr(instance, field) for field in name_fields}
     transaction.on_commit(
         partial(broadcast.user_renamed, instance.pk, names), robust=True
     )

@@ -5,8 +5,6 @@ from django.db import transaction
 from projects.models import Membership
 from projects.realtime import broadcast_labs, broadcast_viewers
 
-NAME_FIELDS = {"preferred_name", "first_name", "username"}
-
 
 def user_saved(sender, instance, created, update_fields=None, raw=False, **kwargs):
     """A member's display name is part of the team's name on its slot: send
@@ -18,7 +16,8 @@ def user_saved(sender, instance, created, update_fields=None, raw=False, **kwarg
         return
     if update_fields is None or "is_active" in update_fields:
         _nudge_coordinators(instance)
-    if update_fields is not None and not NAME_FIELDS & set(update_fields):
+    name_fields = set(instance.DISPLAY_NAME_FIELDS)
+    if update_fields is not None and not name_fields & set(update_fields):
         return
     lab_id = (
         Membership.objects.filter(user_id=instance.pk, project__lab__isnull=False)
