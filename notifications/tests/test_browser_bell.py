@@ -88,3 +88,57 @@ def test_a_toast_waits_while_focus_is_on_it_then_goes(new_page):
     dev.get_by_test_id("bell").focus()
     dev.clock.run_for(6_000)
     expect(toast).to_have_count(0)
+
+
+def test_a_toast_keeps_the_line_breaks_of_an_announcement(live_server, new_page):
+    """A coordinator's announcement over several lines shows over several
+    lines in the toast, as on /notifications/, not run together."""
+    from pairup.tests.helpers import sign_in
+
+    live_server.shell(
+        "from datetime import timedelta\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from django.utils import timezone\n"
+        "from projects import services\n"
+        "from projects.models import Lab\n"
+        "User = get_user_model()\n"
+        "coordinator = User.objects.create_superuser(username='bell-coord',\n"
+        f"    password={PASSWORD!r}, first_name='Tess', email='tess@staff.example.edu')\n"
+        "student = User.objects.create_user(username='81700021',\n"
+        f"    password={PASSWORD!r}, first_name='Lina', last_name='Bell',\n"
+        "    email='81700021@student.example.edu')\n"
+        "start = (timezone.now() + timedelta(days=3)).replace(microsecond=0)\n"
+        "lab = Lab.objects.create(room='Toast Lab', start=start,\n"
+        "                         end=start + timedelta(minutes=15))\n"
+        "project = services.project_create(user=student, description='Lines')\n"
+        "services.lab_book(user=coordinator, project=project, lab=lab)\n"
+    )
+    coordinator, lina = new_page(), new_page()
+    sign_in(lina, "81700021", PASSWORD)
+    expect(lina.get_by_test_id("bell")).to_have_attribute("data-live", "true")
+
+    sign_in(coordinator, "bell-coord", PASSWORD)
+    coordinator.goto("/coordinator/")
+    form = coordinator.get_by_test_id("announcement-form")
+    form.get_by_label("Tell").select_option("slot")
+    form.get_by_label("Their slot's room").select_option("Toast Lab")
+    form.get_by_label("Message").fill("Room 2.\nAt 9.\nGo.")
+    form.get_by_role("button", name="Send").click()
+    expect(coordinator.get_by_text("Sent to 1 student(s)")).to_be_visible()
+
+    toast = lina.get_by_test_id("bell-toast")
+    expect(toast).to_contain_text("Go.")
+    text = toast.get_by_role("link")
+    # Where each line of the message starts: one line box below the other.
+    tops = text.evaluate(
+        """el => ["Room 2.", "At 9.", "Go."].map(part => {
+          const node = el.firstChild;
+          const range = document.createRange();
+          range.setStart(node, node.data.indexOf(part));
+          range.setEnd(node, node.data.indexOf(part) + part.length);
+          return range.getBoundingClientRect().top;
+        })"""
+    )
+    assert tops[0] < tops[1] < tops[2], tops  # run together, they share a line
+    # Text, never markup: the line breaks are the text's own.
+    assert text.evaluate("el => el.children.length") == 0

@@ -34,7 +34,7 @@
     body.className = "toast-body d-flex gap-2 align-items-start";
     var link = document.createElement("a");
     link.href = "/notifications/" + encodeURIComponent(item.id) + "/";
-    link.className = "link-body-emphasis flex-grow-1";
+    link.className = "link-body-emphasis flex-grow-1 bell-toast-text";
     link.textContent = item.text;
     var close = document.createElement("button");
     close.type = "button";
