@@ -36,6 +36,7 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # by a worker that died while sending, is queued again after this long.
 STALE_AFTER = timedelta(minutes=15)
 SUBJECT_MAX = 120
+PRODUCT = "Pair-Up"
 DEACTIVATED = "Not sent: the account was deactivated."
 
 
@@ -68,6 +69,14 @@ def subject_for(text: str) -> str:
     return f"[{settings.PAIRUP_UNIT_NAME}] {text}"
 
 
+def signature(unit: str) -> str:
+    """Return who an email is from, as its footer says: "<unit> on
+    Pair-Up", or just "Pair-Up" when the unit kept the default name."""
+    if unit.casefold() == PRODUCT.casefold():
+        return PRODUCT
+    return f"{unit} on {PRODUCT}"
+
+
 def render(notification: Notification, *, event: dict | None) -> EmailDelivery:
     """Return the (unsaved) email of a notification to its user."""
     user = notification.user
@@ -77,6 +86,7 @@ def render(notification: Notification, *, event: dict | None) -> EmailDelivery:
         "text": notification.text,
         "link": absolute(notification.link or "/notifications/"),
         "unit": settings.PAIRUP_UNIT_NAME,
+        "signature": signature(settings.PAIRUP_UNIT_NAME),
         "category": Category(category).label,
         "preferences": absolute(reverse("profile") + "#notifications"),
         "event": event,

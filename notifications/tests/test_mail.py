@@ -57,6 +57,28 @@ def test_the_email_has_plain_text_html_a_link_back_and_the_unit_name(
     assert "https://pairup.example.edu/accounts/profile/#notifications" in email.body
 
 
+@pytest.mark.parametrize(
+    ("unit", "signed"),
+    [
+        ("Pair-Up", "Pair-Up"),  # the default: not "Pair-Up on Pair-Up"
+        ("COMP1234 Projects", "COMP1234 Projects on Pair-Up"),
+    ],
+)
+def test_the_footer_names_the_unit_once(
+    committed, settings, solo, alice, bob, unit, signed
+):
+    settings.PAIRUP_UNIT_NAME = unit
+    invite(committed, solo, alice, bob)
+
+    [email] = mailed(bob)
+    footer = email.body.split("\n--\n", 1)[1]
+    assert footer.splitlines()[0] == signed
+    assert "Pair-Up on Pair-Up" not in email.body
+    [(html, _mimetype)] = email.alternatives
+    assert f'color: #495057;">{signed}. You get this email' in html
+    assert "Pair-Up on Pair-Up" not in html
+
+
 def test_a_multi_line_announcement_is_mailed_with_a_one_line_subject(
     committed, alice, dana
 ):
