@@ -4,7 +4,9 @@ The booking services call `slot_event_book` and `slot_event_cancel` inside
 their transaction: the event keeps one UID from booking through every move
 (SEQUENCE rises with each change), and its reminders move with it; an
 edited description reaches it through `slot_event_refresh`. The feed
-(`/calendar/<token>.ics`) lists the same events with the same UIDs.
+(`/calendar/<token>.ics`) lists the same events with the same UIDs. A slot
+that has started is never cancelled: the presentation happened, so the
+feeds keep it as it was.
 """
 
 import secrets
@@ -13,6 +15,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -46,11 +49,27 @@ def slot_event_book(*, project, lab) -> dict:
     return ics.event_data(event, method=ics.REQUEST)
 
 
+def _has_started(event) -> bool:
+    return event.start <= timezone.now()
+
+
 def slot_event_cancel(*, project) -> dict | None:
     """Record that the project's booking ended (released, dissolved) and
-    return the event's CANCEL, or None if it had none."""
+    return the event's CANCEL, or None if it had none.
+
+    A slot that has started is not cancelled (None): the presentation
+    happened, and a CANCEL would strike it out of the members' calendars.
+    The event leaves the project (a new booking is a new event) and stays
+    in the members' feeds as it was.
+    """
     event = SlotEvent.objects.filter(project=project, cancelled=False).first()
     if event is None:
+        return None
+    if _has_started(event):
+        reminders.withdraw_for_slot(event)  # none is due any more
+        event.kept_for.add(*project.memberships.values_list("user_id", flat=True))
+        event.project = None
+        event.save(update_fields=["project", "updated_at"])
         return None
     event.sequence += 1
     event.cancelled = True
@@ -89,11 +108,19 @@ def slot_event_invite(*, project) -> dict | None:
     return ics.event_data(event, method=ics.REQUEST)
 
 
-def slot_event_uninvite(*, project) -> dict | None:
+def slot_event_uninvite(*, project, member=None) -> dict | None:
     """Return a CANCEL of the project's live event for a member who leaves
-    the team (the event stays for the others), or None."""
+    the team (the event stays for the others), or None.
+
+    After the slot has started there is nothing to cancel (None): the
+    member presented, and their feed keeps the event.
+    """
     event = SlotEvent.objects.filter(project=project, cancelled=False).first()
     if event is None:
+        return None
+    if _has_started(event):
+        if member is not None:
+            event.kept_for.add(member)
         return None
     event.sequence += 1
     event.save(update_fields=["sequence", "updated_at"])
@@ -157,11 +184,14 @@ def calendar_feed_revoke(*, user) -> bool:
 
 
 def feed_events(user) -> list[dict]:
-    """The events the user's feed lists: the team's slot for a student,
-    every booked slot for a coordinator (one query either way)."""
+    """The events the user's feed lists: the team's slot for a student (and
+    a slot they presented in with a team they have left), every booked slot
+    for a coordinator (one query either way)."""
     events = SlotEvent.objects.filter(cancelled=False)
     if not user.is_coordinator:
-        events = events.filter(project__memberships__user=user)
+        events = events.filter(
+            Q(project__memberships__user=user) | Q(kept_for=user)
+        ).distinct()
     return [ics.event_data(event, method="PUBLISH") for event in events]
 
 

@@ -165,6 +165,11 @@ class SlotEvent(models.Model):
     the team dissolved (then it is cancelled with a higher SEQUENCE); a new
     booking after that is a new event. Times and room are a copy, so a
     cancellation still says what is cancelled.
+
+    A slot that has started is never cancelled: the presentation happened.
+    Released or dissolved after its start, the event leaves its project
+    (`project` None) and stays in the feeds of the members then, `kept_for`,
+    as it happened; so does a member removed after the start.
     """
 
     project = models.ForeignKey(
@@ -188,6 +193,13 @@ class SlotEvent(models.Model):
     room = models.CharField(max_length=40)
     summary = models.CharField(max_length=300)
     cancelled = models.BooleanField(default=False)
+    kept_for = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="+",
+        help_text="Members who left the team, or whose team was dissolved, "
+        "after the slot started: their calendar feed keeps it.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -855,7 +855,7 @@ def membership_remove(*, actor, membership: Membership, via: str = Via.ADMIN) ->
         users=[removed],
         actor=actor,
         link=reverse("home"),
-        event=slot_calendar.slot_event_uninvite(project=project),
+        event=slot_calendar.slot_event_uninvite(project=project, member=removed),
         team=team,
     )
     notify(

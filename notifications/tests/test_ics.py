@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core import mail
 from django.test import override_settings
 from icalendar import Calendar
 
@@ -220,3 +221,99 @@ def test_a_member_removed_and_added_back_gets_an_invitation_newer_than_the_cance
     assert booked.sequence < removed.sequence < added.sequence
     [listed] = Calendar.from_ical(feeds.feed_calendar(bob)).events
     assert listed.sequence == added.sequence
+
+
+# After the slot: the presentation happened -------------------------------
+
+
+def _dissolve_by_a_member(alice, bob, dana, team):
+    services.project_dissolve(user=alice, project=team)
+
+
+def _dissolve_by_a_coordinator(alice, bob, dana, team):
+    services.project_dissolve(user=dana, project=team, via="admin")
+
+
+def _remove_every_member(alice, bob, dana, team):
+    # The last member out dissolves the team.
+    for student in (bob, alice):
+        membership = Membership.objects.get(user=student)
+        services.membership_remove(actor=dana, membership=membership)
+
+
+def _release_by_a_coordinator(alice, bob, dana, team):
+    services.lab_release(user=dana, project=team, via="admin")
+
+
+@pytest.mark.parametrize(
+    "end_it",
+    [
+        _dissolve_by_a_member,
+        _dissolve_by_a_coordinator,
+        _remove_every_member,
+        _release_by_a_coordinator,
+    ],
+)
+def test_after_the_slot_started_no_cancel_is_sent_and_the_feeds_keep_the_event(
+    end_it, committed, team, alice, bob, dana
+):
+    import time_machine
+
+    lab = LabFactory()
+    committed(services.lab_book, user=alice, project=team, lab=lab)
+    [booked] = Calendar.from_ical(feeds.feed_calendar(bob)).events
+
+    mail.outbox.clear()
+    with time_machine.travel(lab.start + timedelta(minutes=20), tick=False):
+        committed(end_it, alice, bob, dana, team)
+
+        # Told, but no calendar file strikes out what already happened.
+        assert mail.outbox
+        for message in mail.outbox:
+            assert message.attachments == [], message.subject
+            assert "calendar" not in message.body
+        # Each feed keeps the presentation as it happened.
+        for user in (alice, bob, dana):
+            [kept] = Calendar.from_ical(feeds.feed_calendar(user)).events
+            assert str(kept["UID"]) == str(booked["UID"])
+            assert kept.sequence == booked.sequence
+            assert str(kept["STATUS"]) == "CONFIRMED"
+            assert kept.start == lab.start
+
+
+def test_a_member_removed_after_the_slot_keeps_it_and_gets_no_cancel(
+    committed, team, alice, bob, dana
+):
+    import time_machine
+
+    lab = LabFactory()
+    committed(services.lab_book, user=alice, project=team, lab=lab)
+    with time_machine.travel(lab.start + timedelta(minutes=20), tick=False):
+        membership = Membership.objects.get(user=bob)
+        committed(services.membership_remove, actor=dana, membership=membership)
+
+        *_, removed = mailed(bob)
+        assert removed.attachments == []
+        for user in (alice, bob):
+            [kept] = Calendar.from_ical(feeds.feed_calendar(user)).events
+            assert str(kept["STATUS"]) == "CONFIRMED"
+
+
+def test_a_team_released_after_its_slot_books_a_new_event_and_keeps_the_old(
+    committed, team, alice, bob, dana
+):
+    import time_machine
+
+    first = LabFactory()
+    committed(services.lab_book, user=alice, project=team, lab=first)
+    with time_machine.travel(first.start + timedelta(minutes=20), tick=False):
+        committed(services.lab_release, user=dana, project=team, via="admin")
+        later = LabFactory(start=first.start + timedelta(days=1))
+        committed(services.lab_book, user=dana, project=team, lab=later)
+
+        *_, booked_again = mailed(bob)
+        [event] = attached(booked_again).events
+        assert event.start == later.start  # a new event, not the old one moved
+        assert event.sequence == 0
+        events = Calendar.from_ical(feeds.feed_calendar(bob)).events
+        assert [e.start for e in events] == [first.start, later.start]
