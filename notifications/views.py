@@ -20,7 +20,15 @@ MAX_ID = 2**63 - 1
 
 def _before(request) -> int | None:
     value = request.GET.get("before", "")
-    if value.isdigit() and 0 < int(value) <= MAX_ID:
+    # ASCII digits only, and few: str.isdigit() accepts "²" (int() refuses
+    # it) and other scripts' digits (int() reads them), and int() refuses
+    # more than 4300 digits.
+    if (
+        value.isascii()
+        and value.isdigit()
+        and len(value) <= len(str(MAX_ID))
+        and 0 < int(value) <= MAX_ID
+    ):
         return int(value)
     return None
 

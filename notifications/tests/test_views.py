@@ -131,6 +131,23 @@ def test_older_notifications_page_by_id(client, alice):
     assert client.get(LIST, {"before": "junk"}).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "before", ["\u00b2", "\u0661\u0662", "\uff15", "9" * 5000, "-3", "0", str(2**63)]
+)
+def test_a_before_that_is_no_id_shows_the_newest(client, alice, before):
+    # Digits that str.isdigit() accepts but int() refuses (superscripts)
+    # or reads (Arabic-Indic, full-width), and more digits than int()
+    # converts: never a server error, and no page of "older" ones.
+    notify(alice, "the newest")
+    client.force_login(alice)
+
+    response = client.get(LIST, {"before": before})
+
+    assert response.status_code == 200
+    assert "the newest" in response.content.decode()
+    assert "Back to the newest" not in response.content.decode()  # not paged
+
+
 def test_mark_all_read(client, alice, bob):
     notify(alice)
     theirs = notify(bob)
