@@ -142,3 +142,61 @@ def test_a_toast_keeps_the_line_breaks_of_an_announcement(live_server, new_page)
     assert tops[0] < tops[1] < tops[2], tops  # run together, they share a line
     # Text, never markup: the line breaks are the text's own.
     assert text.evaluate("el => el.children.length") == 0
+
+
+def test_a_long_address_in_an_announcement_stays_inside_the_toast_and_the_list(
+    live_server, new_page
+):
+    """An announcement with a long unbroken word (an address) wraps: the
+    toast keeps its Dismiss button inside it, and /notifications/ on a
+    phone doesn't scroll sideways."""
+    from pairup.tests.helpers import sign_in
+
+    live_server.shell(
+        "from datetime import timedelta\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from django.utils import timezone\n"
+        "from projects import services\n"
+        "from projects.models import Lab\n"
+        "User = get_user_model()\n"
+        "coordinator = User.objects.create_superuser(username='bell-coord-2',\n"
+        f"    password={PASSWORD!r}, first_name='Tess', email='tess2@staff.example.edu')\n"
+        "student = User.objects.create_user(username='81700031',\n"
+        f"    password={PASSWORD!r}, first_name='Lou', last_name='Bell',\n"
+        "    email='81700031@student.example.edu')\n"
+        "start = (timezone.now() + timedelta(days=3)).replace(microsecond=0)\n"
+        "lab = Lab.objects.create(room='Wrap Lab', start=start,\n"
+        "                         end=start + timedelta(minutes=15))\n"
+        "project = services.project_create(user=student, description='Wraps')\n"
+        "services.lab_book(user=coordinator, project=project, lab=lab)\n"
+    )
+    address = "https://lms.example.edu/courses/12345/" + "posters-and-slides-" * 6
+    coordinator, lou = new_page(), new_page()
+    sign_in(lou, "81700031", PASSWORD)
+    expect(lou.get_by_test_id("bell")).to_have_attribute("data-live", "true")
+
+    sign_in(coordinator, "bell-coord-2", PASSWORD)
+    coordinator.goto("/coordinator/")
+    form = coordinator.get_by_test_id("announcement-form")
+    form.get_by_label("Tell").select_option("slot")
+    form.get_by_label("Their slot's room").select_option("Wrap Lab")
+    form.get_by_label("Message").fill(f"Upload here: {address}")
+    form.get_by_role("button", name="Send").click()
+    expect(coordinator.get_by_text("Sent to 1 student(s)")).to_be_visible()
+
+    toast = lou.get_by_test_id("bell-toast")
+    expect(toast).to_contain_text("Upload here")
+    box = toast.bounding_box()
+    dismiss = toast.get_by_role("button", name="Dismiss").bounding_box()
+    text = toast.get_by_role("link").bounding_box()
+    for inner in (dismiss, text):
+        assert inner["x"] >= box["x"] and (
+            inner["x"] + inner["width"] <= box["x"] + box["width"] + 0.5
+        ), (inner, box)
+
+    lou.set_viewport_size({"width": 375, "height": 740})
+    lou.goto("/notifications/")
+    expect(lou.get_by_test_id("notification").first).to_contain_text("Upload here")
+    assert lou.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
