@@ -49,9 +49,8 @@ KINDS: dict[str, KindInfo] = {
     Kind.SLOT_REMINDER: KindInfo(
         Category.REMINDERS, "Reminder: {team} presents {when}, {slot}."
     ),
-    Kind.BOOKING_OPENS: KindInfo(
-        Category.REMINDERS, "{when} You have no lab slot yet: book one on the board."
-    ),
+    # `todo`: what the student can do (see reminders.BOOKING_OPENS_TODO).
+    Kind.BOOKING_OPENS: KindInfo(Category.REMINDERS, "{when} {todo}"),
     Kind.ANNOUNCEMENT: KindInfo(Category.ANNOUNCEMENTS, "{actor}: {message}"),
     Kind.BALLOT_PLACED: KindInfo(
         Category.BOOKINGS, "The ballot gave {team} the lab slot {slot} ({choice})."

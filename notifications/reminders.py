@@ -198,12 +198,32 @@ def _send_slot_reminder(reminder: Reminder, now) -> bool:
     return True
 
 
-def _students_without_a_slot() -> list[int]:
-    return list(
+# Who is told that booking opens, what they can do, and where it is done.
+# A student without a project can't book until they start or join one.
+BOOKING_OPENS_TODO = {
+    "team": (
+        "Your team has no lab slot yet: book one on the board.",
+        "projects:lab_board",
+    ),
+    "free": (
+        "You have no project yet: start one or join a team, then book its slot.",
+        "home",
+    ),
+}
+
+
+def _students_without_a_slot() -> dict[str, list[int]]:
+    """The students without a slot, split into "team" (their project has
+    none) and "free" (no project)."""
+    rows = (
         User.objects.students()
         .exclude(membership__project__lab__isnull=False)
-        .values_list("pk", flat=True)
+        .values_list("pk", "membership__project")
     )
+    told = {"team": [], "free": []}
+    for pk, project_id in rows:
+        told["free" if project_id is None else "team"].append(pk)
+    return told
 
 
 def _send_booking_opens(reminder: Reminder, now) -> bool:
@@ -222,12 +242,15 @@ def _send_booking_opens(reminder: Reminder, now) -> bool:
     if not still:
         _skip(reminder)
         return False
-    deliver(
-        kind=Kind.BOOKING_OPENS,
-        user_ids=_students_without_a_slot(),
-        link=reverse("projects:lab_board"),
-        params={"when": when},
-    )
+    for group, user_ids in _students_without_a_slot().items():
+        todo, link = BOOKING_OPENS_TODO[group]
+        if user_ids:
+            deliver(
+                kind=Kind.BOOKING_OPENS,
+                user_ids=user_ids,
+                link=reverse(link),
+                params={"when": when, "todo": todo},
+            )
     return True
 
 

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import StudentFactory
@@ -259,3 +260,31 @@ def test_switching_booking_off_before_it_opens_withdraws_the_notice(
     with time_machine.travel(opens - timedelta(minutes=30), tick=False):
         run_worker()
     assert told(charlie) == []
+
+
+@pytest.mark.django_db
+def test_booking_opens_tells_each_student_what_they_can_do(
+    committed, dana, alice, bob, charlie
+):
+    """A team without a slot books on the board; a student without a project
+    can't book yet, so they are sent to start or join one first."""
+    make_team(alice)
+    opens = (timezone.now() + timedelta(hours=3)).replace(microsecond=0)
+    committed(set_window, dana, opens_at=opens)
+
+    with time_machine.travel(opens - timedelta(minutes=59), tick=False):
+        run_worker()
+        reminders.send_due_reminders()
+    [team_notice] = told(alice)
+    assert team_notice.text.endswith(
+        "Your team has no lab slot yet: book one on the board."
+    )
+    assert team_notice.link == reverse("projects:lab_board")
+    for student in (bob, charlie):
+        [notice] = told(student)
+        assert notice.kind == Kind.BOOKING_OPENS
+        assert notice.text.endswith(
+            "You have no project yet: start one or join a team, then book its slot."
+        )
+        assert "board" not in notice.text
+        assert notice.link == reverse("home")
