@@ -88,8 +88,30 @@ class LabDayFilter(admin.SimpleListFilter):
         return queryset.filter(start__gte=start, start__lt=end)
 
 
+class LabAdminForm(forms.ModelForm):
+    class Meta:
+        model = Lab
+        fields = ("room", "start", "end", "is_open")
+
+    def _post_clean(self):
+        # After the model's own validation, as Django's UserCreationForm
+        # checks the password: only a slot valid on its own (times in range,
+        # ending after it starts) is compared with the others.
+        super()._post_clean()
+        if self.errors:
+            return
+        lab = self.instance
+        try:
+            services.lab_overlap_check(
+                room=lab.room, start=lab.start, end=lab.end, lab_id=lab.pk
+            )
+        except ValidationError as error:
+            add_service_errors(self, error)
+
+
 @admin.register(Lab)
 class LabAdmin(admin.ModelAdmin):
+    form = LabAdminForm
     list_display = ("room", "day", "start_time", "end_time", "is_open", "team")
     list_display_links = ("room", "day")
     list_filter = ("room", LabDayFilter, LabTakenFilter, "is_open")

@@ -406,6 +406,20 @@ def lab_board(*, day: date | None = None, room: str = "", now=None) -> list[Lab]
     return list(labs.order_by("start", "room"))
 
 
+def lab_overlapping(
+    *, room: str, start: datetime, end: datetime, exclude_id: int | None = None
+) -> Lab | None:
+    """Return a slot in `room` whose time overlaps `start`..`end`, or None.
+
+    Back-to-back slots (one ends as the other starts) don't overlap; the slot
+    `exclude_id` (the one being changed) is left out.
+    """
+    labs = Lab.objects.filter(room=room, start__lt=end, end__gt=start)
+    if exclude_id is not None:
+        labs = labs.exclude(pk=exclude_id)
+    return labs.order_by("start").first()
+
+
 def lab_get(*, lab_id: int) -> Lab:
     """Return one slot with its project and members preloaded (for a board row).
 

@@ -1050,13 +1050,11 @@ def _create_one_lab(room, lab_start, length, is_open, series: LabSeries) -> None
     if same is not None:
         series.existing.append(same)
         return
-    overlap = Lab.objects.filter(
-        room=room, start__lt=lab_end, end__gt=lab_start
-    ).first()
+    overlap = selectors.lab_overlapping(room=room, start=lab_start, end=lab_end)
     if overlap is not None:
         series.warnings.append(
             f"Skipped {room} {timezone.localtime(lab_start):%Y-%m-%d %H:%M}: it "
-            f"would overlap the slot {overlap}."
+            f"would overlap the slot {_slot_name(overlap)}."
         )
         return
     lab = Lab(room=room, start=lab_start, end=lab_end, is_open=is_open)
@@ -1065,15 +1063,39 @@ def _create_one_lab(room, lab_start, length, is_open, series: LabSeries) -> None
     series.created.append(lab)
 
 
+def _slot_name(lab: Lab) -> str:
+    """A slot as "CSSE 2.01, Wed 20 May 2026 16:05-16:20" (local time)."""
+    return f"{lab}-{timezone.localtime(lab.end):%H:%M}"
+
+
+def lab_overlap_check(
+    *, room: str, start: datetime, end: datetime, lab_id: int | None = None
+) -> None:
+    """Raise ValidationError when a slot in `room` from `start` to `end` would
+    overlap another slot there (not slot `lab_id` itself), changing nothing:
+    the Labs admin form asks it before it saves, `lab_save` again."""
+    other = selectors.lab_overlapping(
+        room=room, start=start, end=end, exclude_id=lab_id
+    )
+    if other is not None:
+        raise ValidationError(
+            f"This slot would overlap the slot {_slot_name(other)} in the same room.",
+            code="lab_overlap",
+        )
+
+
 @transaction.atomic
 def lab_save(*, actor, lab: Lab) -> Lab:
     """Create or change a slot (coordinators) and refresh every open board.
 
-    Changing a booked slot's time or room is a move for its team: recorded
-    (via the admin, the only caller) and told, with the calendar update.
+    A slot that would overlap another in its room is refused, as
+    `labs_create` skips one. Changing a booked slot's time or room is a move
+    for its team: recorded (via the admin, the only caller) and told, with
+    the calendar update.
     """
     require_coordinator(actor, message="Only coordinators can change slots.")
     lab.full_clean()
+    lab_overlap_check(room=lab.room, start=lab.start, end=lab.end, lab_id=lab.pk)
     before = Lab.objects.filter(pk=lab.pk).first() if lab.pk else None
     lab.save()
     _broadcast_on_commit(lab)

@@ -23,7 +23,7 @@ from projects.models import (
     Membership,
     Project,
 )
-from projects.tests.factories import LabFactory, lab_starting_in, make_team
+from projects.tests.factories import LabFactory, lab_starting_in, local_at, make_team
 
 
 @pytest.fixture
@@ -275,6 +275,71 @@ def test_adding_a_lab_with_end_before_start_shows_an_error(admin_client):
 
     assert response.status_code == 200
     assert not Lab.objects.exists()
+
+
+def lab_form(room, start, end, **extra):
+    """The Labs admin form's fields for a slot from `start` to `end` (local)."""
+    start, end = timezone.localtime(start), timezone.localtime(end)
+    return {
+        "room": room,
+        "start_0": f"{start:%Y-%m-%d}",
+        "start_1": f"{start:%H:%M:%S}",
+        "end_0": f"{end:%Y-%m-%d}",
+        "end_1": f"{end:%H:%M:%S}",
+        **extra,
+    }
+
+
+def test_adding_a_lab_that_overlaps_another_in_the_room_is_a_form_error(
+    admin_client,
+):
+    other = LabFactory(room="CSSE 2.01", start=local_at(3, 16, 0))  # to 16:15
+
+    response = admin_client.post(
+        reverse("admin:projects_lab_add"),
+        lab_form("CSSE 2.01", local_at(3, 16, 10), local_at(3, 16, 25), is_open="on"),
+    )
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert errors == [
+        f"This slot would overlap the slot CSSE 2.01, "
+        f"{local_at(3, 16, 0):%a %d %b %Y} 16:00-16:15 in the same room."
+    ]
+    assert list(Lab.objects.all()) == [other]
+
+
+def test_changing_a_lab_to_overlap_another_in_the_room_is_a_form_error(
+    admin_client,
+):
+    other = LabFactory(room="CSSE 2.01", start=local_at(3, 16, 0))
+    lab = LabFactory(room="CSSE 2.02", start=local_at(3, 16, 5))
+    before = (lab.room, lab.start, lab.end)
+
+    response = admin_client.post(
+        reverse("admin:projects_lab_change", args=[lab.pk]),
+        lab_form("CSSE 2.01", lab.start, lab.end),
+    )
+
+    assert response.status_code == 200
+    assert f"would overlap the slot {other}" in response.text
+    lab.refresh_from_db()
+    assert (lab.room, lab.start, lab.end) == before
+
+
+def test_changing_a_lab_within_its_own_time_is_no_overlap(admin_client):
+    lab = LabFactory(room="CSSE 2.01", start=local_at(3, 16, 0))
+    LabFactory(room="CSSE 2.01", start=local_at(3, 16, 15))  # back to back
+    LabFactory(room="CSSE 2.02", start=local_at(3, 16, 5))  # another room
+
+    response = admin_client.post(
+        reverse("admin:projects_lab_change", args=[lab.pk]),
+        lab_form("CSSE 2.01", local_at(3, 16, 5), local_at(3, 16, 15)),
+    )
+
+    assert response.status_code == 302
+    lab.refresh_from_db()
+    assert timezone.localtime(lab.start) == local_at(3, 16, 5)
 
 
 @pytest.mark.parametrize("day", ["0001-01-01", "3000-01-01"])

@@ -151,6 +151,17 @@ def test_lab_save_refuses_an_end_before_the_start(dana):
     assert not Lab.objects.exists()
 
 
+def test_lab_save_refuses_a_slot_overlapping_another_in_the_room(dana):
+    other = LabFactory(room="CSSE 2.01")
+    lab = LabFactory(room="CSSE 2.02", start=other.start + timedelta(minutes=5))
+    lab.room = "CSSE 2.01"
+
+    with pytest.raises(ValidationError, match=f"would overlap the slot {other}") as e:
+        services.lab_save(actor=dana, lab=lab)
+    assert e.value.code == "lab_overlap"
+    assert Lab.objects.get(pk=lab.pk).room == "CSSE 2.02"
+
+
 def test_labs_create_makes_back_to_back_slots_at_local_wall_time(db, settings):
     settings.TIME_ZONE = "Australia/Perth"
 
