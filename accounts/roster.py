@@ -40,11 +40,73 @@ class RosterRow:
     values: dict[str, str]
 
 
+class _Lines:
+    """The text's lines as csv.reader takes them, counted, with the lines of
+    the record being read kept, so the rest of a record csv gave up on can be
+    skipped."""
+
+    def __init__(self, text: str):
+        self._lines = iter(io.StringIO(text, newline=""))
+        self.number = 0
+        self.record: list[str] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.number += 1
+        self.record.append(line)
+        return line
+
+    def skip_record(self) -> None:
+        """Skip the lines left of the record being read: those of a quoted
+        cell (which may hold line breaks) still open where csv stopped."""
+        quoted = False
+        for line in self.record:
+            quoted = _still_quoted(line, quoted)
+        while quoted:
+            line = next(self._lines, None)
+            if line is None:
+                return
+            self.number += 1
+            quoted = _still_quoted(line, quoted)
+
+
+def _still_quoted(line: str, quoted: bool) -> bool:
+    """Whether csv's default dialect is inside a quoted cell at the end of
+    `line`, given whether it was at its start."""
+    at_cell_start = not quoted
+    # A quote inside a quoted cell ends it, unless another follows ("").
+    after_quote = False
+    for char in line:
+        if quoted:
+            if char == '"':
+                quoted, after_quote = False, True
+        elif after_quote and char == '"':
+            quoted, after_quote = True, False
+        else:
+            after_quote = False
+            if char in ",\r\n":
+                at_cell_start = True
+            else:
+                quoted = char == '"' and at_cell_start
+                at_cell_start = False
+    return quoted
+
+
+# csv.field_size_limit() is process-wide, so it isn't raised for one file:
+# csv gives up on the row, and the row is rejected.
+def _too_long(error: csv.Error) -> bool:
+    return "field larger than field limit" in str(error)
+
+
 def roster_read(data: bytes) -> list[RosterRow]:
     """Parse the roster's bytes (UTF-8, with or without a BOM) into rows.
 
     Raise RosterUnreadable for a file that is not UTF-8 text, not CSV, or has
-    no usable header row.
+    no usable header row. A row with a cell longer than csv's field limit is
+    a row with an error, not an unreadable file.
     """
     try:
         text = data.decode("utf-8-sig")
@@ -55,7 +117,8 @@ def roster_read(data: bytes) -> list[RosterRow]:
         ) from None
     if "\x00" in text:
         raise RosterUnreadable("The file is not a CSV text file (it has NUL bytes).")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    lines = _Lines(text)
+    reader = csv.reader(lines)
     try:
         header = next(reader, None)
         if header is None:
@@ -73,7 +136,20 @@ def roster_read(data: bytes) -> list[RosterRow]:
                 + f"; missing: {', '.join(missing)} (found: {', '.join(header)})."
             )
         rows = []
-        for cells in reader:
+        while True:
+            lines.record = []
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as error:
+                if not _too_long(error):
+                    raise
+                lines.skip_record()
+                limit = csv.field_size_limit()
+                values = {"_error": f"a cell is longer than {limit} characters"}
+                rows.append(RosterRow(line=lines.number, values=values))
+                continue
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) != len(columns):
@@ -86,10 +162,10 @@ def roster_read(data: bytes) -> list[RosterRow]:
                     for name, cell in zip(columns, cells, strict=True)
                     if name in ROSTER_COLUMNS
                 }
-            rows.append(RosterRow(line=reader.line_num, values=values))
+            rows.append(RosterRow(line=lines.number, values=values))
     except csv.Error as error:
         raise RosterUnreadable(
-            f"The file is not valid CSV (line {reader.line_num}: {error})."
+            f"The file is not valid CSV (line {lines.number}: {error})."
         ) from None
     return rows
 

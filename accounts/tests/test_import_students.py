@@ -176,6 +176,56 @@ def test_a_field_too_long_is_a_rejection_not_a_crash(db, roster):
     assert not User.objects.exists()
 
 
+def test_a_cell_past_the_csv_field_limit_rejects_its_row_only(db, roster):
+    huge = "A" * 131_073  # one past csv.field_size_limit()'s default
+    path = roster(
+        "20000010,Ann,Lee,,ann@example.edu\n"
+        f"20000011,{huge},Wu,,bo@example.edu\n"
+        "20000012,Cy,Ng,,cy@example.edu\n"
+    )
+
+    out, error = run_rejected(path)
+
+    assert error.returncode == 1
+    assert "Line 3: rejected: a cell is longer than 131072 characters." in out
+    assert huge not in out
+    assert "2 created, 0 updated, 0 unchanged, 1 rejected." in out
+    assert set(User.objects.values_list("username", flat=True)) == {
+        "20000010",
+        "20000012",
+    }
+
+
+def test_a_quoted_cell_past_the_limit_over_several_lines_is_one_rejection(db, roster):
+    """The rest of the quoted cell, on the lines after the one csv gave up
+    on, belongs to the rejected row: neither rows of their own nor a
+    reason to lose the next row."""
+    huge = "A" * 131_073
+    path = roster(
+        f'20000010,"{huge}\nstill, the \n""same"" cell",Lee,,a@example.edu\n'
+        "20000011,Bo,Wu,,bo@example.edu\n"
+    )
+
+    out, error = run_rejected(path)
+
+    assert error.returncode == 1
+    assert "Line 4: rejected: a cell is longer than 131072 characters." in out
+    assert "1 created, 0 updated, 0 unchanged, 1 rejected." in out
+    assert list(User.objects.values_list("username", flat=True)) == ["20000011"]
+
+
+def test_lines_are_counted_on_past_a_rejected_quoted_cell(db, roster):
+    huge = "A" * 131_073
+    path = roster(
+        f'20000010,"{huge}\n",Lee,,a@example.edu\nbad,Bo,Wu,,bo@example.edu\n'
+    )
+
+    out, _ = run_rejected(path)
+
+    assert "Line 3: rejected: a cell is longer than 131072 characters." in out
+    assert "Line 4: rejected: 'bad' is not a valid student number." in out
+
+
 def test_column_order_and_case_do_not_matter_and_blank_lines_are_skipped(db, roster):
     path = roster(
         "Lee,Ann,ann@example.edu,20000010\n\n",
