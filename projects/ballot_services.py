@@ -26,7 +26,7 @@ from accounts.permissions import require_coordinator
 from notifications.models import Kind
 from notifications.services import notify
 from pairup.dates import local_text
-from projects import ballot_live, ballot_selectors, services
+from projects import ballot_live, ballot_selectors, realtime, services
 from projects.allocation import allocate
 from projects.ballot_selectors import DUE
 from projects.models import (
@@ -133,7 +133,14 @@ def ballot_save(*, user, project: Project, lab_ids, now=None) -> Ballot:
         for rank, lab in enumerate(labs, start=1)
     )
     _send_views_on_commit([project.pk])
+    _tell_coordinator_pages_on_commit()
     return ballot
+
+
+def _tell_coordinator_pages_on_commit() -> None:
+    """The coordinator pages' ballot section (teams that ranked, the last
+    dry run, the result) changed: they fetch it again after commit."""
+    transaction.on_commit(realtime.broadcast_ballot, robust=True)
 
 
 def _send_views_on_commit(project_ids: list[int]) -> None:
@@ -249,6 +256,7 @@ def ballot_dry_run(*, actor=None, trigger=Trigger.COORDINATOR, now=None) -> Ball
         )
         _solve(run, now)
         run.save()
+        _tell_coordinator_pages_on_commit()
     return run
 
 
@@ -306,6 +314,7 @@ def ballot_run(*, actor=None, trigger=Trigger.COORDINATOR, now=None) -> BallotRu
         window.ballot_ran_at = run.created_at
         BookingWindow.objects.filter(pk=window.pk).update(ballot_ran_at=run.created_at)
         _send_views_on_commit(inputs["teams"])
+        _tell_coordinator_pages_on_commit()
     logger.info(
         "ballot ran (%s): %d of %d teams placed, %d first choices, %d ms to solve",
         trigger,

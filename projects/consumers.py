@@ -16,7 +16,7 @@ from accounts import revocation
 from pairup.internals import RawSocket, wire_frames
 from pairup.layer import Listener, listener
 from projects import board_cache
-from projects.realtime import LABS_GROUP, frames_for_viewer, merge
+from projects.realtime import BALLOT_EVENT, LABS_GROUP, frames_for_viewer, merge
 from projects.selectors import viewer_get
 
 logger = logging.getLogger(__name__)
@@ -74,11 +74,25 @@ class Boards:
                     if event["type"] == "labs.update":
                         board_cache.apply(event)
                         await self._send_slots(event)
+                    elif event["type"] == BALLOT_EVENT:
+                        await self._nudge_coordinator_pages(event)
                     else:
                         for consumer in list(self.sockets):
                             await consumer.on_viewers(event)
         finally:
             self.writing = None
+
+    async def _nudge_coordinator_pages(self, event: dict) -> None:
+        """The ballot changed: only the coordinator pages have something to
+        show for it (their ballot section)."""
+        nudge = _coordinator_nudge(event)
+        for consumer in list(self.sockets):
+            if not consumer.coordinator_view:
+                continue
+            try:
+                await consumer.deliver(*nudge)
+            except Exception:
+                logger.debug("dropped a coordinator nudge", exc_info=True)
 
     async def _send_slots(self, event: dict) -> None:
         """Write each socket the frames its user may see, encoded and framed
@@ -132,8 +146,13 @@ def _framed(frame: dict) -> tuple[list[str], bytes]:
 
 
 # What a change event means to the coordinator page: its counts and lists
-# changed (slots booked, freed or changed; teams formed, joined or left).
-COORDINATOR_CHANGES = {"labs.update": "slots", "labs.viewers": "teams"}
+# changed (slots booked, freed or changed; teams formed, joined or left),
+# or its ballot section did (a team ranked, a dry run, the run).
+COORDINATOR_CHANGES = {
+    "labs.update": "slots",
+    "labs.viewers": "teams",
+    BALLOT_EVENT: "ballot",
+}
 
 
 def _coordinator_nudge(event: dict) -> tuple[list[str], bytes]:

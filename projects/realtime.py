@@ -15,6 +15,7 @@ from projects import board_cache, selectors
 from projects.models import BookingWindow, Lab
 
 LABS_GROUP = "labs"
+BALLOT_EVENT = "labs.ballot"
 
 
 def window_frame(window: BookingWindow) -> dict:
@@ -84,6 +85,8 @@ def merge(events: list[dict]) -> list[dict]:
             if event["type"] == "labs.update":
                 merged[-1]["first_version"] = event.get("version")
             continue
+        if event["type"] == BALLOT_EVENT:
+            continue  # the ballot changed: once says it all
         if event["type"] == "labs.viewers":
             last["viewers"] = [*last["viewers"], *event["viewers"]]
             continue
@@ -127,6 +130,17 @@ def broadcast_all_labs() -> None:
         lab_ids=list(Lab.objects.upcoming().values_list("pk", flat=True)),
         window_changed=True,
     )
+
+
+def broadcast_ballot() -> None:
+    """Tell the coordinator pages that the ballot changed (a team ranked, a
+    dry run, the run). Call on commit.
+
+    Through the board's group, which every coordinator page's socket already
+    reads; the event carries nothing, and only those sockets send a frame
+    for it (the boards show nothing of a ranking).
+    """
+    _send({"type": BALLOT_EVENT})
 
 
 def broadcast_viewers(*, user_ids, project_id: int | None) -> None:

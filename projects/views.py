@@ -703,6 +703,9 @@ def _live_context(request) -> dict:
     fill = charts.slot_fill_data()
     rooms, days = _fill_choices(fill)
     progress = charts.progress_data(counts=counts)
+    page_url = reverse("projects:coordinator")
+    if request.GET:
+        page_url += "?" + request.GET.urlencode()
     return {
         "counts": counts,
         "charts": [
@@ -713,6 +716,9 @@ def _live_context(request) -> dict:
         "rooms": rooms,
         "days": days,
         **_roster(request, rooms, days),
+        "ballot": ballot_selectors.ballot_overview(),
+        # The ballot's buttons come back to the page, also from the fragment.
+        "ballot_next": page_url,
     }
 
 
@@ -734,7 +740,6 @@ def coordinator(request):
                 rooms=rooms, days=days, auto_id="announce-%s"
             ),
             "announcements": coordinator_tools.announcement_list(),
-            "ballot": ballot_selectors.ballot_overview(),
             "live_config": {"socket": COORDINATOR_SOCKET, "liveUrl": live_url},
         }
     )
@@ -745,9 +750,9 @@ def coordinator(request):
 @require_safe
 @coordinator_required
 def coordinator_live(request):
-    """The page's live parts again (counts, pictures, the table with the same
-    filters and page): the page's one request after its socket says the unit
-    changed."""
+    """The page's live parts again (counts, pictures, the ballot, the table
+    with the same filters and page): the page's one request after its socket
+    says the unit or the ballot changed."""
     return render(request, "projects/_coordinator_live.html", _live_context(request))
 
 

@@ -291,6 +291,21 @@ def test_events_queued_together_merge_and_keep_the_viewer_changes_in_order():
     assert (merged[0]["first_version"], merged[0]["version"]) == (5, 6)
 
 
+def test_ballot_changes_queued_together_merge_into_one():
+    from projects.realtime import merge
+
+    ballot = {"type": "labs.ballot"}
+    update = {"type": "labs.update", "labs": [facts()], "window": OPEN, "version": 5}
+
+    merged = merge([ballot, ballot, update, ballot])
+
+    assert [event["type"] for event in merged] == [
+        "labs.ballot",
+        "labs.update",
+        "labs.ballot",
+    ]
+
+
 @pytest.mark.django_db
 def test_a_merged_event_patches_a_copy_inside_its_version_range():
     from projects import board_cache

@@ -129,6 +129,74 @@ def test_without_javascript_a_student_ranks_with_the_form(server, unit, open_pag
     expect(page.locator(".messages")).to_contain_text("it is empty")
 
 
+def test_the_coordinator_page_counts_the_teams_that_rank_live(server, unit, open_page):
+    _, second, _ = unit["labs"]
+    server.shell(
+        "from django.contrib.auth import get_user_model\n"
+        "from projects.services import project_create\n"
+        "dot = get_user_model().objects.get(username='81500004')\n"
+        "if not hasattr(dot, 'membership'):\n"
+        "    project_create(user=dot, description='Dot ranks without scripts')\n"
+    )
+    cora, dot = open_page(), open_page()
+    sign_in(cora, "ballot-coordinator", PASSWORD, wait="attached")
+    cora.goto("/coordinator/")
+    expect(cora.get_by_test_id("coordinator-connection")).to_contain_text("Live")
+    ranked = cora.get_by_test_id("coordinator-ballot-ranked")
+    before, teams = map(int, re.match(r"(\d+) of (\d+)", ranked.inner_text()).groups())
+    sign_in(dot, "81500004", PASSWORD, wait="attached")
+    open_board(dot)
+
+    dot.get_by_test_id("ballot-add").select_option(str(second))
+    dot.get_by_role("button", name="Add to ranking").click()
+    expect(dot.get_by_test_id("ballot-live")).to_contain_text("Saved.")
+
+    # No reload: the ballot section follows, and a screen reader hears it.
+    expect(ranked).to_contain_text(f"{before + 1} of {teams} team")
+    expect(cora.get_by_test_id("coordinator-announcer")).to_contain_text(
+        f"Teams that ranked: {before + 1} of {teams} (was {before} of {teams})"
+    )
+    # Its dry run still comes back to the page, not to the live fragment.
+    expect(
+        cora.get_by_test_id("coordinator-ballot").locator('input[name="next"]')
+    ).to_have_value("/coordinator/")
+
+    # Dot's team takes no part after all (and leaves the next test's figures).
+    dot.locator(f'li[data-lab-id="{second}"] button[data-move="remove"]').click()
+    expect(dot.get_by_test_id("ballot-empty")).to_be_visible()
+    expect(ranked).to_contain_text(f"{before} of {teams} team")
+
+
+def test_the_coordinator_page_asks_again_once_the_ballot_closes(
+    server, unit, open_page
+):
+    """The ballot closing is a moment with no write to nudge the page: the
+    page's own clock asks for its live parts just after it."""
+    cora = open_page()
+    sign_in(cora, "ballot-coordinator", PASSWORD, wait="attached")
+    cora.clock.install()
+    cora.goto("/coordinator/")
+    expect(cora.get_by_test_id("coordinator-connection")).to_contain_text("Live")
+    until_closing = cora.evaluate(
+        """Date.parse(document.querySelector("[data-closes-at]").dataset.closesAt)
+        - Date.now()"""
+    )
+    asked = []
+    cora.on(
+        "request",
+        lambda request: (
+            asked.append(request.url) if "/coordinator/live/" in request.url else None
+        ),
+    )
+
+    cora.clock.fast_forward(until_closing - 5_000)
+    cora.wait_for_timeout(500)
+    assert asked == []
+
+    with cora.expect_request(re.compile(r"/coordinator/live/")):
+        cora.clock.fast_forward(10_000)
+
+
 def test_partners_rank_slots_live_and_then_see_the_slot_the_ballot_gave_them(
     server, unit, open_page
 ):

@@ -7,7 +7,8 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from pairup.tests.helpers import session_cookie
-from projects import services
+from projects import ballot_services, services
+from projects.tests.ballot_helpers import open_ballot
 from projects.tests.factories import LabFactory, make_team
 from projects.tests.test_consumer_labs import HOST, ORIGIN
 
@@ -95,4 +96,49 @@ async def test_deactivating_a_student_nudges_the_coordinator_page(charlie, dana)
         "type": "coordinator",
         "changed": "teams",
     }
+    await page.disconnect()
+
+
+async def test_a_team_ranking_slots_nudges_the_coordinator_page_only(alice, dana):
+    """The page's ballot section counts the teams that ranked; the boards
+    have nothing to show of a ranking."""
+    lab = await sync_to_async(LabFactory)()
+    project = await sync_to_async(make_team)(alice)
+    await sync_to_async(open_ballot)(actor=dana)
+    page, connected = await open_socket(dana)
+    board, _ = await open_socket(alice, "/ws/labs/")
+    assert connected
+
+    await sync_to_async(ballot_services.ballot_save)(
+        user=alice, project=project, lab_ids=[lab.pk]
+    )
+
+    assert await page.receive_json_from(timeout=2) == {
+        "type": "coordinator",
+        "changed": "ballot",
+    }
+    assert await page.receive_nothing()
+    assert await board.receive_nothing()
+    await page.disconnect()
+    await board.disconnect()
+
+
+async def test_a_dry_run_and_the_run_nudge_the_coordinator_page(alice, dana):
+    await sync_to_async(LabFactory)()
+    await sync_to_async(make_team)(alice)  # ranks nothing: the run books nothing
+    await sync_to_async(open_ballot)(actor=dana)
+    page, connected = await open_socket(dana)
+    assert connected
+
+    await sync_to_async(ballot_services.ballot_dry_run)(actor=dana)
+    assert await page.receive_json_from(timeout=2) == {
+        "type": "coordinator",
+        "changed": "ballot",
+    }
+    await sync_to_async(ballot_services.ballot_run)(actor=dana)
+    assert await page.receive_json_from(timeout=2) == {
+        "type": "coordinator",
+        "changed": "ballot",
+    }
+    assert await page.receive_nothing()
     await page.disconnect()

@@ -2,6 +2,7 @@
 on the board and the dashboard, and the coordinator's ballot."""
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.django_db
 BOARD = reverse("projects:lab_board")
 RANK = reverse("projects:ballot_rank")
 COORDINATOR = reverse("projects:coordinator")
+LIVE = reverse("projects:coordinator_live")
 BALLOT_PAGE = reverse("projects:coordinator_ballot")
 DRY_RUN = reverse("projects:coordinator_ballot_dry_run")
 RUN = reverse("projects:coordinator_ballot_run")
@@ -265,6 +267,41 @@ def test_the_coordinator_page_shows_the_ballots_state(
     assert "1 of 2 teams without a slot" in body
     assert "No dry run yet" in body
     assert "Run the ballot now" in body
+
+
+def test_the_ballot_section_is_one_of_the_pages_live_parts(
+    client, window, team, alice, dana
+):
+    client.force_login(dana)
+    page = client.get(COORDINATOR, {"q": "A"}).content.decode()
+    ballot_services.ballot_save(user=alice, project=team, lab_ids=[LabFactory().pk])
+
+    live = client.get(LIVE, {"q": "A"}).content.decode()
+
+    closes = timezone.localtime(window.ballot_closes_at).isoformat()
+    for body in (page, live):
+        assert body.count('data-live-part="ballot"') == 1
+        assert f'data-closes-at="{closes}"' in body
+        # A dry run from a swapped-in section goes back to the page, not to
+        # the fragment.
+        assert f'name="next" value="{COORDINATOR}?q=A"' in body
+    assert "0 of 1 team without a slot" in page
+    assert "1 of 1 team without a slot" in live
+
+
+def test_a_closed_or_first_come_ballot_has_no_closing_time_to_watch(
+    client, window, dana
+):
+    client.force_login(dana)
+    assert "data-closes-at" in client.get(LIVE).content.decode()
+    with time_machine.travel(after_closing(window)):
+        # Due: the run comes within a minute, and says so when it does.
+        assert "data-closes-at" not in client.get(LIVE).content.decode()
+
+    window.mode = BookingWindow.Mode.FIRST_COME
+    services.booking_window_update(actor=dana, window=window, fields=["mode"])
+
+    assert "data-closes-at" not in client.get(LIVE).content.decode()
 
 
 def test_a_dry_run_shows_the_outcome_and_books_nothing(

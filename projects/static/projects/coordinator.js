@@ -1,10 +1,13 @@
-// The coordinator page, live: its counts, pictures and table of students
-// follow the unit as students pair and book.
+// The coordinator page, live: its counts, pictures, ballot and table of
+// students follow the unit as students pair, rank and book.
 //
 // The page listens on the lab board's socket as a coordinator
 // (/ws/labs/?view=coordinator): each change there (a slot booked, freed or
-// changed; a team formed, joined or left) sends this page one small
-// {"type": "coordinator"} frame and no slot frames. A frame makes the page
+// changed; a team formed, joined or left; a team ranking slots, a dry run or
+// the run of the ballot) sends this page one small {"type": "coordinator"}
+// frame and no slot frames. The ballot closing is a moment, not a write: the
+// page asks again just after the closing time its ballot section carries
+// (data-closes-at). A frame makes the page
 // ask for its live parts again with ONE request (/coordinator/live/, the
 // same filters and page), at most one at a time and at most one a second: a
 // burst of bookings costs one or two requests, not one per booking. The
@@ -26,13 +29,17 @@
   const announcer = document.getElementById("coordinator-announcer");
   const MIN_GAP_MS = 1000;
   const RETRY_MS = 5000;
-  const LIVE = "Live: the counts, pictures and table update as students pair and book.";
+  const LIVE = "Live: the counts, pictures, ballot and table update as students pair, rank and book.";
+  const MAX_TIMER_MS = 2147483647; // setTimeout fires at once past this
+  const AFTER_CLOSING_MS = 1000; // the server's clock may be a little behind
+  const CLOCK_AHEAD_RETRY_MS = 30000;
   let attempts = 0;
   let online = false; // the socket is open
   let fetching = false;
   let again = false;
   let lastFetch = 0;
   let timer = null;
+  let closingTimer = null;
   const deferred = {};
 
   function setConnection(text) {
@@ -54,13 +61,52 @@
   function readCounts() {
     const counts = {};
     const list = document.querySelector('[data-testid="counts"]');
-    if (!list) {
-      return counts;
+    if (list) {
+      list.querySelectorAll("dt").forEach((dt) => {
+        counts[dt.textContent.trim()] = dt.nextElementSibling.textContent.trim();
+      });
     }
-    list.querySelectorAll("dt").forEach((dt) => {
-      counts[dt.textContent.trim()] = dt.nextElementSibling.textContent.trim();
-    });
+    // The ballot's "2 of 7": what a coordinator waits for while teams rank.
+    const ranked = document.querySelector('[data-testid="coordinator-ballot-ranked"]');
+    const figures = ranked && ranked.textContent.match(/^\s*(\d+ of \d+)/);
+    if (figures) {
+      counts["Teams that ranked"] = figures[1];
+    }
     return counts;
+  }
+
+  // Ask again just after the ballot closes (its section says when, while
+  // teams may still rank): the section then says the allocation is due.
+  function watchClosing() {
+    window.clearTimeout(closingTimer);
+    closingTimer = null;
+    const part = livePart("ballot");
+    const section = part && part.querySelector("[data-closes-at]");
+    if (!section) {
+      return;
+    }
+    const closes = Date.parse(section.dataset.closesAt);
+    if (Number.isNaN(closes)) {
+      return;
+    }
+    const wait = closes + AFTER_CLOSING_MS - Date.now();
+    if (wait <= 0) {
+      // This clock is past a closing the server hasn't reached: ask again
+      // in a while, not in a loop.
+      closingTimer = window.setTimeout(() => {
+        closingTimer = null;
+        refresh();
+      }, CLOCK_AHEAD_RETRY_MS);
+      return;
+    }
+    closingTimer = window.setTimeout(() => {
+      closingTimer = null;
+      if (Date.now() >= closes + AFTER_CLOSING_MS) {
+        refresh();
+      } else {
+        watchClosing(); // a wait longer than one timer holds
+      }
+    }, Math.min(wait, MAX_TIMER_MS));
   }
 
   function changes(before, after) {
@@ -83,6 +129,9 @@
         details.open = true;
       }
     });
+    if (current.dataset.livePart === "ballot") {
+      watchClosing();
+    }
   }
 
   function apply(html) {
@@ -203,5 +252,6 @@
     });
   }
 
+  watchClosing();
   connect();
 }());
