@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -57,6 +57,9 @@ VIA_PAGE = BookingRecord.Via.PAGE
 # Earlier than any slot: the printable sheets show past slots too.
 EVER = datetime(2000, 1, 1, tzinfo=UTC)
 NO_PROJECT = "You don't have a project yet. Create one first."
+COORDINATOR_NO_PROJECT = (
+    "Coordinators don't have a project; the coordinator page shows the unit's teams."
+)
 
 
 # Helpers ----------------------------------------------------------------
@@ -76,15 +79,29 @@ def _message_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-def _require_project(request) -> Project | None:
-    """Return the user's project, or None after queueing the "create one"
-    message; anyone but a student gets the 403 page (only students have
-    projects, and /projects/new/ would refuse them too)."""
-    if not request.user.is_student:
-        raise PermissionDenied("Only students have projects.")
+def _not_for_staff(request, refusal: str) -> HttpResponse | None:
+    """None for a student. A coordinator is sent to the coordinator page
+    with a message (only students have projects); other staff get the 403
+    page, as the coordinator page would give them."""
+    if request.user.is_student:
+        return None
+    if request.user.is_coordinator:
+        messages.info(request, COORDINATOR_NO_PROJECT)
+        return redirect("projects:coordinator")
+    raise PermissionDenied(refusal)
+
+
+def _require_project(request) -> Project | HttpResponse:
+    """Return the user's project, or where to go instead: a free student to
+    /projects/new/ with the "create one" message, a coordinator to the
+    coordinator page (`_not_for_staff`)."""
+    away = _not_for_staff(request, "Only students have projects.")
+    if away is not None:
+        return away
     project = selectors.project_for_user(user=request.user)
     if project is None:
         messages.info(request, NO_PROJECT)
+        return redirect("projects:project_new")
     return project
 
 
@@ -129,8 +146,9 @@ def _error_code(error: ValidationError) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_new(request):
-    if not request.user.is_student:
-        raise PermissionDenied("Only students create projects.")
+    away = _not_for_staff(request, "Only students create projects.")
+    if away is not None:
+        return away
     if selectors.project_for_user(user=request.user) is not None:
         messages.info(request, "You already have a project.")
         return redirect("projects:project_mine")
@@ -206,8 +224,8 @@ def _refusal(check, **kwargs) -> str | None:
 @require_http_methods(["GET", "POST"])
 def project_mine(request):
     project = _require_project(request)
-    if project is None:
-        return redirect("projects:project_new")
+    if not isinstance(project, Project):
+        return project
     form = None
     if request.method == "POST":
         form = ProjectEditForm(request.POST)
@@ -232,8 +250,8 @@ def project_mine(request):
 def project_invite(request):
     """Invite a student: from the project page (a form) or from search (one click)."""
     project = _require_project(request)
-    if project is None:
-        return redirect("projects:project_new")
+    if not isinstance(project, Project):
+        return project
     one_click = bool(request.POST.get("next"))
     back = _safe_next(request, reverse("projects:project_mine"))
     form = InviteForm(request.POST, action=reverse("projects:project_invite"))
@@ -267,8 +285,8 @@ def project_invite(request):
 @require_http_methods(["GET", "POST"])
 def project_release(request):
     project = _require_project(request)
-    if project is None:
-        return redirect("projects:project_new")
+    if not isinstance(project, Project):
+        return project
     back = reverse("projects:project_mine")
     if project.lab is None:
         if request.method == "POST" and _wants_json(request):
@@ -308,8 +326,8 @@ def project_release(request):
 @require_http_methods(["GET", "POST"])
 def project_dissolve(request):
     project = _require_project(request)
-    if project is None:
-        return redirect("projects:project_new")
+    if not isinstance(project, Project):
+        return project
     if request.method == "POST":
         try:
             services.project_dissolve(user=request.user, project=project, via=VIA_PAGE)

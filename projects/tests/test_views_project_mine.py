@@ -49,10 +49,50 @@ def test_free_student_is_sent_to_new_project(client, charlie, url):
     assert messages_of(response) == ["You don't have a project yet. Create one first."]
 
 
-@pytest.mark.parametrize("url", [MINE, INVITE, RELEASE, DISSOLVE])
-def test_a_coordinator_gets_the_403_page_at_once(client, dana, url):
-    # Not the "create one first" detour to /projects/new/, which is 403 too.
+NO_PROJECT_FOR_COORDINATORS = (
+    "Coordinators don't have a project; the coordinator page shows the unit's teams."
+)
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", MINE),
+        ("post", MINE),
+        ("post", INVITE),
+        ("get", RELEASE),
+        ("post", RELEASE),
+        ("get", DISSOLVE),
+        ("post", DISSOLVE),
+    ],
+)
+def test_a_coordinator_is_sent_to_the_coordinator_page(client, dana, method, url):
+    # Not the 403 page, which tells them to "ask your unit coordinator".
     client.force_login(dana)
+
+    response = getattr(client, method)(url, {"partner": "20000003"})
+
+    assert response.status_code == 302
+    assert response.url == reverse("projects:coordinator")
+    assert messages_of(response) == [NO_PROJECT_FOR_COORDINATORS]
+    assert not Project.objects.exists()
+    assert not Invitation.objects.exists()
+
+
+def test_a_superuser_is_sent_to_the_coordinator_page(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", password="x")
+    client.force_login(admin)
+
+    response = client.get(MINE)
+
+    assert response.status_code == 302
+    assert response.url == reverse("projects:coordinator")
+
+
+@pytest.mark.parametrize("url", [MINE, INVITE, RELEASE, DISSOLVE])
+def test_staff_who_are_not_coordinators_get_the_403_page(client, url):
+    # The coordinator page would refuse them too: no detour.
+    client.force_login(StudentFactory(username="tutor", is_staff=True))
 
     response = client.post(url) if url == INVITE else client.get(url)
 

@@ -3,7 +3,12 @@ from django.urls import reverse
 
 from projects import services
 from projects.models import BookingWindow, Invitation, Lab, Membership, Project
-from projects.tests.factories import LabFactory, lab_starting_in, make_team
+from projects.tests.factories import (
+    LabFactory,
+    StudentFactory,
+    lab_starting_in,
+    make_team,
+)
 from projects.tests.helpers import messages_of
 
 URL = reverse("projects:project_new")
@@ -174,8 +179,24 @@ def test_booking_closed_refuses_the_slot_and_creates_nothing(client, alice, dana
     assert not Lab.objects.filter(project__isnull=False).exists()
 
 
-def test_coordinator_gets_the_403_page(client, dana):
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_coordinator_is_sent_to_the_coordinator_page(client, dana, method):
+    # As from /projects/mine/: not the 403 page ("ask your unit coordinator").
     client.force_login(dana)
+
+    response = getattr(client, method)(URL, {"description": "Staff project"})
+
+    assert response.status_code == 302
+    assert response.url == reverse("projects:coordinator")
+    assert messages_of(response) == [
+        "Coordinators don't have a project; the coordinator page shows the "
+        "unit's teams."
+    ]
+    assert not Project.objects.exists()
+
+
+def test_staff_who_are_not_coordinators_get_the_403_page(client):
+    client.force_login(StudentFactory(username="tutor", is_staff=True))
 
     response = client.post(URL, {"description": "Staff project"})
 
