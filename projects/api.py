@@ -134,7 +134,10 @@ class CoordinatorProjectOut(ProjectOut):
 class ProjectIn(Schema):
     description: Text
     lab: int | None = Field(None, description="a bookable slot's id")
-    partner: Text = Field("", description="a student number to invite")
+    partner: Text = Field(
+        "",
+        description="a student number to invite (a 400 when PAIRUP_TEAM_SIZE is 1)",
+    )
 
 
 class ProjectPatch(Schema):

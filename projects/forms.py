@@ -41,12 +41,18 @@ class ProjectCreateForm(forms.Form):
         help_text="Optional: they get an invitation to join.",
     )
 
-    def __init__(self, *args, labs, booking_open: bool, **kwargs):
+    def __init__(
+        self, *args, labs, booking_open: bool, with_partner: bool = True, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.fields["lab"].queryset = labs
         if not booking_open:
             self.fields["lab"].help_text = "Booking is closed at the moment."
-        self.fields["partner"].widget.attrs.update({"inputmode": "numeric"})
+        if with_partner:
+            self.fields["partner"].widget.attrs.update({"inputmode": "numeric"})
+        else:
+            # Teams of one: nobody could ever accept an invitation.
+            del self.fields["partner"]
         self.helper = _helper("Create project")
 
     def clean_partner(self):

@@ -395,7 +395,8 @@ def project_create(
                 raise ValidationError(
                     "Teams in this unit have one member: there is no partner "
                     "to invite.",
-                    code="team_full",
+                    # The input's fault, not the team's state (API: 400).
+                    code="team_of_one",
                 )
             partner = _find_student(partner_number, field="partner")
             _check_invitable(inviter=user, invitee=partner)

@@ -153,19 +153,24 @@ def project_new(request):
         messages.info(request, "You already have a project.")
         return redirect("projects:project_mine")
     window = BookingWindow.get()
+    with_partner = settings.PAIRUP_TEAM_SIZE > 1
     form = ProjectCreateForm(
         request.POST or None,
         labs=selectors.bookable_labs(),
         booking_open=window.is_booking_open(),
+        with_partner=with_partner,
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        # Teams of one show no partner field; one posted anyway (a form
+        # loaded before) goes to the service, which refuses it.
+        partner = data.get("partner", request.POST.get("partner", ""))
         try:
             project = services.project_create(
                 user=request.user,
                 description=data["description"],
                 lab=data["lab"],
-                partner_number=data["partner"],
+                partner_number=partner,
                 via=VIA_PAGE,
             )
         except ValidationError as error:
@@ -183,7 +188,11 @@ def project_new(request):
     return render(
         request,
         "projects/project_new.html",
-        {"form": form, "team_changes_open": window.team_changes_open},
+        {
+            "form": form,
+            "team_changes_open": window.team_changes_open,
+            "with_partner": with_partner,
+        },
     )
 
 

@@ -1,4 +1,5 @@
 import pytest
+from django.test import override_settings
 
 from accounts.tests.api_helpers import ApiClient, assert_error
 from projects.models import (
@@ -90,6 +91,33 @@ def test_create_with_bad_fields_gets_400_with_each_field_and_creates_nothing(
     assert "64 characters" in body["errors"]["description"][0]
     assert not Project.objects.exists()
     assert not Membership.objects.exists()
+
+
+@override_settings(PAIRUP_TEAM_SIZE=1)
+def test_with_teams_of_one_a_partner_gets_400_and_creates_nothing(alice, bob, window):
+    # The input is to blame (no partner can ever join), not the state of
+    # things: 400 like any bad field, not 409.
+    response = ApiClient(alice).post(
+        "/me/project", {"description": "Robots", "partner": bob.username}
+    )
+
+    body = assert_error(response, 400, "invalid")
+    assert body["errors"] == {
+        "partner": [
+            "Teams in this unit have one member: there is no partner to invite."
+        ]
+    }
+    assert not Project.objects.exists()
+    assert not Membership.objects.exists()
+    assert not Invitation.objects.exists()
+
+
+@override_settings(PAIRUP_TEAM_SIZE=1)
+def test_with_teams_of_one_a_project_without_a_partner_is_created(alice, window):
+    response = ApiClient(alice).post("/me/project", {"description": "Robots"})
+
+    assert response.status_code == 201
+    assert Project.objects.get().member_list() == [alice]
 
 
 def test_create_without_a_description_gets_400(alice, window):

@@ -1,4 +1,5 @@
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
 from projects import services
@@ -98,6 +99,21 @@ def test_staff_who_are_not_coordinators_get_the_403_page(client, url):
 
     assert response.status_code == 403
     assert messages_of(response) == []
+
+
+@override_settings(PAIRUP_TEAM_SIZE=1)
+def test_with_teams_of_one_no_invitation_is_offered(client, alice):
+    project = make_team(alice)
+    client.force_login(alice)
+
+    response = client.get(MINE)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f'action="{INVITE}"' not in body
+    assert "Members (1 of 1)" in body
+    assert "Your team is full." in body
+    assert project.invitations.count() == 0
 
 
 @pytest.mark.parametrize("url", [MINE, INVITE, RELEASE, DISSOLVE])

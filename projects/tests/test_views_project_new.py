@@ -1,4 +1,5 @@
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
 from projects import services
@@ -177,6 +178,50 @@ def test_booking_closed_refuses_the_slot_and_creates_nothing(client, alice, dana
     assert "Booking is closed at the moment." in response.content.decode()
     assert not Project.objects.exists()
     assert not Lab.objects.filter(project__isnull=False).exists()
+
+
+@override_settings(PAIRUP_TEAM_SIZE=1)
+def test_with_teams_of_one_the_form_offers_no_partner(client, alice):
+    client.force_login(alice)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    assert "partner" not in response.context["form"].fields
+    body = response.content.decode()
+    assert 'name="partner"' not in body
+    assert "invite a partner" not in body
+    assert "find a partner</a> first" not in body
+    assert "Teams in this unit have one member" in body
+
+
+@override_settings(PAIRUP_TEAM_SIZE=1)
+def test_with_teams_of_one_a_project_is_created_alone(client, alice):
+    client.force_login(alice)
+
+    response = client.post(URL, {"description": "Robots"})
+
+    assert response.status_code == 302
+    assert messages_of(response) == ["Your project was created."]
+    assert Project.objects.get().member_list() == [alice]
+
+
+@override_settings(PAIRUP_TEAM_SIZE=1)
+def test_with_teams_of_one_a_posted_partner_is_refused_and_nothing_made(
+    client, alice, bob
+):
+    # A form loaded before the unit went to teams of one still sends it.
+    client.force_login(alice)
+
+    response = client.post(URL, {"description": "Robots", "partner": bob.username})
+
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [
+        "Teams in this unit have one member: there is no partner to invite."
+    ]
+    assert response.context["form"]["description"].value() == "Robots"
+    assert not Project.objects.exists()
+    assert not Invitation.objects.exists()
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
