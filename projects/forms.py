@@ -62,9 +62,9 @@ class ProjectCreateForm(forms.Form):
 class ProjectEditForm(forms.Form):
     description = forms.CharField(max_length=64, help_text=DESCRIPTION_HELP, strip=True)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, action: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper("Save description")
+        self.helper = _helper("Save description", action)
 
 
 class InviteForm(forms.Form):

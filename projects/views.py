@@ -203,8 +203,13 @@ def _mine_context(request, project, *, edit_form=None, invite_form=None) -> dict
     return {
         "project": project,
         "members": project.member_list(),
+        # The page also answers /projects/mine/invite/: each form says
+        # where it posts.
         "edit_form": edit_form
-        or ProjectEditForm(initial={"description": project.description}),
+        or ProjectEditForm(
+            initial={"description": project.description},
+            action=reverse("projects:project_mine"),
+        ),
         "invite_form": invite_form
         or InviteForm(action=reverse("projects:project_invite")),
         "has_room": project.has_room(),
@@ -237,7 +242,7 @@ def project_mine(request):
         return project
     form = None
     if request.method == "POST":
-        form = ProjectEditForm(request.POST)
+        form = ProjectEditForm(request.POST, action=reverse("projects:project_mine"))
         if form.is_valid():
             try:
                 services.project_update(

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import override_settings
 from django.urls import reverse
@@ -193,6 +195,33 @@ def test_invite_of_unknown_number_shows_the_form_with_the_reason(client, alice):
     ]
     assert 'value="29999999"' in response.content.decode()
     assert not Invitation.objects.exists()
+
+
+def _form_action(body: str, field: str, page: str) -> str:
+    """Where the page's form with `field` posts (a browser's rule: no action,
+    or an empty one, posts to the page itself)."""
+    for form in re.findall(r"<form\b[^>]*>.*?</form>", body, flags=re.S):
+        if f'name="{field}"' in form:
+            action = re.search(r'action="([^"]*)"', form.split(">", 1)[0])
+            return action.group(1) if action and action.group(1) else page
+    raise AssertionError(f"no form with {field}")
+
+
+def test_after_a_refused_invitation_the_description_form_still_saves(client, alice):
+    # The refused invitation re-renders the page at /projects/mine/invite/:
+    # the description form must not post there (it would ask for a partner
+    # and drop the new description).
+    project = make_team(alice, description="Old")
+    client.force_login(alice)
+    refused = client.post(INVITE, {"partner": "29999999"})
+    action = _form_action(refused.content.decode(), "description", INVITE)
+
+    response = client.post(action, {"description": "New"})
+
+    assert response.status_code == 302
+    assert messages_of(response) == ["The description was saved."]
+    project.refresh_from_db()
+    assert project.description == "New"
 
 
 def test_full_team_cannot_invite(client, alice, charlie, team):
