@@ -93,13 +93,20 @@ def _not_for_staff(request, refusal: str) -> HttpResponse | None:
 
 def _require_project(request) -> Project | HttpResponse:
     """Return the user's project, or where to go instead: a free student to
-    /projects/new/ with the "create one" message, a coordinator to the
-    coordinator page (`_not_for_staff`)."""
+    /projects/new/ with the "create one" message (board.js, asking for JSON:
+    a 409 `no_project`), a coordinator to the coordinator page
+    (`_not_for_staff`)."""
     away = _not_for_staff(request, "Only students have projects.")
     if away is not None:
         return away
     project = selectors.project_for_user(user=request.user)
     if project is None:
+        if _wants_json(request):
+            # board.js (a release in the background) reads a redirect as
+            # "signed out": answer as its other refusals, queue nothing.
+            return _outcome(
+                request, ok=False, text=NO_PROJECT, back="", code="no_project"
+            )
         messages.info(request, NO_PROJECT)
         return redirect("projects:project_new")
     return project

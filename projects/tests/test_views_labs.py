@@ -594,6 +594,27 @@ def test_background_release_answers_json(client, alice, team):
     assert team.lab is None
 
 
+def test_background_release_without_a_project_says_so(client, alice, bob, team):
+    # Bob's board still offers Release when Alice has just dissolved the
+    # team (its frame not yet there): a redirect to /projects/new/ would
+    # read as "You were signed out" on the board, and leave the "create
+    # one" message queued for his next page.
+    lab = LabFactory()
+    services.lab_book(user=alice, project=team, lab=lab)
+    services.project_dissolve(user=alice, project=team)
+    client.force_login(bob)
+
+    response = client.post(reverse("projects:project_release"), **JSON)
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "ok": False,
+        "code": "no_project",
+        "message": "You don't have a project yet. Create one first.",
+    }
+    assert messages_of(response) == []
+
+
 def test_background_release_inside_the_cutoff_is_refused(client, alice, dana, team):
     lab = lab_starting_in(30)
     services.lab_book(user=dana, project=team, lab=lab)
