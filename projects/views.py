@@ -225,6 +225,7 @@ def _mine_context(request, project, *, edit_form=None, invite_form=None) -> dict
         "booking_open": window.is_booking_open(now),
         "slot_changeable": project.lab is not None
         and project.lab.is_before_cutoff(now),
+        "slot_past": project.lab is not None and project.lab.is_past(now),
         "team_size": settings.PAIRUP_TEAM_SIZE,
         "dissolve_refusal": _refusal(
             services.project_dissolve_check, user=request.user, project=project

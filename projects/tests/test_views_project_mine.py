@@ -118,6 +118,21 @@ def test_with_teams_of_one_no_invitation_is_offered(client, alice):
     assert project.invitations.count() == 0
 
 
+def test_a_slot_that_has_passed_is_not_said_to_start_within_the_cutoff(
+    client, alice, dana
+):
+    project = make_team(alice)
+    services.lab_book(user=dana, project=project, lab=lab_starting_in(-120))
+    client.force_login(alice)
+
+    response = client.get(MINE)
+
+    body = response.content.decode()
+    assert "starts within the cut-off" not in body
+    assert "Your team's slot has passed." in body
+    assert reverse("projects:project_release") not in body
+
+
 @pytest.mark.parametrize("url", [MINE, INVITE, RELEASE, DISSOLVE])
 def test_anonymous_is_sent_to_sign_in(client, url):
     response = client.get(url)
