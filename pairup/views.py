@@ -39,6 +39,7 @@ def home(request):
             "project": project,
             "partners": [m for m in members if m.pk != request.user.pk],
             "has_room": project.has_room() if project else False,
+            "slot_past": bool(project and project.lab and project.lab.is_past()),
             "incoming": incoming,
             "outgoing": outgoing,
             "ballot": ballot,

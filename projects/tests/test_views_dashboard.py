@@ -6,7 +6,12 @@ from django.utils import timezone
 
 from projects import services
 from projects.models import Lab
-from projects.tests.factories import LabFactory, StudentFactory, make_team
+from projects.tests.factories import (
+    LabFactory,
+    StudentFactory,
+    lab_starting_in,
+    make_team,
+)
 
 HOME = reverse("home")
 pytestmark = pytest.mark.django_db
@@ -69,6 +74,19 @@ def test_partner_sees_the_slot_the_other_booked(client, alice, bob, team):
     local = timezone.localtime(lab.start)
     assert f"{local:%H:%M}" in body
     assert "Australia/Perth" in body
+
+
+def test_a_slot_that_has_passed_is_not_a_next_step(client, alice, dana):
+    project = make_team(alice)
+    services.lab_book(user=dana, project=project, lab=lab_starting_in(-120))
+    client.force_login(alice)
+
+    response = client.get(HOME)
+
+    steps = response.content.decode().split('data-testid="next-steps"')[1]
+    steps = steps.split("</ul>")[0]
+    assert "Present at" not in steps
+    assert "Your team's slot" in steps and "has passed" in steps
 
 
 def test_dashboard_costs_the_same_queries_for_10_and_1000_slots(
