@@ -1,6 +1,7 @@
 import contextlib
 import json
 import logging
+import re
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -22,8 +23,14 @@ FRAME_MAX_BYTES = 16 * 1024
 NESTING_MAX = 4
 
 
+# The optional client reference of a message frame (docs/protocol.md).
+REF_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
 class BadRequest(Exception):
-    pass
+    def __init__(self, detail: str, ref: str | None = None):
+        super().__init__(detail)
+        self.ref = ref  # the frame's valid ref, echoed in the error
 
 
 def _depth(value, level: int = 1) -> int:
@@ -44,10 +51,17 @@ def parse_frame(text_data: str) -> dict:
         raise BadRequest("Frames must be JSON objects.")
     if _depth(content) > NESTING_MAX:
         raise BadRequest("The frame is nested too deeply.")
+    ref = content.get("ref")
+    if "ref" in content and not (
+        isinstance(ref, str) and REF_PATTERN.fullmatch(ref) is not None
+    ):
+        raise BadRequest('"ref" must be 1 to 32 of A-Z, a-z, 0-9, "_" and "-".')
     if content.get("type") != "message":
-        raise BadRequest('Unknown frame type: send {"type": "message", "text": ...}.')
+        raise BadRequest(
+            'Unknown frame type: send {"type": "message", "text": ...}.', ref
+        )
     if not isinstance(content.get("text"), str):
-        raise BadRequest('A message needs "text" as a string.')
+        raise BadRequest('A message needs "text" as a string.', ref)
     return content
 
 
@@ -186,19 +200,37 @@ class ChatConsumer(revocation.Revocable, AsyncWebsocketConsumer):
         try:
             content = parse_frame(text_data)
         except BadRequest as error:
-            await self.send_error("bad_request", str(error))
+            await self.send_error("bad_request", str(error), ref=error.ref)
             return
+        ref = content.get("ref")
         try:
-            await hub().post(author=self.user, room=self.room, text=content["text"])
+            message = await hub().post(
+                author=self.user, room=self.room, text=content["text"]
+            )
         except ValidationError as error:
             await self.send_error(
-                error.code or "bad_request", error.messages[0], error.params
+                error.code or "bad_request", error.messages[0], error.params, ref=ref
+            )
+            return
+        if ref is not None:
+            # To this socket only: the room's broadcast stays one frame for all.
+            await self.send(
+                text_data=encode({"type": "sent", "ref": ref, "id": message.pk})
             )
 
-    async def send_error(self, code: str, detail: str, params: dict | None = None):
+    async def send_error(
+        self,
+        code: str,
+        detail: str,
+        params: dict | None = None,
+        *,
+        ref: str | None = None,
+    ):
         frame = {"type": "error", "code": code, "detail": detail}
         if params and "retry_after" in params:
             frame["retry_after"] = params["retry_after"]
+        if ref is not None:
+            frame["ref"] = ref
         await self.send(text_data=encode(frame))
 
     # Called by the hub and the listener ---------------------------------

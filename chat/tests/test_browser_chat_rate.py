@@ -5,6 +5,7 @@ A live server of this module's own, allowing 2 messages per 6 s; student
 numbers in the 73xxxxxx range.
 """
 
+import json
 import re
 import subprocess
 import time
@@ -106,3 +107,65 @@ def test_the_error_goes_when_the_socket_reconnects(live_server, page):
     )
     expect(page.locator("#chat-error")).to_have_text("", timeout=1_000)
     expect(page.locator("#chat-input")).to_have_value("seven")
+
+
+def hold_errors_until(page, text: str) -> None:
+    """Route the page's chat socket so that error frames reach the page only
+    after a message frame with `text`: a refusal overtaken by the broadcast
+    of its stored twin."""
+
+    def route(page_side):
+        server_side = page_side.connect_to_server()
+        held = []
+        seen = []
+
+        def from_server(frame):
+            if isinstance(frame, str) and '"type":"error"' in frame and not seen:
+                held.append(frame)
+                return
+            page_side.send(frame)
+            if isinstance(frame, str) and json.loads(frame).get("text") == text:
+                seen.append(frame)
+                while held:
+                    page_side.send(held.pop(0))
+
+        server_side.on_message(from_server)
+
+    page.route_web_socket(re.compile(r"/ws/chat/"), route)
+
+
+def test_two_tabs_sending_the_same_text_one_refused_get_it_back(live_server, page):
+    """The same user in two tabs sends one text from both at once: one is
+    stored, the other refused, and the refusal reaches its tab after the
+    stored twin's broadcast. The refused tab gets its text back."""
+    make_students(live_server, {"73000021": "Xan"})
+    sign_in(page, "73000021", PASSWORD)
+    other = page.context.new_page()
+    for tab in (page, other):
+        hold_errors_until(tab, "twice the same")
+        enter_room(tab, "lobby")
+
+    start_of_window()
+    page.evaluate(SEND_ALL, ["warm-up"])  # the window's first of two
+    for tab in (page, other):
+        expect(tab.locator("#chat-messages .chat-text").last).to_have_text("warm-up")
+    for tab in (page, other):
+        tab.evaluate(SEND_ALL, ["twice the same"])
+
+    # Exactly one is stored, and both tabs show it once.
+    for tab in (page, other):
+        expect(
+            tab.locator("#chat-messages .chat-text", has_text="twice the same")
+        ).to_have_count(1)
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        if any(tab.locator("#chat-error").text_content() for tab in (page, other)):
+            break
+        time.sleep(0.05)
+    page.wait_for_timeout(300)  # anything late has come back by now
+    values = [tab.locator("#chat-input").input_value() for tab in (page, other)]
+    errors = [tab.locator("#chat-error").text_content() for tab in (page, other)]
+    refused = [bool(RATE_LIMITED.match(error)) for error in errors]
+    assert sorted(refused) == [False, True], errors
+    assert values[refused.index(True)] == "twice the same", values
+    assert values[refused.index(False)] == "", values

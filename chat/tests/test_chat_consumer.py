@@ -274,6 +274,101 @@ async def test_rate_limit_off_lets_a_burst_through(alice):
     await socket.disconnect()
 
 
+# The client's reference ("ref") -----------------------------------------
+
+
+@override_settings(PAIRUP_CHAT_RATE=(1, 10))
+async def test_ref_is_echoed_in_the_error_to_its_socket_only(alice):
+    stored_tab = await joined(alice)
+    refused_tab = await joined(alice)
+    await drain(stored_tab)
+    await drain(refused_tab)
+    await stored_tab.send_json_to({"type": "message", "ref": "a-1", "text": "same"})
+    message = await next_of_type(refused_tab, "message")
+    frames = await drain(stored_tab, 0.3)
+    assert {"type": "sent", "ref": "a-1", "id": message["id"]} in frames
+    assert message in frames
+    await refused_tab.send_json_to({"type": "message", "ref": "b_1", "text": "same"})
+    error = await next_of_type(refused_tab, "error")
+    assert (error["code"], error["ref"]) == ("rate_limited", "b_1")
+    assert [f for f in await drain(stored_tab) if f["type"] in ("error", "sent")] == []
+    assert await sync_to_async(count_messages)() == 1
+    await stored_tab.disconnect()
+    await refused_tab.disconnect()
+
+
+async def test_sender_recognises_its_stored_message_by_ref(alice, bob):
+    alice_socket = await joined(alice)
+    alice_tab = await joined(alice)
+    bob_socket = await joined(bob)
+    for socket in (alice_socket, alice_tab, bob_socket):
+        await drain(socket)
+    ref = "Zz_-09" + "x" * 26  # 32 characters, every kind allowed
+    await alice_socket.send_json_to({"type": "message", "ref": ref, "text": " hi "})
+    frames = [
+        f for f in await drain(alice_socket, 0.3) if f["type"] in ("message", "sent")
+    ]
+    message = next(f for f in frames if f["type"] == "message")
+    assert "ref" not in message  # the room's broadcast is the same for everyone
+    assert {"type": "sent", "ref": ref, "id": message["id"]} in frames
+    assert len(frames) == 2
+    for socket in (alice_tab, bob_socket):
+        others = [f for f in await drain(socket) if f["type"] in ("message", "sent")]
+        assert others == [message]  # no `sent` for the other tab, nor for Bob
+    await alice_socket.disconnect()
+    await alice_tab.disconnect()
+    await bob_socket.disconnect()
+
+
+async def test_refused_text_echoes_the_ref(alice):
+    socket = await joined(alice)
+    await socket.send_json_to({"type": "message", "ref": "7", "text": "   "})
+    error = await next_of_type(socket, "error")
+    assert (error["code"], error["ref"]) == ("empty", "7")
+    await socket.send_to(text_data='{"type": "message", "ref": "8", "text": 5}')
+    error = await next_of_type(socket, "error")
+    assert (error["code"], error["ref"]) == ("bad_request", "8")
+    assert await sync_to_async(count_messages)() == 0
+    await socket.disconnect()
+
+
+BAD_REFS = {
+    "empty": "",
+    "too_long": "x" * 33,
+    "space": "a b",
+    "other_character": "a.b",
+    "non_ascii": "é",
+    "number": 5,
+    "null": None,
+    "list": ["a"],
+}
+
+
+@pytest.mark.parametrize("ref", BAD_REFS.values(), ids=BAD_REFS.keys())
+async def test_bad_ref_gets_bad_request_and_nothing_is_stored(alice, ref):
+    socket = await joined(alice)
+    await socket.send_json_to({"type": "message", "ref": ref, "text": "hi"})
+    error = await next_of_type(socket, "error")
+    assert error["code"] == "bad_request"
+    assert "ref" not in error
+    assert await sync_to_async(count_messages)() == 0
+    await socket.send_json_to({"type": "message", "text": "after"})
+    assert (await next_of_type(socket, "message"))["text"] == "after"
+    await socket.disconnect()
+
+
+async def test_message_without_ref_gets_no_sent_frame(alice):
+    socket = await joined(alice)
+    await drain(socket)
+    await socket.send_json_to({"type": "message", "text": "old page"})
+    assert [f["type"] for f in await drain(socket, 0.3)] == ["message"]
+    await socket.send_json_to({"type": "message", "text": "   "})
+    error = await next_of_type(socket, "error")
+    assert sorted(error) == ["code", "detail", "type"]  # no "ref"
+    assert error["code"] == "empty"
+    await socket.disconnect()
+
+
 # Moderation -------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@
   const presenceList = document.getElementById("chat-presence");
 
   const HISTORY_PAGE = 50;
+  const FRAME_MAX_BYTES = 16 * 1024; // the server's limit, before parsing
   const CLOSE_MESSAGES = {
     4401: "Your session ended (you signed out, changed your password, or the account was deactivated). Reload the page to rejoin (you may be asked to sign in).",
     4404: "This room is closed to you now: a coordinator closed it, its team was dissolved, or you are no longer in it.",
@@ -41,12 +42,16 @@
   let reconnectTimer = null;
   let stopped = false;
   let opened = false;
-  // Texts sent and not yet answered, oldest first. Each gets one answer:
-  // its message back, or an error frame; the two kinds can overtake each
-  // other (a refusal is sent at once, a message after the broadcast), so a
-  // refusal is only counted until every text is answered.
+  // Texts sent and not yet answered, oldest first: {ref, text, after, big,
+  // refused}. Each frame carries a ref of its own (docs/protocol.md) and
+  // gets one answer to this socket naming it: `sent` (stored) or an error
+  // (refused). Answers are matched by ref, never by text: the same user's
+  // identical text from another tab is another message. A frame over 16 KiB
+  // is refused unread, so its error has no ref: it answers the oldest such
+  // frame (`big`). Refused texts wait until nothing sent is still pending,
+  // then all come back in the order sent.
   let unanswered = [];
-  let refusals = 0;
+  let lastRef = 0;
   let dropped = []; // unanswered when the last socket closed
   let errorTimer = null;
   let loadingOlder = false;
@@ -271,20 +276,39 @@
     }
   }
 
+  function texts(entries) {
+    return entries.map((entry) => entry.text);
+  }
+
+  function refusedAny() {
+    return unanswered.some((entry) => entry.refused);
+  }
+
   // Once only refused texts are left unanswered, they all come back.
   function settle() {
-    if (refusals && refusals >= unanswered.length) {
-      restore(unanswered);
+    if (unanswered.length && unanswered.every((entry) => entry.refused)) {
+      restore(texts(unanswered));
       unanswered = [];
-      refusals = 0;
     }
   }
 
-  function strike(texts, text) {
-    const index = texts.indexOf(text);
-    if (index >= 0) {
-      texts.splice(index, 1);
+  function pending(ref) {
+    return unanswered.find((entry) =>
+      !entry.refused && (typeof ref === "string" ? entry.ref === ref : entry.big)
+    );
+  }
+
+  // The server stored the text sent with this ref.
+  function stored(ref) {
+    const entry = pending(ref);
+    if (typeof ref !== "string" || !entry) {
+      return;
     }
+    unanswered.splice(unanswered.indexOf(entry), 1);
+    if (!refusedAny()) {
+      setError(""); // sent; a refusal still to come back keeps its error
+    }
+    settle();
   }
 
   function showError(frame) {
@@ -293,8 +317,11 @@
       text = "Rate limited: try again in " + frame.retry_after + " s.";
     }
     setError(text, frame.retry_after);
-    refusals += 1;
-    settle();
+    const entry = pending(frame.ref);
+    if (entry) {
+      entry.refused = true;
+      settle();
+    }
   }
 
   function onFrame(event) {
@@ -309,13 +336,21 @@
       case "history":
         applyHistory(frame.messages);
         // What the last socket left unanswered and is not stored now was
-        // lost with it: it comes back too.
+        // lost with it: it comes back too. Its answer was lost, so only the
+        // text can tell: an own message with the same text, newer than
+        // anything the page had when it was sent, counts as it (a refused
+        // one was not stored, whatever the history holds).
         for (const message of frame.messages) {
           if (message.author_id === page.user_id) {
-            strike(dropped, message.text);
+            const index = dropped.findIndex((entry) =>
+              !entry.refused && entry.text === message.text && message.id > entry.after
+            );
+            if (index >= 0) {
+              dropped.splice(index, 1);
+            }
           }
         }
-        restore(dropped);
+        restore(texts(dropped));
         dropped = [];
         if (!synced || stick) {
           scrollToBottom(); // a resync leaves a reader who scrolled up in place
@@ -327,15 +362,13 @@
           placeDividers();
         }
         if (frame.author_id === page.user_id) {
-          strike(unanswered, frame.text);
-          if (!refusals) {
-            setError(""); // sent; a refusal still to come back keeps its error
-          }
-          settle();
-          scrollToBottom();
+          scrollToBottom(); // answered by its `sent`, matched by ref
           return;
         }
         break;
+      case "sent":
+        stored(frame.ref);
+        return;
       case "status":
         addStatus(frame.text);
         break;
@@ -388,7 +421,6 @@
     socket = null;
     dropped = dropped.concat(unanswered);
     unanswered = [];
-    refusals = 0;
     if (stopped) {
       return;
     }
@@ -401,7 +433,7 @@
       stopped = true;
       setState("closed", "Disconnected");
       showNotice(CLOSE_MESSAGES[code]);
-      restore(dropped); // shown, to copy: it may not have been stored
+      restore(texts(dropped)); // shown, to copy: it may not have been stored
       input.disabled = true;
       return;
     }
@@ -432,8 +464,17 @@
     if (!text || !socket || socket.readyState !== WebSocket.OPEN) {
       return;
     }
-    socket.send(JSON.stringify({ type: "message", text: text }));
-    unanswered.push(text);
+    lastRef += 1;
+    const ref = String(lastRef);
+    const frame = JSON.stringify({ type: "message", ref: ref, text: text });
+    socket.send(frame);
+    unanswered.push({
+      ref: ref,
+      text: text,
+      after: newestId,
+      big: new TextEncoder().encode(frame).length > FRAME_MAX_BYTES,
+      refused: false,
+    });
     input.value = "";
     setError("");
   }
