@@ -113,9 +113,13 @@ class ProfileForm(forms.ModelForm):
             "please_assign_me": "The coordinator sees this and may pair you up.",
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, with_partner: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].required = True
+        if not with_partner:
+            # Teams of one: nobody looks for a partner. The stored flag is
+            # left as it is (the caller passes it on unchanged).
+            del self.fields["looking_for_partner"]
         self.helper = submit_helper("Save profile")
 
     def clean_preferred_name(self):

@@ -106,9 +106,15 @@ def profile(request):
     # The form edits a copy: a ModelForm writes valid fields onto its instance
     # while validating, and a failed form must not show unsaved values as the
     # signed-in user's (the navbar's display name).
-    form = ProfileForm(request.POST or None, instance=copy(request.user))
+    form = ProfileForm(
+        request.POST or None,
+        instance=copy(request.user),
+        with_partner=settings.PAIRUP_TEAM_SIZE > 1,
+    )
     if request.method == "POST" and form.is_valid():
-        profile_update(user=request.user, **form.cleaned_data)
+        # A field the form leaves out keeps its stored value.
+        data = {"looking_for_partner": request.user.looking_for_partner}
+        profile_update(user=request.user, **(data | form.cleaned_data))
         messages.success(request, "Your profile was saved.")
         return redirect("profile")
     return render(

@@ -445,9 +445,12 @@ def lab_rooms_and_days(*, now=None) -> tuple[list[str], list[date]]:
     return rooms, days
 
 
-def student_search(*, q: str, project: Project | None = None) -> list:
+def student_search(
+    *, q: str, project: Project | None = None, looking_first: bool = True
+) -> list:
     """Find students by name or number; free "looking" students first, then
-    other "looking" ones, then by last name.
+    other "looking" ones, then by last name (by last name only without
+    `looking_first`: in teams of one the flag means nothing).
 
     Each result has `has_project` annotated, and with the searcher's
     `project`, `invitation_id`: its pending invitation to that student, if
@@ -479,8 +482,7 @@ def student_search(*, q: str, project: Project | None = None) -> list:
             ),
         )
         .order_by(
-            "-free_and_looking",
-            "-looking_for_partner",
+            *(("-free_and_looking", "-looking_for_partner") if looking_first else ()),
             "last_name",
             "first_name",
             "username",

@@ -440,9 +440,13 @@ def student_search(request):
         raise PermissionDenied("Only students search for partners.")
     form = StudentSearchForm(request.GET or None)
     project = selectors.project_for_user(user=request.user)
+    # Teams of one: still a way to look a student up, but nobody to invite.
+    with_partner = settings.PAIRUP_TEAM_SIZE > 1
     results = []
     if form.is_valid():
-        results = selectors.student_search(q=form.cleaned_data["q"], project=project)
+        results = selectors.student_search(
+            q=form.cleaned_data["q"], project=project, looking_first=with_partner
+        )
     return render(
         request,
         "projects/student_search.html",
@@ -451,7 +455,8 @@ def student_search(request):
             "results": results,
             "searched": form.is_bound,
             "limit": selectors.SEARCH_LIMIT,
-            "can_invite": project is not None and project.has_room(),
+            "can_invite": with_partner and project is not None and project.has_room(),
+            "with_partner": with_partner,
             "back": request.get_full_path(),
         },
     )
