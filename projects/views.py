@@ -457,6 +457,8 @@ def student_search(request):
             "limit": selectors.SEARCH_LIMIT,
             "can_invite": with_partner and project is not None and project.has_room(),
             "with_partner": with_partner,
+            # Only members invite: a free student is shown the way there.
+            "invite_hint": with_partner and project is None,
             "back": request.get_full_path(),
         },
     )

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -197,3 +199,25 @@ def test_search_is_for_students_only(client, alice, user):
 
     assert response.status_code == 403
     assert "20000001" not in response.content.decode()
+
+
+def test_a_free_student_is_told_to_start_a_project_to_invite(client, alice, charlie):
+    client.force_login(charlie)
+
+    response = client.get(SEARCH, {"q": "alice"})
+
+    hint = re.search(r'<p [^>]*data-testid="invite-hint".*?</p>', response.text, re.S)
+    assert results(response) == ["20000001"]
+    assert INVITE not in response.text
+    assert hint is not None
+    assert f'href="{reverse("projects:project_new")}"' in hint[0]
+    assert "partner" in hint[0]
+
+
+def test_a_member_gets_no_start_a_project_hint(client, alice, bob, team):
+    StudentFactory(username="20000011", first_name="Sam")
+    client.force_login(alice)
+
+    response = client.get(SEARCH, {"q": "sam"})
+
+    assert 'data-testid="invite-hint"' not in response.text
