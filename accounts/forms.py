@@ -32,6 +32,22 @@ def submit_helper(label: str) -> FormHelper:
     return helper
 
 
+# Autofill tokens (WCAG 2.2 SC 1.3.5): a phone fills in the student's own
+# name and email.
+OWN_DETAILS_AUTOFILL = {
+    "first_name": "given-name",
+    "last_name": "family-name",
+    "preferred_name": "nickname",
+    "email": "email",
+}
+
+
+def _autofill(form: forms.BaseForm, tokens: dict[str, str]) -> None:
+    for name, token in tokens.items():
+        if name in form.fields:
+            form.fields[name].widget.attrs["autocomplete"] = token
+
+
 class RegisterForm(UserCreationForm):
     class Meta:
         model = User
@@ -49,6 +65,7 @@ class RegisterForm(UserCreationForm):
         self.fields["username"].widget.attrs.update(
             {"autocomplete": "username", "inputmode": "numeric"}
         )
+        _autofill(self, OWN_DETAILS_AUTOFILL)
         self.helper = submit_helper("Create account")
 
     def clean_first_name(self):
@@ -116,6 +133,7 @@ class ProfileForm(forms.ModelForm):
     def __init__(self, *args, with_partner: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].required = True
+        _autofill(self, OWN_DETAILS_AUTOFILL)
         if not with_partner:
             # Teams of one: nobody looks for a partner. The stored flag is
             # left as it is (the caller passes it on unchanged).

@@ -1,5 +1,7 @@
 """The small pages around the account flows, with their query budgets."""
 
+import re
+
 import pytest
 
 
@@ -52,3 +54,34 @@ def test_signed_in_navbar_shows_the_display_name_and_profile_link(client, alice)
     response = client.get("/accounts/profile/")
 
     assert 'href="/accounts/profile/" data-testid="nav-user">Alice</a>' in response.text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "fields"),
+    [
+        (
+            "/accounts/register/",
+            {
+                "first_name": "given-name",
+                "last_name": "family-name",
+                "preferred_name": "nickname",
+                "email": "email",
+            },
+        ),
+        ("/accounts/profile/", {"preferred_name": "nickname", "email": "email"}),
+    ],
+)
+def test_name_and_email_fields_say_what_they_are_for_autofill(
+    client, alice, url, fields
+):
+    """WCAG 2.2 SC 1.3.5 (Identify Input Purpose, AA): a phone's autofill
+    fills the student's own name and email."""
+    if url == "/accounts/profile/":
+        client.force_login(alice)
+
+    html = client.get(url).text
+
+    for name, token in fields.items():
+        tag = re.search(rf'<input [^>]*name="{name}"[^>]*>', html)[0]
+        assert f'autocomplete="{token}"' in tag, tag
