@@ -127,6 +127,7 @@ def seed() -> dict:
         Invitation.objects.bulk_create(
             Invitation(
                 project=project,
+                project_number=project.pk,
                 inviter=project_first,
                 invitee=invitee,
             )

@@ -681,9 +681,9 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ("project", "inviter", "invitee", "status", "created_at")
+    list_display = ("team", "inviter", "invitee", "status", "created_at")
     list_filter = ("status", "created_at")
-    list_select_related = ("project", "inviter", "invitee")
+    list_select_related = ("inviter", "invitee")
     search_fields = (
         "invitee__username",
         "invitee__first_name",
@@ -694,6 +694,7 @@ class InvitationAdmin(admin.ModelAdmin):
     )
     readonly_fields = (
         "project",
+        "project_number",
         "inviter",
         "invitee",
         "status",
@@ -713,6 +714,11 @@ class InvitationAdmin(admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+    @admin.display(description="team", ordering="project_number")
+    def team(self, invitation):
+        # A dissolved team's invitations outlive it, cancelled.
+        return invitation.team + ("" if invitation.project_id else " (dissolved)")
 
     @admin.action(
         description="Cancel the selected pending invitations",

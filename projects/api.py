@@ -154,8 +154,13 @@ class InvitationOut(Schema):
     created_at: datetime
 
     @staticmethod
+    def resolve_project_id(invitation):
+        # A dissolved team's (cancelled) invitation keeps only its number.
+        return invitation.project_id or invitation.project_number
+
+    @staticmethod
     def resolve_description(invitation):
-        return invitation.project.description
+        return invitation.project.description if invitation.project else ""
 
     @staticmethod
     def resolve_created_at(invitation):

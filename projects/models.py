@@ -153,8 +153,18 @@ class Invitation(TimeStampedModel):
         DECLINED = "declined", "Declined"
         CANCELLED = "cancelled", "Cancelled"
 
+    # A dissolved team's invitations outlive it, cancelled (rule 5): a stale
+    # page's Accept then says why instead of a 404. `project_number` keeps
+    # the team's number, the only part of its name they go on showing.
     project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="invitations"
+        Project,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations",
+    )
+    project_number = models.PositiveBigIntegerField(
+        "team", null=True, blank=True, editable=False
     )
     inviter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -179,10 +189,24 @@ class Invitation(TimeStampedModel):
                 condition=Q(status="pending"),
                 name="one_pending_invitation_per_project_invitee",
             ),
+            models.CheckConstraint(
+                condition=~Q(status="pending") | Q(project__isnull=False),
+                name="pending_invitation_has_a_project",
+            ),
         ]
 
     def __str__(self):
-        return f"Team {self.project_id} invites {self.invitee.username} ({self.status})"
+        return f"{self.team} invites {self.invitee.username} ({self.status})"
+
+    def save(self, *args, **kwargs):
+        if self.project_id is not None:
+            self.project_number = self.project_id
+        super().save(*args, **kwargs)
+
+    @property
+    def team(self) -> str:
+        """The team's name as far as the invitee saw it: its number."""
+        return f"Team {self.project_id or self.project_number}"
 
 
 class BookingWindow(models.Model):

@@ -82,7 +82,8 @@ def project_get_for_user(*, user, project_id: int) -> Project:
 def invitation_get_for_user(
     *, user, invitation_id: int, as_invitee: bool
 ) -> Invitation:
-    """Return the invitation to its invitee, or to a member of the inviting project.
+    """Return the invitation to its invitee, or to a member of the inviting
+    project (a dissolved team's: to its inviter).
 
     Raise Http404 for anyone else, whatever the invitation's state.
     """
@@ -95,6 +96,11 @@ def invitation_get_for_user(
         raise Http404("No such invitation.")
     if as_invitee:
         if invitation.invitee_id != user.pk:
+            raise Http404("No such invitation.")
+        return invitation
+    if invitation.project_id is None:
+        # Its team was dissolved: only its inviter still knows of it.
+        if invitation.inviter_id != user.pk:
             raise Http404("No such invitation.")
         return invitation
     if not Membership.objects.filter(

@@ -8,7 +8,7 @@ coordinators are not, but get the same integrity checks.
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -290,7 +290,7 @@ def _tell_invitees(invitations, *, reason: str, actor=None) -> None:
             users=[invitation.invitee_id],
             actor=actor,
             link=reverse("home"),
-            team=f"Team {invitation.project_id}",
+            team=invitation.team,
             reason=reason,
         )
 
@@ -487,7 +487,8 @@ def project_dissolve_check(*, user, project: Project) -> None:
 @transaction.atomic
 def project_dissolve(*, user, project: Project, via: str = Via.PAGE) -> None:
     """Delete the project: members become free, its slot is released, its
-    invitations go with it."""
+    pending invitations are cancelled (they outlive it, without a project,
+    keeping its number)."""
     now = timezone.now()
     _require_member(user, project)
     _require_team_changes_open(user)
@@ -513,10 +514,7 @@ def project_dissolve(*, user, project: Project, via: str = Via.PAGE) -> None:
         team=team,
         released=f" and released its lab slot {slot_label(lab)}" if lab else "",
     )
-    _tell_invitees(
-        project.invitations.filter(status=Invitation.Status.PENDING),
-        reason="the team was dissolved",
-    )
+    _cancel_invitations(project.invitations.all(), reason="the team was dissolved")
     members = _member_ids(project)
     _viewers_on_commit(members, None)
     # Its ballot goes with it (a cascade); the members' pages are told.
@@ -600,8 +598,19 @@ def _require_pending(invitation: Invitation) -> Invitation:
     """Reload the invitation under the transaction and check it is pending."""
     invitation = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
     if invitation is None or invitation.status != Invitation.Status.PENDING:
-        raise ValidationError(NOT_PENDING, code="not_pending")
+        _refuse_not_pending(invitation)
     return invitation
+
+
+def _refuse_not_pending(invitation: Invitation | None) -> NoReturn:
+    """Say the invitation is no longer pending, and why if its team is gone
+    (naming only the team's number: what the invitee saw)."""
+    if invitation is not None and invitation.project_id is None:
+        raise ValidationError(
+            f"{NOT_PENDING[:-1]}: {invitation.team} was dissolved.",
+            code="not_pending",
+        )
+    raise ValidationError(NOT_PENDING, code="not_pending")
 
 
 @transaction.atomic
@@ -609,10 +618,18 @@ def invitation_accept(*, user, invitation: Invitation) -> Membership:
     """Join the inviting team, if the user is still free and the team has room."""
     if invitation.invitee_id != user.pk:
         raise ValidationError("This invitation is not yours.", code="not_invitee")
+    if invitation.project_id is None:
+        # Its team was dissolved: it can never be pending again.
+        _refuse_not_pending(invitation)
     _require_team_changes_open(user)
     # Lock order: student, project, invitation (see _lock_student).
     _lock_student(user)
-    project = _lock_project(invitation.project)
+    try:
+        project = _lock_project(invitation.project)
+    except ValidationError:
+        # Dissolved since it was read: its invitation was cancelled with it.
+        _require_pending(invitation)
+        raise
     invitation = _require_pending(invitation)
     if Membership.objects.filter(user=user).exists():
         raise ValidationError(
@@ -656,6 +673,13 @@ def invitation_decline(*, user, invitation: Invitation) -> Invitation:
 
 @transaction.atomic
 def invitation_cancel(*, user, invitation: Invitation) -> Invitation:
+    if invitation.project_id is None:
+        # Its team was dissolved; only its inviter (or a coordinator) learns so.
+        if invitation.inviter_id != user.pk and not user.is_coordinator:
+            raise ValidationError(
+                "You are not a member of this project.", code="not_member"
+            )
+        _refuse_not_pending(invitation)
     _require_member(user, invitation.project)
     invitation = _require_pending(invitation)
     _tell_invitees(

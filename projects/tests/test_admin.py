@@ -815,7 +815,8 @@ def test_dissolving_a_project_goes_through_the_service(admin_client, alice, bob)
     assert response["Location"] == reverse("admin:projects_project_changelist")
     assert not Project.objects.exists()
     assert not Membership.objects.exists()
-    assert not Invitation.objects.exists()
+    # Rule 5: cancelled, not deleted.
+    assert Invitation.objects.get().status == Invitation.Status.CANCELLED
     assert BookingRecord.objects.filter(action="dissolve", via="admin").exists()
     assert history(project) == [(DELETION, "")]
 
@@ -854,6 +855,27 @@ def test_cancelling_invitations_in_bulk(admin_client, alice, bob, charlie):
 
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.CANCELLED
+
+
+def test_a_dissolved_teams_invitation_shows_its_team_by_number(
+    admin_client, alice, bob
+):
+    project = make_team(alice)
+    invitation = services.invitation_send(
+        user=alice, project=project, invitee_number=bob.username
+    )
+    services.project_dissolve(user=alice, project=project)
+
+    listing = admin_client.get(reverse("admin:projects_invitation_changelist"))
+    page = admin_client.get(
+        reverse("admin:projects_invitation_change", args=[invitation.pk])
+    )
+
+    assert listing.status_code == page.status_code == 200
+    assert f"Team {project.pk} (dissolved)" in listing.content.decode()
+    assert f"Team {project.pk} invites {bob.username} (cancelled)" in (
+        page.content.decode()
+    )
 
 
 def test_the_window_list_opens_its_single_form(admin_client):

@@ -3,6 +3,7 @@ import pytest
 from accounts.tests.api_helpers import ApiClient, assert_error
 from accounts.tests.factories import StudentFactory
 from projects import services
+from projects.api import InvitationOut
 from projects.models import BookingWindow, Invitation, Membership
 from projects.tests.factories import make_team
 
@@ -198,6 +199,44 @@ def test_accepting_a_declined_invitation_gets_409(charlie, invitation):
 
     body = assert_error(response, 409, "not_pending")
     assert body["detail"] == "This invitation is no longer pending."
+
+
+@pytest.mark.parametrize("action", ["accept", "decline"])
+def test_answering_a_dissolved_teams_invitation_gets_409(
+    alice, charlie, invitation, action
+):
+    team = invitation.project_id
+    services.project_dissolve(user=alice, project=invitation.project)
+
+    response = ApiClient(charlie).post(f"/invitations/{invitation.pk}/{action}")
+
+    body = assert_error(response, 409, "not_pending")
+    assert body["detail"] == (
+        f"This invitation is no longer pending: Team {team} was dissolved."
+    )
+    assert not Membership.objects.filter(user=charlie).exists()
+
+
+def test_cancelling_a_dissolved_teams_invitation_gets_409(alice, invitation):
+    services.project_dissolve(user=alice, project=invitation.project)
+
+    response = ApiClient(alice).post(f"/invitations/{invitation.pk}/cancel")
+
+    assert_error(response, 409, "not_pending")
+
+
+def test_a_dissolved_teams_invitation_still_reads_as_its_schema(alice, invitation):
+    team = invitation.project_id
+    services.project_dissolve(user=alice, project=invitation.project)
+    invitation.refresh_from_db()
+
+    out = InvitationOut.from_orm(invitation).dict()
+
+    assert (out["project_id"], out["description"], out["status"]) == (
+        team,
+        "",
+        "cancelled",
+    )
 
 
 def test_accepting_while_team_changes_are_closed_gets_409(charlie, invitation, window):

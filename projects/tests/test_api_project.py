@@ -257,7 +257,8 @@ def test_member_dissolves_the_project(alice, bob, charlie, window):
     assert response.status_code == 204
     assert not Project.objects.filter(pk=project.pk).exists()
     assert not Membership.objects.filter(user=alice).exists()
-    assert not Invitation.objects.exists()
+    # Rule 5: cancelled, not deleted.
+    assert Invitation.objects.get().status == Invitation.Status.CANCELLED
     record = BookingRecord.objects.filter(action="dissolve").get()
     assert (record.from_lab, record.via) == (lab, "api")
 

@@ -229,9 +229,36 @@ def test_an_invitation_to_a_dissolved_project_cannot_be_accepted(alice, bob):
     invitation = invite(project, alice, bob)
     services.project_dissolve(user=alice, project=project)
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as accepting:
         services.invitation_accept(user=bob, invitation=invitation)
+    assert accepting.value.messages == [
+        f"This invitation is no longer pending: Team {project.pk} was dissolved."
+    ]
     assert not Membership.objects.filter(user=bob).exists()
+
+
+def test_dissolving_cancels_the_invitations_which_keep_the_teams_number(alice, bob):
+    project = make_team(alice)
+    invitation = invite(project, alice, bob)
+
+    services.project_dissolve(user=alice, project=project)
+
+    invitation.refresh_from_db()
+    assert invitation.status == Invitation.Status.CANCELLED
+    assert invitation.responded_at is not None
+    assert invitation.project is None
+    assert invitation.project_number == project.pk
+    assert str(invitation) == f"Team {project.pk} invites {bob.username} (cancelled)"
+    # Alice's new team may invite Bob again.
+    assert invite(make_team(alice), alice, bob).status == Invitation.Status.PENDING
+
+
+def test_a_pending_invitation_always_has_its_team(alice, bob):
+    project = make_team(alice)
+    invitation = invite(project, alice, bob)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invitation.objects.filter(pk=invitation.pk).update(project=None)
 
 
 def test_team_size_comes_from_settings(alice, settings):

@@ -220,7 +220,8 @@ def test_dissolve_frees_members_releases_slot_and_cancels_invitations(
 
     assert not Project.objects.filter(pk=project.pk).exists()
     assert not Membership.objects.filter(user=alice).exists()
-    assert not Invitation.objects.filter(status=Invitation.Status.PENDING).exists()
+    # Cancelled, not deleted (rule 5): a stale Accept can say why.
+    assert Invitation.objects.get().status == Invitation.Status.CANCELLED
     assert Project.objects.filter(lab=lab).count() == 0
     # bob is free to start his own project and to book the slot
     services.project_create(user=bob, description="Bob's", lab=lab)

@@ -121,6 +121,52 @@ def test_accepting_an_answered_invitation_says_why(client, bob, invitation):
     assert not Membership.objects.filter(user=bob).exists()
 
 
+@pytest.mark.parametrize("action", ["accept", "decline"])
+def test_answering_after_the_team_was_dissolved_says_why(
+    client, alice, bob, invitation, action
+):
+    """Rule 5: dissolving cancels the invitation; a stale page's button
+    redirects back with the reason (not a 404), naming only the team's
+    number, which the invitee saw."""
+    team = invitation.project_id
+    services.project_dissolve(user=alice, project=invitation.project)
+    client.force_login(bob)
+
+    response = client.post(url(action, invitation.pk))
+
+    assert response.status_code == 302
+    assert response.url == reverse("home")
+    assert messages_of(response) == [
+        f"This invitation is no longer pending: Team {team} was dissolved."
+    ]
+    invitation.refresh_from_db()
+    assert invitation.status == Invitation.Status.CANCELLED
+    assert not Membership.objects.filter(user=bob).exists()
+
+
+def test_the_inviter_cancelling_after_dissolving_says_why(client, alice, invitation):
+    team = invitation.project_id
+    services.project_dissolve(user=alice, project=invitation.project)
+    client.force_login(alice)
+
+    response = client.post(url("cancel", invitation.pk))
+
+    assert response.status_code == 302
+    assert messages_of(response) == [
+        f"This invitation is no longer pending: Team {team} was dissolved."
+    ]
+
+
+@pytest.mark.parametrize("action", ["accept", "decline", "cancel"])
+def test_a_dissolved_teams_invitation_is_still_nobody_elses(
+    client, alice, charlie, invitation, action
+):
+    services.project_dissolve(user=alice, project=invitation.project)
+    client.force_login(charlie)
+
+    assert client.post(url(action, invitation.pk)).status_code == 404
+
+
 def test_accepting_while_in_another_team_says_why(client, bob, charlie, invitation):
     make_team(charlie, bob)  # cancels Alice's invitation to Bob
     invitation.refresh_from_db()
