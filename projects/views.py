@@ -371,7 +371,13 @@ def project_dissolve(request):
     return render(
         request,
         "projects/project_dissolve.html",
-        {"project": project, "members": project.member_list(), "outgoing": outgoing},
+        {
+            "project": project,
+            "members": project.member_list(),
+            "outgoing": outgoing,
+            # A slot that has passed is let go, not released for booking.
+            "slot_past": project.lab is not None and project.lab.is_past(),
+        },
     )
 
 

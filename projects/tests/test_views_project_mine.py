@@ -293,6 +293,23 @@ def test_release_asks_for_confirmation_first(client, alice):
     assert project.lab == lab
 
 
+@pytest.mark.parametrize("booking_open", [True, False])
+def test_release_page_is_never_offered_for_a_slot_that_has_passed(
+    client, alice, dana, booking_open
+):
+    project = make_team(alice)
+    services.lab_book(user=dana, project=project, lab=lab_starting_in(-30))
+    set_window(booking_open=booking_open)
+    client.force_login(alice)
+
+    response = client.get(RELEASE)
+
+    assert response.status_code == 302
+    assert response.url == MINE
+    project.refresh_from_db()
+    assert project.lab is not None
+
+
 def test_member_releases_the_slot(client, alice):
     lab = LabFactory()
     project = make_team(alice, lab=lab)
@@ -366,6 +383,25 @@ def test_dissolve_page_says_what_will_happen(client, alice, charlie):
     assert "cancel 1 pending invitation" in body
     assert "chat room and its whole history" in body
     assert Project.objects.filter(pk=project.pk).exists()
+
+
+def test_dissolve_page_does_not_promise_to_release_a_slot_that_has_passed(
+    client, alice, dana
+):
+    """A team whose slot has passed may dissolve (rule 5), but there is
+    nothing left to release for booking: the page says so."""
+    project = make_team(alice)
+    lab = lab_starting_in(-30)
+    services.lab_book(user=dana, project=project, lab=lab)
+    client.force_login(alice)
+
+    response = client.get(DISSOLVE)
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "release your lab slot" not in body
+    effects = re.search(r'data-testid="dissolve-effects">(.*?)</ul>', body, re.S)
+    assert "has passed, so there is nothing to release" in effects.group(1)
 
 
 def test_member_dissolves_the_project(client, alice, bob, charlie):
