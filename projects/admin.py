@@ -200,6 +200,18 @@ def student_label(user) -> str:
     return f"{user.username} {user.get_full_name() or user.display_name}".strip()
 
 
+def _slot_past(lab: Lab | None) -> bool:
+    """A slot that has started is let go, never freed for another team."""
+    return lab is not None and lab.is_past()
+
+
+def _freed(lab: Lab | None, free: str, past: str) -> str:
+    """What letting go of the team's slot did, for a message."""
+    if lab is None:
+        return ""
+    return past if lab.is_past() else free
+
+
 class AdminSlotField(forms.ModelChoiceField):
     """Every slot, labelled with who holds it (coordinators may book any)."""
 
@@ -511,6 +523,7 @@ class ProjectAdmin(admin.ModelAdmin):
             title=f"Release the slot of {project}",
             submit="Yes, release the slot",
             lab=lab,
+            slot_past=_slot_past(lab),
         )
 
     def member_add_view(self, request, object_id):
@@ -570,7 +583,7 @@ class ProjectAdmin(admin.ModelAdmin):
                 if not dissolved:
                     message = f"{project}: removed the member {label}."
                     return self._changed(request, project, message)
-                freed = "; its slot is free" if lab else ""
+                freed = _freed(lab, "; its slot is free", " (its slot had passed)")
                 self.message_user(
                     request,
                     f"{project} had no members left and was dissolved{freed}.",
@@ -588,6 +601,7 @@ class ProjectAdmin(admin.ModelAdmin):
             submit="Yes, remove them",
             membership=membership,
             last_member=len(memberships) == 1,
+            slot_past=_slot_past(project.lab),
         )
 
     def dissolve_view(self, request, object_id):
@@ -604,10 +618,12 @@ class ProjectAdmin(admin.ModelAdmin):
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
+                freed = _freed(
+                    project.lab, "; its slot is free", " (its slot had passed)"
+                )
                 self.message_user(
                     request,
-                    f"{project} was dissolved: its members are free"
-                    + ("; its slot is free." if project.lab_id else "."),
+                    f"{project} was dissolved: its members are free{freed}.",
                     messages.SUCCESS,
                 )
                 return redirect(
@@ -623,6 +639,7 @@ class ProjectAdmin(admin.ModelAdmin):
             pending_invitations=project.invitations.filter(
                 status=Invitation.Status.PENDING
             ).count(),
+            slot_past=_slot_past(project.lab),
         )
 
     @admin.action(

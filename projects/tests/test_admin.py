@@ -24,11 +24,13 @@ from projects.models import (
     Project,
 )
 from projects.tests.factories import LabFactory, lab_starting_in, local_at, make_team
+from projects.tests.helpers import messages_of
 
 
 @pytest.fixture
 def admin_client(client, dana):
     client.force_login(dana)
+    client.coordinator = dana
     return client
 
 
@@ -819,6 +821,36 @@ def test_dissolving_a_project_goes_through_the_service(admin_client, alice, bob)
     assert Invitation.objects.get().status == Invitation.Status.CANCELLED
     assert BookingRecord.objects.filter(action="dissolve", via="admin").exists()
     assert history(project) == [(DELETION, "")]
+
+
+@pytest.mark.parametrize("name", ["dissolve", "member_remove", "slot_release"])
+def test_confirmations_do_not_free_a_slot_that_has_passed(admin_client, alice, name):
+    """Letting go of a slot that has passed frees nothing for booking."""
+    project = make_team(alice, lab=LabFactory())
+    services.lab_book(
+        user=admin_client.coordinator, project=project, lab=lab_starting_in(-30)
+    )
+
+    page = admin_client.get(page_url(name, project)).content.decode()
+
+    assert "has passed" in page
+    for promise in ("released", "is released", "free for other teams"):
+        assert promise not in page
+
+
+def test_dissolving_a_team_whose_slot_has_passed_says_nothing_is_freed(
+    admin_client, alice
+):
+    project = make_team(alice)
+    services.lab_book(
+        user=admin_client.coordinator, project=project, lab=lab_starting_in(-30)
+    )
+
+    response = admin_client.post(page_url("dissolve", project), follow=True)
+
+    assert messages_of(response) == [
+        f"{project} was dissolved: its members are free (its slot had passed)."
+    ]
 
 
 def test_the_stock_delete_page_is_gone(admin_client, alice):
