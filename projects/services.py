@@ -512,7 +512,12 @@ def project_dissolve(*, user, project: Project, via: str = Via.PAGE) -> None:
         link=reverse("home"),
         event=event,
         team=team,
-        released=f" and released its lab slot {slot_label(lab)}" if lab else "",
+        # A slot that has passed is let go, not released for booking.
+        released=(
+            f" and released its lab slot {slot_label(lab)}"
+            if lab is not None and not lab.is_past(now)
+            else ""
+        ),
     )
     _cancel_invitations(project.invitations.all(), reason="the team was dissolved")
     members = _member_ids(project)

@@ -12,7 +12,7 @@ from notifications.models import Category, EmailDelivery, Kind, Notification
 from notifications.tests.conftest import mailed, run_worker, told
 from projects import services
 from projects.models import Membership
-from projects.tests.factories import LabFactory, make_team
+from projects.tests.factories import LabFactory, lab_starting_in, make_team
 
 pytestmark = pytest.mark.django_db
 
@@ -168,6 +168,22 @@ def test_dissolving_tells_the_partner_and_the_pending_invitees(
     [email] = mailed(bob)
     assert email.attachments[0][0] == "cancel.ics"
     assert told(alice) == [] and told(charlie) == []
+
+
+def test_dissolving_after_the_slot_has_passed_does_not_say_it_was_released(
+    committed, alice, bob, dana
+):
+    project = make_team(alice, bob)
+    services.lab_book(user=dana, project=project, lab=lab_starting_in(-30))
+    committed(services.project_dissolve, user=alice, project=project)
+
+    [notification] = told(bob)
+    assert notification.kind == Kind.TEAM_DISSOLVED
+    assert "released" not in notification.text
+    assert notification.text == (
+        f"Alice dissolved Team {project.pk}: Alice, Bob. "
+        "You can start or join another project."
+    )
 
 
 def test_dissolving_withdraws_pending_invitations_and_says_so(
