@@ -47,6 +47,12 @@ if not User.objects.filter(username="81400001").exists():
             for n in range(4)]
     project = project_create(user=hana, description="Hana maps rivers", lab=labs[0])
     invitation_send(user=hana, project=project, invitee_number="81400002")
+    # A description of one long word (an address, say): no page may scroll
+    # sideways for it, at any width.
+    juno = User.objects.create_user(username="81400003", password={PASSWORD!r},
+        first_name="Juno", last_name="Jay", email="juno@example.edu")
+    project_create(user=juno, lab=labs[1],
+        description="https://example.edu/juno/" + "x" * 39)
     lobby, _ = room_open(name="Lobby")
     message_post(author=hana, room=lobby, text="Hello from Hana")
 lab = Lab.objects.filter(room="Axe Lab").order_by("start").first()
