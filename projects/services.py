@@ -109,9 +109,14 @@ def _check_slot_bookable(actor, lab: Lab, now) -> None:
         raise ValidationError(SLOT_REFUSALS[refusal], code=refusal)
 
 
+SLOT_STARTED = "Your team's slot has started, so it can no longer be changed."
+
+
 def _check_slot_leavable(actor, lab: Lab, now) -> None:
     if actor.is_coordinator:
         return
+    if lab.is_past(now):
+        raise ValidationError(SLOT_STARTED, code="slot_cutoff")
     if not lab.is_before_cutoff(now):
         raise ValidationError(
             f"Your current slot starts within {settings.PAIRUP_BOOKING_CUTOFF_MINUTES} "
@@ -774,11 +779,19 @@ def _releasable_lab(actor, project: Project, now) -> Lab:
     return lab
 
 
+def _require_not_started(actor, project: Project, now) -> None:
+    """A slot that has started can never be released by its team: say so
+    before "Booking is closed.", which would suggest it could be later."""
+    if not actor.is_coordinator and project.lab and project.lab.is_past(now):
+        raise ValidationError(SLOT_STARTED, code="slot_cutoff")
+
+
 def lab_release_check(*, user, project: Project) -> None:
     """Raise what `lab_release` would raise now, changing nothing: the
     confirm page asks it before it offers the button."""
     now = timezone.now()
     _require_member(user, project)
+    _require_not_started(user, project, now)
     _require_booking_open(user, now)
     _releasable_lab(user, project, now)
 
@@ -787,6 +800,7 @@ def lab_release_check(*, user, project: Project) -> None:
 def lab_release(*, user, project: Project, via: str = Via.PAGE) -> Project:
     now = timezone.now()
     _require_member(user, project)
+    _require_not_started(user, project, now)
     _require_booking_open(user, now)
     project = _lock_project(project)
     lab = _releasable_lab(user, project, now)

@@ -310,6 +310,28 @@ def test_release_page_is_never_offered_for_a_slot_that_has_passed(
     assert project.lab is not None
 
 
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("booking_open", [True, False])
+def test_releasing_a_slot_that_has_started_says_so(
+    client, alice, dana, booking_open, method
+):
+    """Not "starts within the cut-off", nor "Booking is closed." as if it
+    could be released once booking opens: it can't, ever."""
+    project = make_team(alice)
+    services.lab_book(user=dana, project=project, lab=lab_starting_in(-30))
+    set_window(booking_open=booking_open)
+    client.force_login(alice)
+
+    response = getattr(client, method)(RELEASE)
+
+    assert response.status_code == 302
+    assert messages_of(response) == [
+        "Your team's slot has started, so it can no longer be changed."
+    ]
+    project.refresh_from_db()
+    assert project.lab is not None
+
+
 def test_member_releases_the_slot(client, alice):
     lab = LabFactory()
     project = make_team(alice, lab=lab)
