@@ -170,6 +170,17 @@ def roster_read(data: bytes) -> list[RosterRow]:
     return rows
 
 
+QUOTED_MAX = 40
+
+
+def _quoted(value: str) -> str:
+    """A cell as the report quotes it: its start, so a line stays readable
+    whatever was pasted into the cell."""
+    if len(value) > QUOTED_MAX:
+        return repr(value[:QUOTED_MAX]) + "…"
+    return repr(value)
+
+
 @transaction.atomic
 def student_import_row(
     *,
@@ -190,7 +201,7 @@ def student_import_row(
     try:
         validate_student_number(student_number)
     except ValidationError:
-        problems.append(f"{student_number!r} is not a valid student number")
+        problems.append(f"{_quoted(student_number)} is not a valid student number")
     if not first_name:
         problems.append("first_name is empty")
     if not last_name:
@@ -198,7 +209,7 @@ def student_import_row(
     try:
         validate_email(email)
     except ValidationError:
-        problems.append(f"{email!r} is not a valid email address")
+        problems.append(f"{_quoted(email)} is not a valid email address")
     for field, value in (
         ("first_name", first_name),
         ("last_name", last_name),
@@ -206,12 +217,12 @@ def student_import_row(
     ):
         if has_control_character(value):
             problems.append(
-                f"{field} {value!r} contains a control character "
+                f"{field} {_quoted(value)} contains a control character "
                 "(a line break, tab or the like)"
             )
         if (word := staff_word_in(value)) is not None:
             problems.append(
-                f"{field} {value!r} contains {word!r}, a word kept for coordinators"
+                f"{field} {_quoted(value)} contains {word!r}, a word kept for coordinators"
             )
     if problems:
         raise ValidationError(problems)

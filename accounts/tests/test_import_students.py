@@ -176,6 +176,28 @@ def test_a_field_too_long_is_a_rejection_not_a_crash(db, roster):
     assert not User.objects.exists()
 
 
+def test_a_rejection_quotes_a_long_value_shortened(db, roster):
+    """A report line a coordinator can read: a 100,000-character "student
+    number" or name is quoted by its start, not in full."""
+    long_number = "9" * 100_000
+    long_name = "Ann\t" + "B" * 100_000
+    out, error = run_rejected(
+        roster(
+            f"{long_number},Ann,Lee,,ann@example.edu\n"
+            f'20000011,"{long_name}",Wu,,bo@example.edu\n'
+        )
+    )
+
+    assert error.returncode == 1
+    [line2] = [line for line in out.splitlines() if line.startswith("Line 2:")]
+    [line3] = [line for line in out.splitlines() if line.startswith("Line 3:")]
+    assert "is not a valid student number" in line2
+    assert "'9999999999" in line2 and "…" in line2
+    assert "contains a control character" in line3 and "…" in line3
+    assert len(line2) < 300 and len(line3) < 600
+    assert not User.objects.exists()
+
+
 def test_a_cell_past_the_csv_field_limit_rejects_its_row_only(db, roster):
     huge = "A" * 131_073  # one past csv.field_size_limit()'s default
     path = roster(
