@@ -101,8 +101,8 @@ def slot_event_invite(*, project) -> dict | None:
     CANCEL, and a calendar ignores a REQUEST no newer than it.
     """
     event = SlotEvent.objects.filter(project=project, cancelled=False).first()
-    if event is None:
-        return None
+    if event is None or _has_started(event):
+        return None  # a newcomer after the start didn't present: no invitation
     event.sequence += 1
     event.save(update_fields=["sequence", "updated_at"])
     return ics.event_data(event, method=ics.REQUEST)

@@ -317,3 +317,24 @@ def test_a_team_released_after_its_slot_books_a_new_event_and_keeps_the_old(
         assert event.sequence == 0
         events = Calendar.from_ical(feeds.feed_calendar(bob)).events
         assert [e.start for e in events] == [first.start, later.start]
+
+
+def test_a_member_added_after_the_slot_started_gets_no_invitation_to_it(
+    committed, alice, charlie, dana
+):
+    """A newcomer didn't present: no REQUEST puts a past presentation in
+    their calendar (their feed lists their team's slot, as it does for
+    every member)."""
+    import time_machine
+
+    from projects.tests.factories import make_team
+
+    team = make_team(alice)
+    lab = LabFactory()
+    committed(services.lab_book, user=alice, project=team, lab=lab)
+    with time_machine.travel(lab.start + timedelta(minutes=20), tick=False):
+        committed(services.membership_add, actor=dana, project=team, student=charlie)
+
+        [added] = mailed(charlie)
+        assert added.attachments == []
+        assert "calendar" not in added.body
