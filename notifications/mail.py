@@ -77,6 +77,14 @@ def signature(unit: str) -> str:
     return f"{unit} on {PRODUCT}"
 
 
+def _opening(notification: Notification) -> str:
+    """The email's link: through the notification, which marks it read
+    (as a click in the bell does) and goes where it acts."""
+    if notification.pk is None:  # not stored (a database without RETURNING)
+        return notification.link or reverse("notifications:notification_list")
+    return reverse("notifications:notification_open", args=[notification.pk])
+
+
 def render(notification: Notification, *, event: dict | None) -> EmailDelivery:
     """Return the (unsaved) email of a notification to its user."""
     user = notification.user
@@ -84,7 +92,7 @@ def render(notification: Notification, *, event: dict | None) -> EmailDelivery:
     context = {
         "user": user,
         "text": notification.text,
-        "link": absolute(notification.link or "/notifications/"),
+        "link": absolute(_opening(notification)),
         "unit": settings.PAIRUP_UNIT_NAME,
         "signature": signature(settings.PAIRUP_UNIT_NAME),
         "category": Category(category).label,

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from notifications import mail as notification_mail
 from notifications import services as notification_services
-from notifications.models import Category, EmailDelivery
+from notifications.models import Category, EmailDelivery, Notification
 from notifications.tasks import send_emails
 from notifications.tests.conftest import mailed, run_worker
 from notifications.worker import tick
@@ -44,17 +44,38 @@ def test_the_email_has_plain_text_html_a_link_back_and_the_unit_name(
 ):
     settings.PAIRUP_UNIT_NAME = "COMP1234 Projects"
     settings.PAIRUP_SITE_URL = "https://pairup.example.edu"
-    invitation = invite(committed, solo, alice, bob)
+    invite(committed, solo, alice, bob)
 
     [email] = mailed(bob)
     assert email.subject.startswith("[COMP1234 Projects] Alice invited you")
     assert email.from_email == settings.DEFAULT_FROM_EMAIL
-    link = f"https://pairup.example.edu/#invitation-{invitation.pk}"
+    [notification] = Notification.objects.filter(user=bob)
+    link = f"https://pairup.example.edu/notifications/{notification.pk}/"
     assert link in email.body
     [(html, mimetype)] = email.alternatives
     assert mimetype == "text/html"
     assert f'href="{link}"' in html
     assert "https://pairup.example.edu/accounts/profile/#notifications" in email.body
+
+
+def test_the_email_link_opens_the_notification_so_the_bell_counts_it_read(
+    committed, client, solo, alice, bob
+):
+    """As a click in the bell does: read from the email, the notification
+    isn't left unread, and the link still lands where it acts."""
+    invitation = invite(committed, solo, alice, bob)
+    [email] = mailed(bob)
+    [notification] = Notification.objects.filter(user=bob)
+    path = f"/notifications/{notification.pk}/"
+    assert path in email.body
+    client.force_login(bob)
+
+    response = client.get(path)
+
+    assert response.status_code == 302
+    assert response.url == f"/#invitation-{invitation.pk}"
+    notification.refresh_from_db()
+    assert notification.read_at is not None
 
 
 @pytest.mark.parametrize(

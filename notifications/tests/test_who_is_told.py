@@ -44,7 +44,8 @@ def test_an_invitation_tells_the_invitee_in_the_page_and_by_email(
     assert notification.link == f"/#invitation-{invitation.pk}"
     [email] = mailed(bob)
     assert email.subject.startswith("[Pair-Up] Alice invited you")
-    assert f"http://127.0.0.1:8000/#invitation-{invitation.pk}" in email.body
+    # Through the notification, which marks it read and goes to its link.
+    assert f"http://127.0.0.1:8000/notifications/{notification.pk}/" in email.body
     assert told(alice) == [] and mailed(alice) == []
     assert told(charlie) == [] and mailed(charlie) == []
 
