@@ -10,6 +10,7 @@ never reaches the action that caused the email, which committed before.
 
 import logging
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -82,7 +83,10 @@ def _opening(notification: Notification) -> str:
     (as a click in the bell does) and goes where it acts."""
     if notification.pk is None:  # not stored (a database without RETURNING)
         return notification.link or reverse("notifications:notification_list")
-    return reverse("notifications:notification_open", args=[notification.pk])
+    opening = reverse("notifications:notification_open", args=[notification.pk])
+    if notification.link:
+        opening += "?" + urlencode({"next": notification.link})
+    return opening
 
 
 def render(notification: Notification, *, event: dict | None) -> EmailDelivery:

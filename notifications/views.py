@@ -60,10 +60,23 @@ def notifications_read(request):
 @login_required
 @require_safe
 def notification_open(request, notification_id):
-    """Mark one notification read and go where it acts."""
-    notification = selectors.notification_get_for_user(
-        user=request.user, notification_id=notification_id
-    )
+    """Mark one notification read and go where it acts.
+
+    An email's link carries where it acts as `next`: once the notification
+    is gone (kept 90 days) or opened by another signed-in user, the link
+    still goes there, the same answer for both (that page checks access).
+    """
+    try:
+        notification = selectors.notification_get_for_user(
+            user=request.user, notification_id=notification_id
+        )
+    except Http404:
+        target = request.GET.get("next", "")
+        if target.startswith("/") and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}
+        ):
+            return redirect(target)
+        raise
     if notification.read_at is None:
         services.notifications_mark_read(user=request.user, ids=[notification.pk])
     target = notification.link

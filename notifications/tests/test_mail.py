@@ -44,17 +44,17 @@ def test_the_email_has_plain_text_html_a_link_back_and_the_unit_name(
 ):
     settings.PAIRUP_UNIT_NAME = "COMP1234 Projects"
     settings.PAIRUP_SITE_URL = "https://pairup.example.edu"
-    invite(committed, solo, alice, bob)
+    invitation = invite(committed, solo, alice, bob)
 
     [email] = mailed(bob)
     assert email.subject.startswith("[COMP1234 Projects] Alice invited you")
     assert email.from_email == settings.DEFAULT_FROM_EMAIL
     [notification] = Notification.objects.filter(user=bob)
-    link = f"https://pairup.example.edu/notifications/{notification.pk}/"
-    assert link in email.body
+    link = f"https://pairup.example.edu/notifications/{notification.pk}/?next="
+    assert f"{link}%2F%23invitation-{invitation.pk}" in email.body
     [(html, mimetype)] = email.alternatives
     assert mimetype == "text/html"
-    assert f'href="{link}"' in html
+    assert f'href="{link}%2F%23invitation-{invitation.pk}"' in html
     assert "https://pairup.example.edu/accounts/profile/#notifications" in email.body
 
 
@@ -268,3 +268,34 @@ def test_the_admin_shows_sent_and_failed_emails_read_only(
     assert detail.status_code == 200
     assert 'name="_save"' not in detail.content.decode()  # read-only
     assert client.get("/admin/notifications/emaildelivery/add/").status_code == 403
+
+
+def test_the_email_link_still_leads_on_once_the_notification_is_gone(
+    committed, client, solo, alice, bob, charlie
+):
+    """Notifications are kept 90 days, emails for ever: an old email's link,
+    or one opened while signed in as someone else, goes where it acts (that
+    page checks access as always), answering alike for both (nothing leaks)."""
+    invitation = invite(committed, solo, alice, bob)
+    [email] = mailed(bob)
+    [notification] = Notification.objects.filter(user=bob)
+    [link] = [w for w in email.body.split() if "/notifications/" in w]
+    path = link.removeprefix("http://127.0.0.1:8000")
+
+    client.force_login(charlie)
+    someone_elses = client.get(path)
+    notification.delete()
+    client.force_login(bob)
+    gone = client.get(path)
+
+    for response in (someone_elses, gone):
+        assert response.status_code == 302
+        assert response.url == f"/#invitation-{invitation.pk}"
+
+
+def test_an_email_link_follows_only_a_same_site_target(client, bob):
+    client.force_login(bob)
+
+    response = client.get("/notifications/999/?next=https://evil.example/")
+
+    assert response.status_code == 404
