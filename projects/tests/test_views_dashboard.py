@@ -180,3 +180,37 @@ def test_with_team_changes_open_the_next_steps_offer_them(client, alice, charlie
     assert reverse("projects:project_new") in free
     assert reverse("projects:student_search") in solo
     assert "closed" not in free + solo
+
+
+def project_card(response) -> str:
+    body = response.content.decode()
+    start = body.index('data-testid="dashboard"')
+    return body[start : body.index('aria-labelledby="next-heading"', start)]
+
+
+def test_coordinator_dashboard_has_no_project_card_but_links_to_the_unit(
+    client, dana, django_assert_num_queries
+):
+    client.force_login(dana)
+
+    # session, user, my project (none), the booking window, invitations to
+    # me, the Coordinators group check, the bell's unread count
+    with django_assert_num_queries(7):
+        response = client.get(HOME)
+
+    card = project_card(response)
+    assert "My project" not in card
+    assert "You don't have a project yet." not in card
+    assert 'data-testid="dashboard-coordinator"' in card
+    assert reverse("projects:coordinator") in card
+    assert reverse("admin:index") in card
+
+
+def test_staff_outside_the_group_get_no_project_card(client):
+    client.force_login(StudentFactory(username="tutor", is_staff=True))
+
+    card = project_card(client.get(HOME))
+
+    assert "My project" not in card
+    assert "You don't have a project yet." not in card
+    assert "dashboard-coordinator" not in card
