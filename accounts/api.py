@@ -18,7 +18,7 @@ from ninja.security import APIKeyCookie, HttpBasicAuth, HttpBearer
 from ninja.utils import check_csrf
 from pydantic import Field
 
-from accounts.forms import ProfileForm
+from accounts.forms import STUDENT_FLAGS, ProfileForm, profile_flags_refused
 from accounts.selectors import api_token_get
 from accounts.services import api_token_create, api_token_revoke, profile_update
 from accounts.throttle import login_address_message, login_address_retry_after
@@ -197,24 +197,35 @@ def me_get(request):
 
 @router.patch("/me", response={200: MeOut, **error_responses(400, 401, 403)})
 def me_update(request, payload: MePatch):
-    """Change the preferred name, email and the two flags (as the profile page)."""
+    """Change the preferred name, email and the two flags (as the profile page).
+
+    A flag the profile page doesn't offer this user (staff have neither)
+    may be sent back unchanged; changing it gets 400 naming the field.
+    """
     user = request.auth
+    changes = payload.dict(exclude_unset=True, exclude_none=True)
+    stored_flags = {flag: getattr(user, flag) for flag in STUDENT_FLAGS}
+    errors = {
+        field: [reason]
+        for field, reason in profile_flags_refused(user).items()
+        if field in changes and changes[field] != stored_flags[field]
+    }
     data = {
         "preferred_name": user.preferred_name,
         "email": user.email,
-        "looking_for_partner": user.looking_for_partner,
-        "please_assign_me": user.please_assign_me,
-        **payload.dict(exclude_unset=True, exclude_none=True),
+        **stored_flags,
+        **changes,
     }
     # The profile page's form: the same checks and the same messages.
     form = ProfileForm(
         {key: value for key, value in data.items() if value is not False},
         instance=user,
     )
-    if not form.is_valid():
-        errors = {field: list(messages) for field, messages in form.errors.items()}
+    if not form.is_valid() or errors:
+        errors |= {field: list(messages) for field, messages in form.errors.items()}
         detail = "; ".join(
             f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()
         )
         raise ApiError(400, "invalid", detail, errors=errors)
-    return profile_update(user=user, **form.cleaned_data)
+    # A field the form leaves out keeps its stored value.
+    return profile_update(user=user, **(stored_flags | form.cleaned_data))

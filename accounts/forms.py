@@ -121,6 +121,22 @@ class AdminLoginForm(AddressLimitMixin, AdminAuthenticationForm):
     """The admin's sign-in form, with the same per-address limit."""
 
 
+STUDENT_FLAGS = ("looking_for_partner", "please_assign_me")
+
+
+def profile_flags_refused(user) -> dict[str, str]:
+    """Return the student flags the user doesn't set, each with the reason.
+
+    Staff aren't students: neither flag applies to them. Their stored values
+    are left alone (the profile hides the fields, `PATCH /me` refuses a
+    change).
+    """
+    if user.is_staff or user.is_superuser:
+        reason = "Only students set this flag, and this is a staff account."
+        return dict.fromkeys(STUDENT_FLAGS, reason)
+    return {}
+
+
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
@@ -138,6 +154,8 @@ class ProfileForm(forms.ModelForm):
             # Teams of one: nobody looks for a partner. The stored flag is
             # left as it is (the caller passes it on unchanged).
             del self.fields["looking_for_partner"]
+        for flag in profile_flags_refused(self.instance):
+            self.fields.pop(flag, None)  # kept as stored, like the one above
         self.helper = submit_helper("Save profile")
 
     def clean_preferred_name(self):

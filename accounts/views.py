@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import (
+    STUDENT_FLAGS,
     LoginForm,
     PasswordLinkForm,
     ProfileForm,
@@ -113,7 +114,7 @@ def profile(request):
     )
     if request.method == "POST" and form.is_valid():
         # A field the form leaves out keeps its stored value.
-        data = {"looking_for_partner": request.user.looking_for_partner}
+        data = {flag: getattr(request.user, flag) for flag in STUDENT_FLAGS}
         profile_update(user=request.user, **(data | form.cleaned_data))
         messages.success(request, "Your profile was saved.")
         return redirect("profile")

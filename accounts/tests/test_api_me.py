@@ -156,3 +156,32 @@ def test_session_user_with_csrf_token_may_change(alice):
     assert response.status_code == 200
     alice.refresh_from_db()
     assert alice.preferred_name == "Ally"
+
+
+def test_staff_setting_a_student_flag_gets_400_naming_it(dana):
+    response = ApiClient(dana).patch(
+        "/me", {"preferred_name": "Dee", "please_assign_me": True}
+    )
+
+    body = assert_error(response, 400, "invalid")
+    assert list(body["errors"]) == ["please_assign_me"]
+    assert "students" in body["detail"]
+    dana.refresh_from_db()
+    assert (dana.preferred_name, dana.please_assign_me) == ("", False)
+
+
+def test_staff_may_send_back_the_flags_unchanged(dana):
+    me = ApiClient(dana).get("/me").json()
+
+    response = ApiClient(dana).patch(
+        "/me",
+        {
+            "preferred_name": "Dee",
+            "looking_for_partner": me["looking_for_partner"],
+            "please_assign_me": me["please_assign_me"],
+        },
+    )
+
+    assert response.status_code == 200
+    dana.refresh_from_db()
+    assert dana.preferred_name == "Dee"

@@ -144,3 +144,32 @@ def test_profile_refuses_other_methods(client, alice):
     response = client.delete(URL)
 
     assert response.status_code == 405
+
+
+@pytest.mark.django_db
+def test_staff_profile_has_no_student_flags_and_labels_the_username(client, dana):
+    client.force_login(dana)
+
+    response = client.get(URL)
+
+    assert list(response.context["form"].fields) == ["preferred_name", "email"]
+    assert "looking for a partner" not in response.text.lower()
+    assert "please assign me" not in response.text.lower()
+    assert "Student number" not in response.text
+    assert '<dt class="col-sm-4">Username</dt>' in response.text
+    assert "with your username and password" in response.text
+
+
+@pytest.mark.django_db
+def test_a_staff_save_keeps_the_stored_flags(client, dana):
+    dana.looking_for_partner = True
+    dana.save(update_fields=["looking_for_partner"])
+    client.force_login(dana)
+
+    response = client.post(URL, {**CHANGES, "looking_for_partner": ""})
+
+    assert response.status_code == 302
+    dana.refresh_from_db()
+    assert dana.preferred_name == "Ally"
+    assert dana.looking_for_partner is True
+    assert dana.please_assign_me is False
