@@ -3,6 +3,7 @@ import unicodedata
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import (
@@ -127,13 +128,16 @@ STUDENT_FLAGS = ("looking_for_partner", "please_assign_me")
 def profile_flags_refused(user) -> dict[str, str]:
     """Return the student flags the user doesn't set, each with the reason.
 
-    Staff aren't students: neither flag applies to them. Their stored values
-    are left alone (the profile hides the fields, `PATCH /me` refuses a
-    change).
+    Staff aren't students: neither flag applies to them. In teams of one
+    nobody looks for a partner. Stored values are left alone (the profile
+    hides the fields, `PATCH /me` refuses a change), so switching the team
+    size back restores what students chose.
     """
     if user.is_staff or user.is_superuser:
         reason = "Only students set this flag, and this is a staff account."
         return dict.fromkeys(STUDENT_FLAGS, reason)
+    if settings.PAIRUP_TEAM_SIZE == 1:
+        return {"looking_for_partner": "Teams are of one: nobody looks for a partner."}
     return {}
 
 
@@ -146,16 +150,18 @@ class ProfileForm(forms.ModelForm):
             "please_assign_me": "The coordinator sees this and may pair you up.",
         }
 
-    def __init__(self, *args, with_partner: bool = True, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].required = True
         _autofill(self, OWN_DETAILS_AUTOFILL)
-        if not with_partner:
-            # Teams of one: nobody looks for a partner. The stored flag is
-            # left as it is (the caller passes it on unchanged).
-            del self.fields["looking_for_partner"]
+        # A flag the user doesn't set keeps its stored value (the caller
+        # passes it on unchanged).
         for flag in profile_flags_refused(self.instance):
-            self.fields.pop(flag, None)  # kept as stored, like the one above
+            del self.fields[flag]
+        if settings.PAIRUP_TEAM_SIZE == 1 and "please_assign_me" in self.fields:
+            self.fields[
+                "please_assign_me"
+            ].help_text = "The coordinator sees this and may set up a project for you."
         self.helper = submit_helper("Save profile")
 
     def clean_preferred_name(self):

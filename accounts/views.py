@@ -110,7 +110,6 @@ def profile(request):
     form = ProfileForm(
         request.POST or None,
         instance=copy(request.user),
-        with_partner=settings.PAIRUP_TEAM_SIZE > 1,
     )
     if request.method == "POST" and form.is_valid():
         # A field the form leaves out keeps its stored value.

@@ -7,6 +7,7 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
+from accounts.tests.api_helpers import ApiClient, assert_error
 from projects.tests.factories import StudentFactory, make_team
 
 SEARCH = reverse("projects:student_search")
@@ -114,3 +115,46 @@ def test_the_profile_hides_the_looking_flag_and_keeps_its_stored_value(client, a
     alice.refresh_from_db()
     assert alice.preferred_name == "Ally"
     assert alice.looking_for_partner is True
+
+
+def test_the_profile_help_for_please_assign_me_pairs_nobody(client, alice):
+    client.force_login(alice)
+
+    page = client.get(PROFILE)
+
+    help_text = page.context["form"].fields["please_assign_me"].help_text
+    assert "pair" not in help_text.lower()
+    assert "project" in help_text
+    assert "pair you up" not in page.text
+
+
+def test_patch_me_refuses_a_change_to_the_looking_flag_naming_it(alice):
+    response = ApiClient(alice).patch(
+        "/me", {"preferred_name": "Ally", "looking_for_partner": True}
+    )
+
+    body = assert_error(response, 400, "invalid")
+    assert list(body["errors"]) == ["looking_for_partner"]
+    assert "Teams are of one" in body["detail"]
+    alice.refresh_from_db()
+    assert (alice.preferred_name, alice.looking_for_partner) == ("", False)
+
+
+def test_patch_me_keeps_the_looking_flag_sent_back_unchanged(alice):
+    alice.looking_for_partner = True
+    alice.save(update_fields=["looking_for_partner"])
+
+    response = ApiClient(alice).patch(
+        "/me",
+        {
+            "preferred_name": "Ally",
+            "looking_for_partner": True,
+            "please_assign_me": True,
+        },
+    )
+
+    assert response.status_code == 200
+    alice.refresh_from_db()
+    assert alice.preferred_name == "Ally"
+    assert alice.looking_for_partner is True
+    assert alice.please_assign_me is True
