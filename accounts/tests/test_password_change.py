@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -98,3 +100,15 @@ def test_a_password_change_signs_out_other_sessions(client, alice):
     )
 
     assert other.get("/accounts/profile/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_password_change_form_names_the_account_for_password_managers(client, alice):
+    client.force_login(alice)
+
+    page = client.get(URL).text
+
+    hints = re.findall(r"<input\b[^>]*\bautocomplete=\"username\"[^>]*>", page)
+    assert len(hints) == 1, page
+    assert 'value="20000001"' in hints[0]
+    assert re.search(r"\shidden[\s/>]", hints[0])  # not shown

@@ -113,3 +113,33 @@ def test_mail_goes_to_the_stored_address_not_the_typed_one(client, make_student)
     client.post(URL, {"email": "sam@example.org"})
 
     assert [m.to for m in mail.outbox] == [["Sam@Example.org"]]
+
+
+USERNAME_HINT = re.compile(r"<input\b[^>]*\bautocomplete=\"username\"[^>]*>")
+
+
+@pytest.mark.django_db
+def test_the_new_password_form_names_the_account_for_password_managers(client, alice):
+    client.post(URL, {"email": alice.email})
+    form_url = client.get(link_from(mail.outbox[0])).url
+
+    page = client.get(form_url).text
+
+    hints = USERNAME_HINT.findall(page)
+    assert len(hints) == 1, page
+    assert 'value="20000001"' in hints[0]
+    assert re.search(r"\shidden[\s/>]", hints[0])  # not shown
+    assert re.search(r"\sreadonly[\s/>]", hints[0])
+
+
+@pytest.mark.django_db
+def test_a_dead_link_names_no_account(client, alice):
+    client.post(URL, {"email": alice.email})
+    link = link_from(mail.outbox[0])
+    set_password_through(client, link)
+
+    page = client.get(link, follow=True).text
+
+    assert "This link no longer works" in page
+    assert not USERNAME_HINT.search(page)
+    assert "20000001" not in page

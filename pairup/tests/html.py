@@ -10,7 +10,10 @@ def assert_every_control_labelled(html: str) -> None:
     labels = set(re.findall(r'<label\s[^>]*for="([^"]+)"', html))
     controls = 0
     for _tag, attrs in CONTROL.findall(html):
-        if re.search(r'type="(hidden|submit)"', attrs):
+        # Not shown and out of the accessibility tree: a hidden input, or
+        # one with the `hidden` attribute (a username hint for password
+        # managers).
+        if re.search(r'type="(hidden|submit)"|\shidden(?=[\s/]|$)', attrs):
             continue
         controls += 1
         control_id = re.search(r'\sid="([^"]+)"', attrs)
