@@ -30,7 +30,9 @@ def home(request):
             window = window_after_a_due_run(window)
             project = project_for_user(user=request.user)
         ballot = ballot_status(project=project, window=window)
-    incoming, outgoing = invitations_for_user(user=request.user, project=project)
+    incoming, outgoing = [], []  # staff are never invited
+    if request.user.is_student or project is not None:
+        incoming, outgoing = invitations_for_user(user=request.user, project=project)
     members = project.member_list() if project else []
     return render(
         request,

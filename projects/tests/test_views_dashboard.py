@@ -193,11 +193,12 @@ def test_coordinator_dashboard_has_no_project_card_but_links_to_the_unit(
 ):
     client.force_login(dana)
 
-    # session, user, my project (none), the booking window, invitations to
-    # me, the Coordinators group check, the bell's unread count
-    with django_assert_num_queries(7):
+    # session, user, my project (none), the booking window, the Coordinators
+    # group check, the bell's unread count (staff are never invited)
+    with django_assert_num_queries(6):
         response = client.get(HOME)
 
+    assert "Invitations to you" not in response.content.decode()
     card = project_card(response)
     assert "My project" not in card
     assert "You don't have a project yet." not in card
@@ -214,3 +215,4 @@ def test_staff_outside_the_group_get_no_project_card(client):
     assert "My project" not in card
     assert "You don't have a project yet." not in card
     assert "dashboard-coordinator" not in card
+    assert "Invitations to you" not in card
