@@ -72,7 +72,10 @@ def test_coordinator_sees_the_unit_and_downloads_the_free_students(live_server, 
         "make_coordinator", "coord734"
     )
     sign_in(page, "coord734", PASSWORD)
-    page.get_by_role("link", name="Coordinator").click()
+    # The navbar's link (the dashboard's card also links to the page).
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Coordinator", exact=True
+    ).click()
     expect(page.get_by_role("heading", name="The unit at a glance")).to_be_visible()
     before = read_counts(page)
 
