@@ -524,7 +524,19 @@ def project_dissolve(*, user, project: Project, via: str = Via.PAGE) -> None:
             else ""
         ),
     )
-    _cancel_invitations(project.invitations.all(), reason="the team was dissolved")
+    # Its pending invitations are cancelled and unlinked in one UPDATE. A
+    # second write of the same rows (the delete's SET NULL) makes PostgreSQL
+    # check their foreign keys again, locking each invitee's user row after
+    # this project's: the reverse of an accept's order (student, project),
+    # and a deadlock when one races this.
+    pending = project.invitations.filter(status=Invitation.Status.PENDING)
+    _tell_invitees(pending, reason="the team was dissolved")
+    pending.update(
+        status=Invitation.Status.CANCELLED,
+        responded_at=now,
+        project=None,
+        project_number=project.pk,
+    )
     members = _member_ids(project)
     _viewers_on_commit(members, None)
     # Its ballot goes with it (a cascade); the members' pages are told.
