@@ -49,8 +49,8 @@ KINDS: dict[str, KindInfo] = {
     Kind.SLOT_REMINDER: KindInfo(
         Category.REMINDERS, "Reminder: {team} presents {when}, {slot}."
     ),
-    # `todo`: what the student can do (see reminders.BOOKING_OPENS_TODO).
-    Kind.BOOKING_OPENS: KindInfo(Category.REMINDERS, "{when} {todo}"),
+    # `next_step`: what the student can do (see reminders.BOOKING_OPENS_NEXT_STEP).
+    Kind.BOOKING_OPENS: KindInfo(Category.REMINDERS, "{when} {next_step}"),
     Kind.ANNOUNCEMENT: KindInfo(Category.ANNOUNCEMENTS, "{actor}: {message}"),
     Kind.BALLOT_PLACED: KindInfo(
         Category.BOOKINGS, "The ballot gave {team} the lab slot {slot} ({choice})."

@@ -200,7 +200,7 @@ def _send_slot_reminder(reminder: Reminder, now) -> bool:
 
 # Who is told that booking opens, what they can do, and where it is done.
 # A student without a project can't book until they start or join one.
-BOOKING_OPENS_TODO = {
+BOOKING_OPENS_NEXT_STEP = {
     "team": (
         "Your team has no lab slot yet: book one on the board.",
         "projects:lab_board",
@@ -243,13 +243,13 @@ def _send_booking_opens(reminder: Reminder, now) -> bool:
         _skip(reminder)
         return False
     for group, user_ids in _students_without_a_slot().items():
-        todo, link = BOOKING_OPENS_TODO[group]
+        next_step, link = BOOKING_OPENS_NEXT_STEP[group]
         if user_ids:
             deliver(
                 kind=Kind.BOOKING_OPENS,
                 user_ids=user_ids,
                 link=reverse(link),
-                params={"when": when, "todo": todo},
+                params={"when": when, "next_step": next_step},
             )
     return True
 
