@@ -580,11 +580,15 @@ class Hub:
 
     async def _show_presence(self, room_id: int) -> None:
         """Write the room's presence list to the local sockets that don't
-        have this very list yet (a joiner got it with its history)."""
+        have this very list yet. A socket still joining gets its list with
+        its history: this one may have been taken before it was counted, and
+        would reach it after its own."""
         if self.presence.shared:
             await self._presence(self.presence.refresh, room_id)
         frame = self.presence.frame(room_id)
-        members = [c for c in self.rooms.get(room_id, ()) if c.presence != frame]
+        members = [
+            c for c in self.rooms.get(room_id, ()) if c.present and c.presence != frame
+        ]
         await self._deliver(room_id, [frame], members=members)
         for consumer in members:
             consumer.presence = frame

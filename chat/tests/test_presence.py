@@ -360,6 +360,42 @@ def through_daphne(application, connection):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("processes", ["one", "several"])
+async def test_a_list_sent_while_a_user_joins_never_follows_their_own(
+    alice, bob, processes, request, monkeypatch
+):
+    """A presence list that goes out while Bob's history loads was taken
+    before he was counted: it must not reach him after the list that came
+    with his history, or his page drops him from the room."""
+    if processes == "several":
+        request.getfixturevalue("shared_layer")
+    alice_socket = await joined(alice)
+    await drain(alice_socket, 0.3)
+    loading, go_on = asyncio.Event(), asyncio.Event()
+    real_history = hub_module.Hub._history
+
+    async def slow_history(self, *args):
+        loading.set()
+        await go_on.wait()
+        return await real_history(self, *args)
+
+    monkeypatch.setattr(hub_module.Hub, "_history", slow_history)
+    bob_joining = asyncio.ensure_future(open_socket(bob))
+    await asyncio.wait_for(loading.wait(), 2)
+    await sync_to_async(_rename)(alice, "Ally")  # a list goes out meanwhile
+    await next_of_type(alice_socket, "presence", timeout=2)
+    go_on.set()
+    bob_socket, connected = await bob_joining
+    assert connected
+
+    frames = [await bob_socket.receive_json_from(), *await drain(bob_socket, 0.3)]
+    lists = [f["users"] for f in frames if f["type"] == "presence"]
+    assert [u["name"] for u in lists[-1]] == ["Ally", "Bob"]
+    await alice_socket.disconnect()
+    await bob_socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_a_handshake_daphne_gave_up_on_is_not_announced_and_the_retry_once(
     alice, bob, monkeypatch
 ):
