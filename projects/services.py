@@ -6,6 +6,7 @@ hold everywhere. Students are bound by the booking window and the cut-off;
 coordinators are not, but get the same integrity checks.
 """
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple, NoReturn
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -1014,6 +1015,8 @@ def ballot_book_many(*, placements, actor=None) -> tuple[list, list]:
 
 # The longest slot or interval create_labs takes: its slots fit in one day.
 MINUTES_A_DAY = 24 * 60
+# The first key of PostgreSQL's advisory locks on a room (`_lock_room`).
+ROOM_LOCKS = 7001
 
 
 @dataclass
@@ -1080,6 +1083,7 @@ def labs_create(
     if end <= start:
         raise ValidationError({"end": "The end time must be after the start time."})
     tz = ZoneInfo(settings.TIME_ZONE)
+    _lock_room(room)
     series = LabSeries()
     wall = datetime.combine(day, start)
     last = datetime.combine(day, end)
@@ -1124,6 +1128,18 @@ def _slot_name(lab: Lab) -> str:
     return f"{lab}-{timezone.localtime(lab.end):%H:%M}"
 
 
+def _lock_room(room: str) -> None:
+    """Hold `room` until the transaction ends, so that two saves in one room
+    check for overlaps one after the other: a new slot has no row to lock,
+    and only (room, start) is unique. SQLite needs nothing, its transactions
+    (immediate) already hold the database's write lock."""
+    if connection.vendor != "postgresql":
+        return
+    key = zlib.crc32(room.encode()) - 2**31  # PostgreSQL's int4
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROOM_LOCKS, key])
+
+
 def lab_overlap_check(
     *, room: str, start: datetime, end: datetime, lab_id: int | None = None
 ) -> None:
@@ -1151,6 +1167,7 @@ def lab_save(*, actor, lab: Lab) -> Lab:
     """
     require_coordinator(actor, message="Only coordinators can change slots.")
     lab.full_clean()
+    _lock_room(lab.room)
     lab_overlap_check(room=lab.room, start=lab.start, end=lab.end, lab_id=lab.pk)
     before = Lab.objects.filter(pk=lab.pk).first() if lab.pk else None
     lab.save()

@@ -8,15 +8,22 @@ loser gets a clear ValidationError, and nothing else goes wrong (no
 "database is locked").
 """
 
+import itertools
 import threading
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
 from projects import services
-from projects.models import BookingWindow, Invitation, Membership, Project
-from projects.tests.factories import LabFactory, StudentFactory, make_team
+from projects.models import BookingWindow, Invitation, Lab, Membership, Project
+from projects.tests.factories import (
+    CoordinatorFactory,
+    LabFactory,
+    StudentFactory,
+    make_team,
+)
 
 THREADS = 10
 
@@ -244,3 +251,61 @@ def test_accepting_while_the_team_dissolves_never_errors():
 
     outcomes(results)  # no server error, whoever wins
     assert Membership.objects.filter(user__in=invitees).count() <= 1
+
+
+def test_coordinators_saving_overlapping_slots_at_once_leave_one():
+    """The admin's overlap check runs before the save; two saves at the
+    same instant must not both pass it (PostgreSQL: a lock on the room)."""
+    coordinators = CoordinatorFactory.create_batch(THREADS)
+    start = LabFactory.build().start
+    labs = [
+        Lab(
+            room="CSSE 2.01",
+            start=start + timedelta(minutes=index),
+            end=start + timedelta(minutes=index + 15),
+        )
+        for index in range(THREADS)
+    ]
+
+    results = race(
+        [
+            lambda actor=actor, lab=lab: services.lab_save(actor=actor, lab=lab)
+            for actor, lab in zip(coordinators, labs, strict=True)
+        ]
+    )
+
+    winners, refusals = outcomes(results)
+    assert len(winners) == 1
+    assert Lab.objects.filter(room="CSSE 2.01").count() == 1
+    assert all("would overlap the slot" in r[0] for r in refusals), refusals
+
+
+def test_series_created_at_once_over_one_room_never_overlap():
+    """Two coordinators running create_labs for the same afternoon with
+    different lengths: each slot made is kept whole, none overlaps."""
+    from datetime import time
+
+    from django.utils import timezone
+
+    day = timezone.localdate() + timedelta(days=7)
+    shapes = [(15, 15), (20, 20)] * (THREADS // 2)
+
+    results = race(
+        [
+            lambda every=every, duration=duration: services.labs_create(
+                room="CSSE 2.01",
+                day=day,
+                start=time(14, 0),
+                end=time(17, 0),
+                every=every,
+                duration=duration,
+            )
+            for every, duration in shapes
+        ]
+    )
+
+    outcomes(results)
+    labs = list(Lab.objects.filter(room="CSSE 2.01").order_by("start"))
+    assert labs
+    for earlier, later in itertools.pairwise(labs):
+        assert earlier.end <= later.start, (earlier, later)
