@@ -1145,7 +1145,14 @@ def lab_overlap_check(
 ) -> None:
     """Raise ValidationError when a slot in `room` from `start` to `end` would
     overlap another slot there (not slot `lab_id` itself), changing nothing:
-    the Labs admin form asks it before it saves, `lab_save` again."""
+    the Labs admin form asks it before it saves, `lab_save` again.
+
+    Called in a transaction, it holds the room until the transaction ends
+    (`_lock_room`): the admin's form and save share one, so two coordinators
+    adding slots at once are checked one after the other and the second
+    sees the form again with the first's slot named.
+    """
+    _lock_room(room)
     other = selectors.lab_overlapping(
         room=room, start=start, end=end, exclude_id=lab_id
     )
@@ -1167,7 +1174,6 @@ def lab_save(*, actor, lab: Lab) -> Lab:
     """
     require_coordinator(actor, message="Only coordinators can change slots.")
     lab.full_clean()
-    _lock_room(lab.room)
     lab_overlap_check(room=lab.room, start=lab.start, end=lab.end, lab_id=lab.pk)
     before = Lab.objects.filter(pk=lab.pk).first() if lab.pk else None
     lab.save()

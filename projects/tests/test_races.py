@@ -309,3 +309,44 @@ def test_series_created_at_once_over_one_room_never_overlap():
     assert labs
     for earlier, later in itertools.pairwise(labs):
         assert earlier.end <= later.start, (earlier, later)
+
+
+def test_coordinators_adding_overlapping_slots_in_the_admin_at_once():
+    """Through the Labs admin: the form's check and the save are one
+    transaction, so the losers see the form again with the overlap named,
+    never a server error."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from projects.tests.test_admin import lab_form
+
+    start = LabFactory.build().start
+    clients = []
+    for coordinator in CoordinatorFactory.create_batch(THREADS, is_superuser=True):
+        client = Client()
+        client.force_login(coordinator)
+        clients.append(client)
+
+    def add(client, index):
+        response = client.post(
+            reverse("admin:projects_lab_add"),
+            lab_form(
+                "CSSE 2.01",
+                start + timedelta(minutes=index),
+                start + timedelta(minutes=index + 15),
+                is_open="on",
+            ),
+        )
+        return response.status_code, "would overlap the slot" in response.text
+
+    results = race(
+        [
+            lambda client=client, index=index: add(client, index)
+            for index, client in enumerate(clients)
+        ]
+    )
+
+    winners, _ = outcomes(results)
+    codes = sorted(result for _, result in winners)
+    assert codes == [(200, True)] * (THREADS - 1) + [(302, False)]
+    assert Lab.objects.filter(room="CSSE 2.01").count() == 1
