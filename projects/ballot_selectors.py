@@ -402,11 +402,11 @@ def ballot_status(*, project, window: BookingWindow, now=None) -> dict | None:
     return {"view": view, "frame": frame, "config": script_config(frame, now)}
 
 
-def ballot_overview(*, now=None) -> dict:
+def ballot_overview(*, now=None, window: BookingWindow | None = None) -> dict:
     """The ballot on the coordinator's page: its state and times, teams that
     ranked, the last dry run, and the run that booked it (a few queries)."""
     now = now or timezone.now()
-    window = BookingWindow.get()
+    window = window or BookingWindow.get()
     state = ballot_state(window, now)
     overview = {
         "window": window,

@@ -752,6 +752,10 @@ def _roster(request, rooms, days) -> dict:
 
 
 def _live_context(request) -> dict:
+    # The page asks again just after the ballot closes (coordinator.js):
+    # with no worker to run it, this request does, as a student's page would.
+    now = timezone.now()
+    window = ballot_services.window_after_a_due_run(BookingWindow.get(), now)
     counts = selectors.coordinator_counts()
     fill = charts.slot_fill_data()
     rooms, days = _fill_choices(fill)
@@ -769,7 +773,7 @@ def _live_context(request) -> dict:
         "rooms": rooms,
         "days": days,
         **_roster(request, rooms, days),
-        "ballot": ballot_selectors.ballot_overview(),
+        "ballot": ballot_selectors.ballot_overview(now=now, window=window),
         # The ballot's buttons come back to the page, also from the fragment.
         "ballot_next": page_url,
     }

@@ -289,6 +289,27 @@ def test_the_ballot_section_is_one_of_the_pages_live_parts(
     assert "1 of 1 team without a slot" in live
 
 
+@pytest.mark.parametrize("url", [COORDINATOR, LIVE])
+def test_the_coordinator_page_after_the_closing_time_runs_the_ballot(
+    client, window, team, alice, dana, url
+):
+    """Without a worker, the page that asks just after the closing (its own
+    clock does) runs the ballot, as a student's page would: it doesn't
+    promise a run "within a minute" that no one makes."""
+    lab = LabFactory()
+    ballot_services.ballot_save(user=alice, project=team, lab_ids=[lab.pk])
+    client.force_login(dana)
+
+    with time_machine.travel(after_closing(window), tick=False):
+        body = client.get(url).content.decode()
+
+    run = BallotRun.objects.get()
+    assert run.trigger == BallotRun.Trigger.REQUEST
+    assert "Allocated." in body
+    assert "Placed: 1 of 1 teams that ranked (100%)" in body
+    assert "the allocation runs within a minute" not in body
+
+
 def test_a_closed_or_first_come_ballot_has_no_closing_time_to_watch(
     client, window, dana
 ):
