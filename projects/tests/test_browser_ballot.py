@@ -197,6 +197,39 @@ def test_the_coordinator_page_asks_again_once_the_ballot_closes(
         cora.clock.fast_forward(10_000)
 
 
+def test_the_coordinator_pages_countdown_to_the_closing_keeps_time(
+    server, unit, open_page
+):
+    """ "(in 23 hours, 59 minutes)" was the time left when the page loaded:
+    the page's clock keeps it current, as the server says it, with no
+    request."""
+    cora = open_page()
+    sign_in(cora, "ballot-coordinator", PASSWORD, wait="attached")
+    cora.clock.install()
+    cora.goto("/coordinator/")
+    expect(cora.get_by_test_id("coordinator-connection")).to_contain_text("Live")
+    countdown = cora.get_by_test_id("coordinator-ballot-closes-in")
+    left = cora.evaluate(
+        """Date.parse(document.querySelector("[data-closes-at]").dataset.closesAt)
+        - Date.now()"""
+    )
+    asked = []
+    cora.on(
+        "request",
+        lambda request: asked.append(request.url) if "/live/" in request.url else None,
+    )
+
+    def in_text(ms):
+        hours, minutes = divmod(ms // 60_000, 60)
+        return f"(in {hours}\u00a0hours, {minutes}\u00a0minutes)"
+
+    cora.clock.fast_forward(2 * 3_600_000)
+    expect(countdown).to_have_text(" " + in_text(left - 2 * 3_600_000))
+    cora.clock.fast_forward(left - 2 * 3_600_000 - 90_000)  # 90 s left
+    expect(countdown).to_have_text(" (in 1\u00a0minute)")
+    assert asked == []
+
+
 def test_partners_rank_slots_live_and_then_see_the_slot_the_ballot_gave_them(
     server, unit, open_page
 ):

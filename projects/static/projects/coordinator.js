@@ -7,7 +7,8 @@
 // the run of the ballot) sends this page one small {"type": "coordinator"}
 // frame and no slot frames. The ballot closing is a moment, not a write: the
 // page asks again just after the closing time its ballot section carries
-// (data-closes-at). A frame makes the page
+// (data-closes-at), and keeps its "(in 3 hours, 5 minutes)" current until
+// then (data-countdown), with no request. A frame makes the page
 // ask for its live parts again with ONE request (/coordinator/live/, the
 // same filters and page), at most one at a time and at most one a second: a
 // burst of bookings costs one or two requests, not one per booking. The
@@ -33,6 +34,14 @@
   const MAX_TIMER_MS = 2147483647; // setTimeout fires at once past this
   const AFTER_CLOSING_MS = 1000; // the server's clock may be a little behind
   const CLOCK_AHEAD_RETRY_MS = 30000;
+  const MINUTE_MS = 60000;
+  const WEEK_MS = 7 * 24 * 60 * MINUTE_MS;
+  // Beyond four weeks the server says months, which the page leaves alone.
+  const COUNTDOWN_MAX_MS = 4 * WEEK_MS;
+  const COUNTDOWN_UNITS = [
+    ["week", WEEK_MS], ["day", 24 * 60 * MINUTE_MS], ["hour", 60 * MINUTE_MS],
+    ["minute", MINUTE_MS],
+  ];
   let attempts = 0;
   let online = false; // the socket is open
   let fetching = false;
@@ -40,6 +49,7 @@
   let lastFetch = 0;
   let timer = null;
   let closingTimer = null;
+  let countdownTimer = null;
   const deferred = {};
 
   function setConnection(text) {
@@ -109,6 +119,53 @@
     }, Math.min(wait, MAX_TIMER_MS));
   }
 
+  // A time left as Django's timeuntil says it (under four weeks): at most
+  // two adjacent units, "23 hours, 59 minutes", never wrapped inside one.
+  function untilText(ms) {
+    let left = ms;
+    const values = COUNTDOWN_UNITS.map(([, size]) => {
+      const value = Math.floor(left / size);
+      left -= value * size;
+      return value;
+    });
+    let index = values.findIndex((value) => value > 0);
+    if (index < 0) {
+      return "0\u00a0minutes";
+    }
+    const parts = [];
+    while (index < values.length && parts.length < 2 && values[index] > 0) {
+      const value = values[index];
+      parts.push(value + "\u00a0" + COUNTDOWN_UNITS[index][0] + (value === 1 ? "" : "s"));
+      index += 1;
+    }
+    return parts.join(", ");
+  }
+
+  // Keep the ballot's "(in ...)" current between fetches of its section:
+  // say it again each time its minutes change.
+  function tickCountdown() {
+    window.clearTimeout(countdownTimer);
+    countdownTimer = null;
+    const part = livePart("ballot");
+    const section = part && part.querySelector("[data-closes-at]");
+    const countdown = section && section.querySelector("[data-countdown]");
+    const closes = section ? Date.parse(section.dataset.closesAt) : NaN;
+    if (!countdown || Number.isNaN(closes)) {
+      return;
+    }
+    const left = closes - Date.now();
+    if (left >= COUNTDOWN_MAX_MS) {
+      countdownTimer = window.setTimeout(tickCountdown, 60 * MINUTE_MS);
+      return;
+    }
+    if (left <= 0) {
+      countdown.textContent = ""; // the fetch after the closing says the rest
+      return;
+    }
+    countdown.textContent = " (in " + untilText(left) + ")";
+    countdownTimer = window.setTimeout(tickCountdown, (left % MINUTE_MS) + 50);
+  }
+
   function changes(before, after) {
     const said = [];
     Object.keys(after).forEach((name) => {
@@ -131,6 +188,7 @@
     });
     if (current.dataset.livePart === "ballot") {
       watchClosing();
+      tickCountdown();
     }
   }
 
@@ -253,5 +311,6 @@
   }
 
   watchClosing();
+  tickCountdown();
   connect();
 }());
