@@ -43,6 +43,9 @@ def home(request):
             "has_room": project.has_room() if project else False,
             "slot_past": bool(project and project.lab and project.lab.is_past()),
             "incoming": incoming,
+            # An invitation to a full team (the team size was lowered since)
+            # can't be accepted: no step sends the student to it.
+            "joinable": any(i.project.has_room() for i in incoming),
             "outgoing": outgoing,
             "ballot": ballot,
             "team_changes_open": window.team_changes_open,

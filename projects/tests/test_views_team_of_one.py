@@ -158,3 +158,27 @@ def test_patch_me_keeps_the_looking_flag_sent_back_unchanged(alice):
     assert alice.preferred_name == "Ally"
     assert alice.looking_for_partner is True
     assert alice.please_assign_me is True
+
+
+def test_an_invitation_sent_before_teams_were_of_one_offers_no_accept(
+    client, alice, bob
+):
+    """Sent when teams were of two, it can never be accepted now: the page
+    says why and offers Decline alone, and doesn't send Bob to accept it."""
+    from projects import services
+
+    with override_settings(PAIRUP_TEAM_SIZE=2):
+        project = make_team(alice)
+        invitation = services.invitation_send(
+            user=alice, project=project, invitee_number=bob.username
+        )
+    client.force_login(bob)
+
+    html = client.get("/").text
+
+    assert reverse("projects:invitation_accept", args=[invitation.pk]) not in html
+    assert reverse("projects:invitation_decline", args=[invitation.pk]) in html
+    assert f"{project.team_name} is full: it can't take you." in html
+    steps = next_steps(html)
+    assert "Accept an invitation" not in steps
+    assert reverse("projects:project_new") in steps
