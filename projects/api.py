@@ -459,9 +459,10 @@ def invitation_cancel(request, invitation_id: int):
     response={200: list[StudentOut], **error_responses(400, 401, 403)},
 )
 def student_search(request, filters: Query[SearchFilters]):
-    """Find students by name or number, "looking for a partner" first (50 at most)."""
+    """Find students by name or number, "looking for a partner" first (50 at most;
+    by name alone in teams of one, as the page)."""
     _require_student(request.auth)
-    return selectors.student_search(q=filters.q)
+    return selectors.student_search(q=filters.q, looking_first=_team_size() > 1)
 
 
 @router.get("/schedule", response={200: list[ScheduleEntryOut], **error_responses(401)})

@@ -34,6 +34,16 @@ def test_search_finds_students_looking_ones_first(alice, window):
     assert body[0]["looking_for_partner"] is True
 
 
+def test_search_in_teams_of_one_is_by_name_as_on_the_page(alice, settings, window):
+    settings.PAIRUP_TEAM_SIZE = 1
+    StudentFactory(first_name="Zed", last_name="Aaron")
+    StudentFactory(first_name="Zed", last_name="Young", looking_for_partner=True)
+
+    body = ApiClient(alice).get("/students?q=zed").json()
+
+    assert [s["last_name"] for s in body] == ["Aaron", "Young"]
+
+
 def test_search_says_who_is_free(alice, bob, charlie, window):
     make_team(alice, bob)
 
