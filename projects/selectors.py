@@ -111,10 +111,12 @@ def invitation_get_for_user(
 
 
 def invitations_for_user(*, user, project: Project | None) -> tuple[list, list]:
-    """Return (pending invitations to the user, pending ones from their project)."""
+    """Return (pending invitations to the user, pending ones from their project),
+    each with its inviter, invitee and project preloaded (the API reads all
+    three)."""
     incoming = list(
         Invitation.objects.filter(invitee=user, status=Invitation.Status.PENDING)
-        .select_related("inviter", "project")
+        .select_related("inviter", "invitee", "project")
         .prefetch_related(members_prefetch("project"))
     )
     outgoing = []

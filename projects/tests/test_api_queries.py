@@ -110,3 +110,21 @@ def test_query_counts_do_not_grow_with_the_unit(alice, dana):
     board_cache.forget()
 
     assert counts() == small
+
+
+def test_incoming_invitations_cost_the_same_however_many(charlie):
+    def invite(count):
+        for _ in range(count):
+            project = make_team(StudentFactory())
+            services.invitation_send(
+                user=project.memberships.get().user,
+                project=project,
+                invitee_number=charlie.username,
+            )
+
+    api = ApiClient(charlie)
+    invite(1)
+    one = queries(api, "/me/invitations")
+    invite(3)
+
+    assert queries(api, "/me/invitations") == one
