@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.urls import re_path
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -199,9 +200,15 @@ def _unknown_path(request, rest=""):
     )
 
 
+# django-ninja serves its schema and docs page to any method.
+READ_ONLY_ROUTES = frozenset({"openapi-json", "openapi-view"})
+
+
 def _urlpatterns():
     patterns, _app_name, _namespace = api.urls
     for pattern in patterns:
+        if pattern.name in READ_ONLY_ROUTES:
+            pattern.callback = require_safe(pattern.callback)
         pattern.callback = _json_method_not_allowed(pattern.callback)
     return [*patterns, re_path(r"^(?P<rest>.*)$", _unknown_path)]
 

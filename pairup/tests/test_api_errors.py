@@ -103,6 +103,17 @@ def test_wrong_method_gets_json_405_with_allow(alice):
     assert "DELETE" in body["detail"]
 
 
+@pytest.mark.parametrize("path", ["/api/v1/docs", "/api/v1/openapi.json"])
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_the_docs_and_schema_refuse_unsafe_methods_with_json_405(
+    client, db, path, method
+):
+    response = getattr(client, method)(path)
+
+    assert_error(response, 405, "method_not_allowed")
+    assert response["Allow"] == "GET, HEAD"
+
+
 def test_validation_errors_are_400_not_422(alice):
     response = ApiClient(alice).get("/labs?limit=abc&offset=-1")
 
