@@ -22,6 +22,8 @@ from pairup.api_errors import from_validation_error
         "booking_closed",
         "team_changes_closed",
         "already_member",
+        "project_gone",
+        "slot_gone",
     ],
 )
 def test_rule_refusals_map_to_409_with_their_code(code):

@@ -4,7 +4,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.tests.api_helpers import ApiClient, assert_error
-from projects.models import BookingRecord, BookingWindow, Project
+from projects import selectors
+from projects.models import BookingRecord, BookingWindow, Lab, Project
 from projects.tests.factories import LabFactory, lab_starting_in, make_team
 
 
@@ -195,6 +196,23 @@ def test_booking_a_missing_slot_gets_404(alice, window):
 
     assert_error(ApiClient(alice).post("/labs/999999/book"), 404, "not_found")
     assert_error(ApiClient(alice).post(f"/labs/{2**70}/book"), 404, "not_found")
+
+
+def test_booking_a_slot_removed_meanwhile_gets_409(alice, window, monkeypatch):
+    make_team(alice)
+    lab = LabFactory()
+    found = selectors.lab_get
+
+    def found_then_removed(*, lab_id):
+        slot = found(lab_id=lab_id)
+        Lab.objects.filter(pk=slot.pk).delete()
+        return slot
+
+    monkeypatch.setattr(selectors, "lab_get", found_then_removed)
+
+    response = ApiClient(alice).post(f"/labs/{lab.pk}/book")
+
+    assert_error(response, 409, "slot_gone")
 
 
 def test_anonymous_booking_gets_401(client, window):
