@@ -110,12 +110,20 @@ def _service_error(request, exc: DjangoValidationError):
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, exc):
-    scheme = "Basic" if request.path.rstrip("/").endswith("/tokens") else "Bearer"
+    if request.path.rstrip("/").endswith("/tokens"):
+        scheme = "Basic"
+        detail = (
+            "Wrong or missing credentials: send your student number and password "
+            "as HTTP Basic credentials."
+        )
+    else:
+        scheme = "Bearer"
+        detail = "Sign in: send a valid bearer token (POST /api/v1/tokens gives one)."
     return _error(
         request,
         401,
         "unauthorized",
-        "Sign in: send a valid bearer token (POST /api/v1/tokens gives one).",
+        detail,
         headers={"WWW-Authenticate": f'{scheme} realm="Pair-Up"'},
     )
 

@@ -87,8 +87,10 @@ def test_token_of_a_deactivated_user_gets_401(client, alice):
 def test_wrong_password_gets_401_and_no_token(client, alice):
     response = get_token(client, alice.username, "wrong-password")
 
-    assert_error(response, 401, "unauthorized")
+    body = assert_error(response, 401, "unauthorized")
     assert response["WWW-Authenticate"].startswith("Basic")
+    assert "bearer" not in body["detail"].lower()
+    assert "student number and password" in body["detail"]
     assert ApiToken.objects.count() == 0
 
 
