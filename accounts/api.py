@@ -10,6 +10,7 @@ import binascii
 from base64 import b64decode
 from datetime import datetime
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.utils import timezone
@@ -111,6 +112,12 @@ class PasswordAuth(HttpBasicAuth):
                 f"Too many failed sign-ins for this student number from your "
                 f"address. Try again in {minutes} minutes.",
                 headers={"Retry-After": str(minutes * 60)},
+            )
+        if user is not None:
+            # A token is a sign-in without a session: axes clears the pair's
+            # failures as it does when the sign-in page logs the user in.
+            AxesProxyHandler.user_logged_in(
+                sender=type(self), request=request, user=user
             )
         return user
 

@@ -136,6 +136,21 @@ def test_locked_pair_gets_429_with_retry_after(client, alice, settings):
     assert ApiToken.objects.count() == 0
 
 
+def test_a_token_granted_clears_the_failures_as_a_page_sign_in_does(
+    client, alice, settings
+):
+    settings.AXES_FAILURE_LIMIT = 5
+    for _ in range(4):
+        get_token(client, alice.username, "wrong")
+    assert get_token(client, alice.username).status_code == 201
+
+    for _ in range(4):
+        assert get_token(client, alice.username, "wrong").status_code == 401
+    response = get_token(client, alice.username)
+
+    assert response.status_code == 201, response.content
+
+
 def test_token_failures_lock_the_sign_in_page_too(client, alice):
     for _ in range(5):
         get_token(client, alice.username, "wrong")
