@@ -82,11 +82,15 @@ def _api_error(request, exc: ApiError):
     )
 
 
+NO_BODY = "Send a JSON object as the body."
+
+
 def _field_name(loc) -> str:
-    """`["body", "payload", "email"]` -> `email`; `["query", "day"]` -> `day`."""
+    """`["body", "payload", "email"]` -> `email`; `["query", "day"]` -> `day`;
+    `["body", "payload"]` (the body itself, named by the view) -> `__all__`."""
     parts = [str(part) for part in loc]
     if parts and parts[0] == "body":
-        parts = parts[2:] or parts[1:]
+        parts = parts[2:]
     elif parts:
         parts = parts[1:]
     return ".".join(parts) or "__all__"
@@ -96,10 +100,15 @@ def _field_name(loc) -> str:
 def _input_error(request, exc: NinjaValidationError):
     errors: dict[str, list[str]] = {}
     for error in exc.errors:
-        errors.setdefault(_field_name(error.get("loc", ())), []).append(
-            str(error.get("msg", "Invalid value."))
-        )
-    detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
+        field = _field_name(error.get("loc", ()))
+        message = str(error.get("msg", "Invalid value."))
+        if field == "__all__" and error.get("type") == "missing":
+            message = NO_BODY
+        errors.setdefault(field, []).append(message)
+    detail = "; ".join(
+        " ".join(msgs) if field == "__all__" else f"{field}: {' '.join(msgs)}"
+        for field, msgs in errors.items()
+    )
     return _error(request, 400, "invalid", detail, errors=errors)
 
 

@@ -129,6 +129,18 @@ def test_wrong_body_type_gets_400(alice):
     assert_error(response, 400, "invalid")
 
 
+@pytest.mark.parametrize(
+    ("method", "path"), [("put", "/me/project/ballot"), ("patch", "/me/project")]
+)
+def test_a_missing_body_is_an_error_of_the_whole_request(alice, method, path):
+    response = getattr(ApiClient(alice), method)(path)
+
+    body = assert_error(response, 400, "invalid")
+    # Not "payload", the view's parameter: the client sent no such field.
+    assert body["errors"] == {"__all__": ["Send a JSON object as the body."]}
+    assert body["detail"] == "Send a JSON object as the body."
+
+
 def test_lone_surrogate_in_a_body_gets_400_not_500(alice):
     response = ApiClient(alice).client.post(
         "/api/v1/me/project",
