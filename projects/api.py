@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from accounts.permissions import require_coordinator
 from pairup.api_errors import MAX_ID, ApiError, Text, error_responses
@@ -564,12 +564,19 @@ PLAN_FIELD = Field(
 DRY_RUN_FIELD = Field(False, description="say what would happen; change nothing")
 
 
+class ToolIn(Schema):
+    """A coordinator tool's body: it acts on many students, so a field it
+    doesn't know (a misspelt `dry_run`) is a 400, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class PersonOut(Schema):
     username: str
     name: str
 
 
-class PairingIn(Schema):
+class PairingIn(ToolIn):
     scope: Literal["flagged", "all"] = Field(
         "flagged",
         description='"flagged": students who asked ("please assign me", then '
@@ -602,7 +609,7 @@ class PairingOut(Schema):
     )
 
 
-class PlacementIn(Schema):
+class PlacementIn(ToolIn):
     day: date | None = Field(
         None,
         ge=FIRST_DAY,
@@ -636,7 +643,7 @@ class PlacementOut(Schema):
     not_placed: list[NotPlacedOut]
 
 
-class AnnouncementIn(Schema):
+class AnnouncementIn(ToolIn):
     segment: Literal["everyone", "without_project", "without_slot", "slot"] = Field(
         description="who is told: every student, students without a project, "
         'teams without a slot, or ("slot") teams presenting on `day` and/or in '

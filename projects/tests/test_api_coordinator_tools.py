@@ -31,7 +31,7 @@ def api(dana):
 
 @pytest.mark.parametrize("path", TOOLS)
 def test_students_get_403_from_the_tools(alice, path):
-    body = {"segment": "everyone", "message": "Hi"}
+    body = {"segment": "everyone", "message": "Hi"} if "announce" in path else {}
     assert_error(ApiClient(alice).post(path, body), 403, "forbidden")
 
 
@@ -248,6 +248,24 @@ def test_bad_announcements_are_400_by_field(api, alice, body, field):
     error = assert_error(api.post("/coordinator/announcements", body), 400, "invalid")
 
     assert field in error["errors"]
+    assert Announcement.objects.count() == 0
+
+
+@pytest.mark.parametrize("path", TOOLS)
+def test_a_misspelt_field_is_a_400_not_a_run_for_real(api, path):
+    """{"dryrun": true} must not pair, place or tell anyone: the tools act
+    on many students, so a field they don't know is refused by name."""
+    StudentFactory(please_assign_me=True)
+    StudentFactory(please_assign_me=True)
+    make_team(StudentFactory())
+    LabFactory()
+    body = {"segment": "everyone", "message": "Hi", "dryrun": True}
+
+    error = assert_error(api.post(path, body), 400, "invalid")
+
+    assert "dryrun" in error["errors"]
+    assert Membership.objects.count() == 1
+    assert BookingRecord.objects.count() == 0
     assert Announcement.objects.count() == 0
 
 
