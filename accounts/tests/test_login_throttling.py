@@ -4,10 +4,12 @@ from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
 from accounts.tests.factories import PASSWORD
+from accounts.tests.test_password_reset import NEW, link_from
 
 URL = "/accounts/login/"
 
@@ -122,3 +124,24 @@ def test_a_successful_sign_in_resets_the_count(client, alice):
         response = fail(client)
 
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_lock_page_says_a_new_password_does_not_lift_the_lock(client, alice):
+    """Setting a new password through the mailed link leaves the lock to run
+    its course (rule 10), so the page must not offer it as a way out."""
+    for _ in range(5):
+        fail(client)
+    client.post(reverse("password_reset"), {"email": alice.email})
+    response = client.get(link_from(mail.outbox[0]))
+    client.post(response.url, {"new_password1": NEW, "new_password2": NEW})
+
+    response = client.post(
+        URL, {"username": alice.username, "password": NEW}, REMOTE_ADDR="10.0.0.1"
+    )
+
+    assert response.status_code == 429
+    text = " ".join(response.text.split())
+    assert "Wait and try again, or" not in text
+    assert "A new password works once the lock has run out." in text
+    assert f'href="{reverse("password_reset")}"' in response.text
