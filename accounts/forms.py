@@ -12,7 +12,7 @@ from django.contrib.auth.forms import (
     UserCreationForm,
 )
 
-from accounts.services import site_link_context
+from accounts.services import account_exists_error, site_link_context
 from accounts.throttle import (
     link_mail_allowed,
     login_address_message,
@@ -82,10 +82,7 @@ class RegisterForm(UserCreationForm):
         username = self.cleaned_data["username"].strip()
         validate_student_number(username)
         if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError(
-                "An account with this student number already exists.",
-                code="account_exists",
-            )
+            raise account_exists_error()
         return username
 
 

@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template import loader
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -22,6 +22,13 @@ User = get_user_model()
 logger = logging.getLogger(__name__)
 
 
+ACCOUNT_EXISTS = "An account with this student number already exists."
+
+
+def account_exists_error() -> ValidationError:
+    return ValidationError(ACCOUNT_EXISTS, code="account_exists")
+
+
 @transaction.atomic
 def user_register(
     *,
@@ -32,7 +39,12 @@ def user_register(
     email: str,
     preferred_name: str = "",
 ) -> User:
-    """Create a student account with a usable password."""
+    """Create a student account with a usable password.
+
+    Raise ValidationError (the number's as `account_exists`) when the data
+    can't make an account, also when another request took the number after
+    the caller's form checked it (a double-clicked submit).
+    """
     user = User(
         username=username,
         first_name=first_name,
@@ -42,8 +54,17 @@ def user_register(
         preferred_name_by_student=bool(preferred_name),
     )
     user.set_password(password)
-    user.full_clean(exclude=["password"])
-    user.save()
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as error:
+        if any(e.code == "unique" for e in error.error_dict.get("username", [])):
+            raise ValidationError({"username": account_exists_error()}) from None
+        raise
+    try:
+        user.save()
+    except IntegrityError:
+        # The number is the only unique column a new account can clash on.
+        raise ValidationError({"username": account_exists_error()}) from None
     return user
 
 

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, PasswordResetView
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -34,17 +35,21 @@ def register(request):
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        user = user_register(
-            username=data["username"],
-            password=data["password1"],
-            first_name=data["first_name"],
-            last_name=data["last_name"],
-            email=data["email"],
-            preferred_name=data["preferred_name"],
-        )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome to Pair-Up, {user.display_name}!")
-        return redirect("home")
+        try:
+            user = user_register(
+                username=data["username"],
+                password=data["password1"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                email=data["email"],
+                preferred_name=data["preferred_name"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to Pair-Up, {user.display_name}!")
+            return redirect("home")
     return render(request, "accounts/register.html", {"form": form})
 
 

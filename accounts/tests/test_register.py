@@ -197,6 +197,63 @@ def test_taken_number_says_so_offers_the_link_and_keeps_the_names(client, make_s
 
 
 @pytest.mark.django_db
+def test_number_taken_after_the_form_checked_it_says_so_not_a_server_error(
+    client, monkeypatch
+):
+    """A double-clicked "Create account": the first request creates the
+    account while the second, its form checked, hashes the password."""
+    from accounts import services
+
+    register = services.user_register
+
+    def lose_the_race(**fields):
+        User.objects.create_user(username=fields["username"], password="first-wins-7")
+        return register(**fields)
+
+    monkeypatch.setattr("accounts.views.user_register", lose_the_race)
+
+    response = client.post(URL, GOOD)
+
+    assert_kept_typed_names(response)
+    assert response.context["form"].errors == {
+        "username": ["An account with this student number already exists."]
+    }
+    assert f'href="{reverse("password_reset")}"' in response.text
+    assert "_auth_user_id" not in client.session
+    assert User.objects.get(username="21234567").first_name == ""
+
+
+@pytest.mark.django_db
+def test_number_taken_between_the_last_check_and_the_insert_says_so(
+    client, monkeypatch
+):
+    """Two submits at once: both pass every check, one insert wins."""
+    from accounts import services
+
+    full_clean = User.full_clean
+    register = services.user_register
+
+    def clean_then_lose_the_race(user, *args, **kwargs):
+        full_clean(user, *args, **kwargs)
+        User.objects.create_user(username=user.username, password="first-wins-7")
+
+    def register_losing_at_the_insert(**fields):
+        monkeypatch.setattr(User, "full_clean", clean_then_lose_the_race)
+        return register(**fields)
+
+    monkeypatch.setattr("accounts.views.user_register", register_losing_at_the_insert)
+
+    response = client.post(URL, GOOD)
+
+    assert_kept_typed_names(response)
+    assert response.context["form"].errors == {
+        "username": ["An account with this student number already exists."]
+    }
+    assert "_auth_user_id" not in client.session
+    assert not User.objects.filter(first_name="Rosa").exists()
+
+
+@pytest.mark.django_db
 def test_taken_number_answers_alike_whether_or_not_the_email_matched(
     client, make_student
 ):
