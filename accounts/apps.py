@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_out, user_login_failed
-        from django.db.models.signals import post_save, pre_save
+        from django.db.models.signals import post_delete, post_save, pre_save
 
         from accounts import revocation, signals
 
@@ -31,4 +31,9 @@ class AccountsConfig(AppConfig):
             revocation.user_saved,
             sender=User,
             dispatch_uid="accounts_revoke_on_access_change",
+        )
+        post_delete.connect(
+            revocation.user_deleted,
+            sender=User,
+            dispatch_uid="accounts_revoke_on_delete",
         )

@@ -1,9 +1,10 @@
 """Closing a user's open sockets when their access ends (code 4401).
 
 A socket's access is checked when it connects, so signing out, a password
-change and a deactivation each publish a `socket.close` event to the user's
-group (`pairup/layer.py`), and every socket of the user, in every process,
-closes. Every consumer (chat, lab board, `/ws/me/`):
+change, a deactivation and deleting the account each publish a
+`socket.close` event to the user's group (`pairup/layer.py`), and every
+socket of the user, in every process, closes. Every consumer (chat, lab
+board, `/ws/me/`):
 
 1. calls `watch(consumer, user_id)` first in `connect`: the socket is in the
    user's group before anything else is awaited, and in every process's once
@@ -165,6 +166,11 @@ def user_pre_save(sender, instance, raw=False, update_fields=None, **kwargs):
     instance._revoke_sockets = new_password or (
         old["is_active"] and not instance.is_active
     )
+
+
+def user_deleted(sender, instance, **kwargs):
+    """Close the sockets of a deleted account (its sessions end with it)."""
+    transaction.on_commit(partial(revoke_user_sockets, instance.pk))
 
 
 def user_saved(sender, instance, created, **kwargs):

@@ -178,6 +178,22 @@ async def test_sockets_of_another_session_of_the_user_stay_open_after_a_sign_out
     await communicator.disconnect()
 
 
+async def test_deleting_the_account_closes_its_sockets(charlie, lobby):
+    """A superuser deletes a student's account in the admin: the student's
+    open sockets close (4401) like a deactivated one's, instead of reading
+    the room on as a user who no longer exists."""
+    client = await sync_to_async(signed_in_client)(charlie)
+    communicator, connected = await handshake(
+        client.cookies["sessionid"].value, "/ws/chat/lobby/"
+    )
+    assert connected
+
+    await sync_to_async(charlie.delete)()
+
+    assert await still_open(communicator) is False
+    await communicator.disconnect()
+
+
 def test_a_signed_out_session_is_not_valid(alice):
     client = signed_in_client(alice)
     key = client.cookies["sessionid"].value
