@@ -369,6 +369,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=PAIRUP_LOGIN_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+# The lock page promises PAIRUP_LOGIN_COOLOFF_MINUTES: a try while locked
+# (refused without checking the password) must not start them again.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_VERBOSE = False
 
 # Product settings

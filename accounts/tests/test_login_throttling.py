@@ -96,6 +96,24 @@ def test_lock_lifts_after_the_cool_off(client, alice):
 
 
 @pytest.mark.django_db
+def test_trying_again_while_locked_does_not_extend_the_lock(client, alice):
+    """The page says 15 minutes: a student who tries once more at minute 10
+    still gets in at minute 16."""
+    for _ in range(5):
+        fail(client)
+    AccessAttempt.objects.update(
+        attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(minutes=10)
+    )
+    assert sign_in(client).status_code == 429
+
+    AccessAttempt.objects.update(
+        attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(minutes=6)
+    )
+
+    assert sign_in(client).status_code == 302
+
+
+@pytest.mark.django_db
 def test_the_limit_and_cool_off_come_from_settings(client, settings, alice):
     settings.AXES_FAILURE_LIMIT = 2
 
