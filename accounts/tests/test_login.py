@@ -69,6 +69,29 @@ def test_sign_in_returns_to_the_page_that_asked_for_it(client, alice):
 
 
 @pytest.mark.django_db
+def test_a_button_pressed_while_signed_out_leads_past_sign_in_to_a_page(
+    client, alice, charlie
+):
+    """The session ended (signed out in another tab): "Invite" sends the
+    student to sign in, whose `next` is the button's POST-only address."""
+    pressed = client.post("/projects/mine/invite/", {"partner": charlie.username})
+    assert pressed.url == "/accounts/login/?next=/projects/mine/invite/"
+    signed_in = client.post(
+        pressed.url, {"username": alice.username, "password": PASSWORD}
+    )
+    assert signed_in.url == "/projects/mine/invite/"
+
+    response = client.get(signed_in.url)
+
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert "This address only works from its button" in response.text
+    assert "Nothing was done." in response.text
+    assert f'href="{reverse("home")}"' in response.text
+    assert "Sign out" in response.text  # the site's own page, navbar and all
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "next_url", ["https://evil.example/", "//evil.example/", "http://testserver.evil/"]
 )
