@@ -1,4 +1,5 @@
 from copy import copy
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -85,6 +86,14 @@ class SignInView(LoginView):
 
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def get_redirect_url(self):
+        # A `next` naming this page would send a signed-in user round in a
+        # loop (Django raises): the default destination serves instead.
+        url = super().get_redirect_url()
+        if url and urlsplit(url).path == self.request.path:
+            return ""
+        return url
 
     def form_invalid(self, form):
         response = super().form_invalid(form)

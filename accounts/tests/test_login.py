@@ -92,6 +92,20 @@ def test_a_button_pressed_while_signed_out_leads_past_sign_in_to_a_page(
 
 
 @pytest.mark.django_db
+def test_signed_in_user_on_a_sign_in_link_back_to_itself_goes_to_the_dashboard(
+    client, alice
+):
+    """A bookmarked /accounts/login/?next=/accounts/login/ (the sign-in page
+    as its own next) was a server error once signed in."""
+    client.force_login(alice)
+
+    response = client.get(URL, {"next": URL})
+
+    assert response.status_code == 302
+    assert response.url == reverse("home")
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "next_url", ["https://evil.example/", "//evil.example/", "http://testserver.evil/"]
 )
