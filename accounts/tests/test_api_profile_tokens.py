@@ -1,5 +1,6 @@
 """The profile page lists the user's API tokens, each with a revoke button."""
 
+import re
 from datetime import timedelta
 
 from django.urls import reverse
@@ -24,6 +25,23 @@ def test_profile_lists_my_live_tokens_only(client, alice, bob):
     assert list(response.context["api_tokens"]) == [mine]
     assert reverse("api_token_revoke", args=[mine.pk]) in response.text
     assert reverse("api_token_revoke", args=[theirs.pk]) not in response.text
+
+
+def test_each_revoke_button_names_its_token(client, alice):
+    """A screen reader going from button to button hears which token each
+    one revokes, not "Revoke" once per token."""
+    first, _ = api_token_create(user=alice)
+    second, _ = api_token_create(user=alice)
+    client.force_login(alice)
+
+    response = client.get(reverse("profile"))
+
+    buttons = re.findall(r"<button[^>]*>(.*?)</button>", response.text, re.S)
+    names = [re.sub(r"<[^>]+>", "", b).split() for b in buttons if "Revoke" in b]
+    assert [" ".join(n) for n in names] == [
+        f"Revoke token {second.prefix}…",
+        f"Revoke token {first.prefix}…",
+    ]
 
 
 def test_profile_says_when_there_are_no_tokens(client, alice):
