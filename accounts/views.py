@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView, PasswordResetView
+from django.contrib.auth.views import LoginView, LogoutView, PasswordResetView
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -100,6 +100,15 @@ class SignInView(LoginView):
         if form.retry_after is not None:
             response.status_code = 429
             response["Retry-After"] = str(form.retry_after)
+        return response
+
+
+class SignOutView(LogoutView):
+    """Django's sign-out view (POST), saying so on the page it leads to."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You are signed out.")
         return response
 
 

@@ -151,6 +151,17 @@ def test_sign_out_ends_the_session(client, alice):
 
 
 @pytest.mark.django_db
+def test_sign_out_says_so_on_the_page_it_leads_to(client, alice):
+    client.force_login(alice)
+
+    response = client.post("/accounts/logout/", follow=True)
+
+    assert response.redirect_chain == [(reverse("home"), 302)]
+    assert [str(m) for m in response.context["messages"]] == ["You are signed out."]
+    assert "You are signed out." in response.text
+
+
+@pytest.mark.django_db
 def test_every_page_offers_sign_out_as_a_form(client, alice):
     client.force_login(alice)
 
