@@ -23,7 +23,9 @@ def run_browser_test(**env: str) -> subprocess.CompletedProcess:
         },
         capture_output=True,
         text=True,
-        timeout=120,
+        # A pytest of its own, with the suite's start-up: minutes on a
+        # machine a whole parallel run keeps busy (the test's limit is 300 s).
+        timeout=270,
         check=False,
     )
 
