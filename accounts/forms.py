@@ -85,6 +85,16 @@ class RegisterForm(UserCreationForm):
             raise account_exists_error()
         return username
 
+    def validate_unique(self):
+        # Taken since clean_username looked (a double-clicked submit): the
+        # model's check says so in Django's words and without the link to
+        # set a password; say it as clean_username does.
+        super().validate_unique()
+        errors = self._errors.get("username")
+        if errors and any(error.code == "unique" for error in errors.as_data()):
+            del self._errors["username"]
+            self.add_error("username", account_exists_error())
+
 
 class AddressLimitMixin:
     """Refuse a sign-in before any password is hashed when the address has

@@ -279,3 +279,41 @@ def test_taken_number_is_matched_whatever_its_case(client, settings, make_studen
 
     assert "already exists" in response.text
     assert not User.objects.filter(username="S1234567").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submits_at_the_same_instant_make_one_account_and_no_server_error():
+    """A double-click for real: threads posting the same form at once on
+    the file database; one account, every other submit told so."""
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    submits = 6
+    barrier = threading.Barrier(submits)
+    answers = [None] * submits
+
+    def submit(index):
+        try:
+            client = Client(raise_request_exception=False)
+            barrier.wait(timeout=10)
+            response = client.post(URL, GOOD)
+            answers[index] = (response.status_code, response.text)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(submits)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    codes = sorted(code for code, _ in answers)
+    assert codes == [200] * (submits - 1) + [302]
+    refused = [text for code, text in answers if code == 200]
+    for text in refused:
+        assert "An account with this student number already exists." in text, text[
+            text.find("<main") :
+        ][:1500]
+    assert User.objects.filter(username=GOOD["username"]).count() == 1
