@@ -219,8 +219,11 @@ def browser():
     reason = browser_missing()
     if reason:
         pytest.fail(f"browser tests need Chromium in CI: {reason}")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Playwright's 5 s for an expectation ran out on a machine a parallel
+    # run kept busy (a page's script still loading); a pass comes at once.
+    expect.set_options(timeout=10_000)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS

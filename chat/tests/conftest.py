@@ -38,7 +38,8 @@ async def open_socket(
     communicator = WebsocketCommunicator(
         application, path or f"/ws/chat/{slug}/", headers=headers
     )
-    connected, _ = await communicator.connect()
+    # Channels' 1 s for the handshake ran out on a busy machine.
+    connected, _ = await communicator.connect(timeout=5)
     return communicator, connected
 
 

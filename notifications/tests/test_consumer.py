@@ -30,7 +30,7 @@ async def open_me(user=None, *, origin=ORIGIN, cookie=None):
         cookie = cookie or await sync_to_async(session_cookie)(user)
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
     communicator = WebsocketCommunicator(application, "/ws/me/", headers=headers)
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=5)
     return communicator, connected
 
 

@@ -32,7 +32,7 @@ async def opens(user, path, *headers, scheme=None) -> bool:
     )
     if scheme is not None:
         communicator.scope["scheme"] = scheme
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=5)
     await communicator.disconnect()
     return connected
 

@@ -25,7 +25,7 @@ async def open_socket(user, path="/ws/labs/?view=coordinator"):
         (b"cookie", f"sessionid={cookie}".encode()),
     ]
     communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=5)
     return communicator, connected
 
 

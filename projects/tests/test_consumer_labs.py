@@ -25,7 +25,7 @@ async def open_board(user=None, *, origin=ORIGIN):
         cookie = await sync_to_async(session_cookie)(user)
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
     communicator = WebsocketCommunicator(application, "/ws/labs/", headers=headers)
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=5)
     return communicator, connected
 
 
