@@ -100,7 +100,13 @@ def pages_for(persona: str, unit: dict) -> list[str]:
             f"/chat/team-{unit['project']}/",
         ]
     if persona == "free":
-        return [*common, "/projects/new/", "/students/?q=Hill"]
+        # The last: a button's address opened by GET (after signing in).
+        return [
+            *common,
+            "/projects/new/",
+            "/students/?q=Hill",
+            "/invitations/1/accept/",
+        ]
     return [
         *common,
         "/coordinator/",
