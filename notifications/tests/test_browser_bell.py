@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from pairup.tests.helpers import nested_live_regions
+
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
 ).expect
@@ -48,6 +50,9 @@ def test_bobs_bell_counts_up_live_and_leads_to_the_invitation(new_page):
     expect(bell).to_have_attribute("aria-label", "Notifications, 1 unread")
     toast = bob.get_by_test_id("bell-toasts")
     expect(toast).to_contain_text("Alicia invited you to join")
+    # Read once: the toast is no live region of its own inside the
+    # container's, which screen readers could announce twice.
+    assert nested_live_regions(bob) == []
 
     # The bell opens the list; the notification opens the invitation.
     bell.click()

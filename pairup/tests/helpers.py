@@ -29,3 +29,17 @@ def session_cookie(user) -> str:
     client = Client()
     client.force_login(user)
     return client.cookies["sessionid"].value
+
+
+LIVE_REGION = "[aria-live], [role=status], [role=alert], [role=log]"
+
+
+def nested_live_regions(page) -> list[str]:
+    """Live regions inside another live region: screen readers may read
+    what changes in them twice. The start of each one's markup."""
+    return page.evaluate(
+        """(live) => Array.from(document.querySelectorAll(live))
+            .filter((el) => el.parentElement && el.parentElement.closest(live))
+            .map((el) => "live region inside another: " + el.outerHTML.slice(0, 80))""",
+        LIVE_REGION,
+    )

@@ -9,7 +9,7 @@ module's own. No ORM here.
 
 import pytest
 
-from pairup.tests.helpers import sign_in
+from pairup.tests.helpers import nested_live_regions, sign_in
 
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
@@ -188,7 +188,7 @@ def test_every_page_passes_axe_at_wcag_22_aa(
                     "Live"
                 )
             found = blocking_violations(page, swagger=path.startswith("/api/"))
-            found += wider_than_the_screen(page)
+            found += wider_than_the_screen(page) + nested_live_regions(page)
             if found:
                 failures[path] = found
         assert failures == {}, "\n".join(

@@ -25,10 +25,10 @@
   }
 
   function announce(item) {
-    // The container is an aria-live region: screen readers read the text.
+    // The container is the aria-live region: screen readers read the text
+    // once. A role here too would nest a second region inside it.
     var toast = document.createElement("div");
     toast.className = "toast show bell-toast mb-2";
-    toast.setAttribute("role", "status");
     toast.dataset.testid = "bell-toast";
     var body = document.createElement("div");
     body.className = "toast-body d-flex gap-2 align-items-start";
