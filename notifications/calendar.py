@@ -5,8 +5,8 @@ their transaction: the event keeps one UID from booking through every move
 (SEQUENCE rises with each change), and its reminders move with it; an
 edited description reaches it through `slot_event_refresh`. The feed
 (`/calendar/<token>.ics`) lists the same events with the same UIDs. A slot
-that has started is never cancelled: the presentation happened, so the
-feeds keep it as it was.
+that has started is never cancelled or moved: the presentation happened, so
+the feeds keep it as it was, and a team moved off it gets a new event.
 """
 
 import secrets
@@ -35,6 +35,11 @@ def slot_event_book(*, project, lab) -> dict:
     """Record that the project holds `lab` now (booked or moved) and return
     the event's REQUEST. Call inside the booking's transaction."""
     event = SlotEvent.objects.filter(project=project, cancelled=False).first()
+    if event is not None and event.lab_id != lab.pk and _has_started(event):
+        # Moved off a slot that has started (a coordinator did it): that
+        # presentation is kept as it was, and the new slot is a new event.
+        _keep_as_it_was(event, project)
+        event = None
     new = event is None
     if new:
         host = urlsplit(site_url()).hostname or "pairup"
@@ -53,6 +58,15 @@ def _has_started(event) -> bool:
     return event.start <= timezone.now()
 
 
+def _keep_as_it_was(event, project) -> None:
+    """The event of a slot that has started leaves the project and stays in
+    its members' feeds as it was."""
+    reminders.withdraw_for_slot(event)  # none is due any more
+    event.kept_for.add(*project.memberships.values_list("user_id", flat=True))
+    event.project = None
+    event.save(update_fields=["project", "updated_at"])
+
+
 def slot_event_cancel(*, project) -> dict | None:
     """Record that the project's booking ended (released, dissolved) and
     return the event's CANCEL, or None if it had none.
@@ -66,10 +80,7 @@ def slot_event_cancel(*, project) -> dict | None:
     if event is None:
         return None
     if _has_started(event):
-        reminders.withdraw_for_slot(event)  # none is due any more
-        event.kept_for.add(*project.memberships.values_list("user_id", flat=True))
-        event.project = None
-        event.save(update_fields=["project", "updated_at"])
+        _keep_as_it_was(event, project)
         return None
     event.sequence += 1
     event.cancelled = True

@@ -319,6 +319,33 @@ def test_a_team_released_after_its_slot_books_a_new_event_and_keeps_the_old(
         assert [e.start for e in events] == [first.start, later.start]
 
 
+def test_a_team_moved_off_a_started_slot_gets_a_new_event_and_keeps_the_old(
+    committed, team, alice, bob, dana
+):
+    """A coordinator moves a team on from a slot that has started (they
+    present again later): the past presentation isn't moved in anyone's
+    calendar, and the new slot comes as an invitation of its own."""
+    import time_machine
+
+    first = LabFactory()
+    committed(services.lab_book, user=alice, project=team, lab=first)
+    [booked] = Calendar.from_ical(feeds.feed_calendar(bob)).events
+    with time_machine.travel(first.start + timedelta(minutes=20), tick=False):
+        later = LabFactory(start=first.start + timedelta(days=1))
+        committed(services.lab_book, user=dana, project=team, lab=later)
+
+        *_, moved = mailed(bob)
+        [event] = attached(moved).events
+        assert str(event["UID"]) != str(booked["UID"])
+        assert (event.start, event.sequence) == (later.start, 0)
+        for user in (alice, bob):
+            kept, new = Calendar.from_ical(feeds.feed_calendar(user)).events
+            assert str(kept["UID"]) == str(booked["UID"])
+            assert (kept.start, kept.sequence) == (first.start, booked.sequence)
+            assert str(kept["STATUS"]) == "CONFIRMED"
+            assert str(new["UID"]) == str(event["UID"])
+
+
 def test_a_member_added_after_the_slot_started_gets_no_invitation_to_it(
     committed, alice, charlie, dana
 ):
