@@ -22,14 +22,24 @@ LINK_MAILS_PER_ACCOUNT = 3
 LINK_MAIL_WINDOW = 60 * 60
 
 
-def link_request_allowed(request) -> bool:
+def link_request_retry_after(request) -> int | None:
+    """Count one link request from the request's address; return None while
+    the address is within its limit, else the seconds until it may ask
+    again."""
     address = request.META.get("REMOTE_ADDR", "")
     window = Window(
         f"pairup:link-requests:{address}",
         LINK_REQUESTS_PER_ADDRESS,
         LINK_REQUEST_WINDOW,
     )
-    return window.hit() is None
+    return window.hit()
+
+
+def link_request_message(retry_after: int) -> str:
+    return (
+        "Too many password links were asked for from your network. "
+        f"Please wait {wait_text(retry_after)} and try again."
+    )
 
 
 def link_mail_allowed(user_id: int) -> bool:
@@ -64,8 +74,13 @@ def login_address_retry_after(request) -> int | None:
 
 
 def login_address_message(retry_after: int) -> str:
-    minutes = math.ceil(retry_after / 60)
     return (
         "Too many failed sign-ins came from your network. Please wait "
-        f"{minutes} minute{'s' if minutes != 1 else ''} and try again."
+        f"{wait_text(retry_after)} and try again."
     )
+
+
+def wait_text(seconds: int) -> str:
+    """Return a wait in whole minutes, rounded up: "1 minute", "7 minutes"."""
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

@@ -22,7 +22,7 @@ from accounts.forms import (
 from accounts.selectors import api_tokens_for_user
 from accounts.services import api_token_revoke as api_token_revoke_service
 from accounts.services import password_link_send, profile_update, user_register
-from accounts.throttle import link_request_allowed
+from accounts.throttle import link_request_message, link_request_retry_after
 
 
 @require_http_methods(["GET", "POST"])
@@ -54,20 +54,17 @@ def register(request):
     return render(request, "accounts/register.html", {"form": form})
 
 
-TOO_MANY_LINK_REQUESTS = (
-    "Too many password links were asked for from your network. "
-    "Please wait 15 minutes and try again."
-)
-
-
 def _register_from_roster(request):
     form = PasswordLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if not link_request_allowed(request):
-            form.add_error(None, TOO_MANY_LINK_REQUESTS)
-            return render(
+        retry_after = link_request_retry_after(request)
+        if retry_after is not None:
+            form.add_error(None, link_request_message(retry_after))
+            response = render(
                 request, "accounts/register_roster.html", {"form": form}, status=429
             )
+            response["Retry-After"] = str(retry_after)
+            return response
         username = form.cleaned_data["username"]
         password_link_send(username=username)
         messages.success(
@@ -113,14 +110,20 @@ class SignOutView(LogoutView):
 
 
 class SetOrResetPasswordView(PasswordResetView):
-    """Django's reset view, with the sender's address limited."""
+    """Django's reset view, with the sender's address limited (429 with
+    Retry-After; the form says how long to wait)."""
 
     form_class = SetOrResetPasswordForm
 
     def form_valid(self, form):
-        if not link_request_allowed(self.request):
-            form.add_error(None, TOO_MANY_LINK_REQUESTS)
-            return self.render_to_response(self.get_context_data(form=form), status=429)
+        retry_after = link_request_retry_after(self.request)
+        if retry_after is not None:
+            form.add_error(None, link_request_message(retry_after))
+            response = self.render_to_response(
+                self.get_context_data(form=form), status=429
+            )
+            response["Retry-After"] = str(retry_after)
+            return response
         return super().form_valid(form)
 
 
