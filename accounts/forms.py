@@ -8,6 +8,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import (
     AuthenticationForm,
+    PasswordChangeForm,
     PasswordResetForm,
     UserCreationForm,
 )
@@ -17,6 +18,9 @@ from accounts.throttle import (
     link_mail_allowed,
     login_address_message,
     login_address_retry_after,
+    old_password_check_count,
+    old_password_check_uncount,
+    old_password_message,
 )
 from accounts.validators import (
     validate_name_characters,
@@ -127,6 +131,32 @@ class LoginForm(AddressLimitMixin, AuthenticationForm):
 
 class AdminLoginForm(AddressLimitMixin, AdminAuthenticationForm):
     """The admin's sign-in form, with the same per-address limit."""
+
+
+class ChangePasswordForm(PasswordChangeForm):
+    """Django's password-change form, with wrong old passwords limited per
+    account (accounts.throttle). Over the limit the old password isn't
+    checked at all: a right guess gets the same refusal as a wrong one."""
+
+    retry_after: int | None = None
+
+    def clean_old_password(self):
+        user_id = self.user.pk
+        self.retry_after = old_password_check_count(user_id)
+        if self.retry_after is not None:
+            old_password_check_uncount(user_id)  # a refusal checks nothing
+            # The whole form is refused: a non-field error, in the box at
+            # the top that screen readers announce.
+            self.add_error(
+                None,
+                forms.ValidationError(
+                    old_password_message(self.retry_after), code="throttled"
+                ),
+            )
+            return ""
+        old_password = super().clean_old_password()  # a wrong one stays counted
+        old_password_check_uncount(user_id)
+        return old_password
 
 
 STUDENT_FLAGS = ("looking_for_partner", "please_assign_me")

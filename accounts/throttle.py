@@ -1,5 +1,5 @@
-"""Limits counted in Django's cache: set-password links, and failed sign-ins
-per address.
+"""Limits counted in Django's cache: set-password links, failed sign-ins
+per address, and wrong old passwords on the password-change page.
 
 Sign-in failures per (number, address) are django-axes' business. The link
 limits keep the two link pages (password reset, roster registration) from
@@ -8,6 +8,11 @@ its limit is skipped silently, so the pages still say the same thing whether
 a number or address exists. The per-address sign-in limit stops one address
 from trying number after number: every try costs a password hash (0.23 s of
 a core), which axes' per-pair lock never stops.
+
+The password-change page checks the old password without axes (a sign-in
+lock there would let whoever holds a stolen session lock the owner out): its
+own limit, per account and with the sign-in numbers, stops that session from
+guessing the password.
 """
 
 import math
@@ -77,6 +82,37 @@ def login_address_message(retry_after: int) -> str:
     return (
         "Too many failed sign-ins came from your network. Please wait "
         f"{wait_text(retry_after)} and try again."
+    )
+
+
+# Wrong old passwords on the password-change page, per account -----------
+
+
+def _old_password_checks(user_id: int) -> Window:
+    return Window(
+        f"pairup:old-password-failures:{user_id}",
+        settings.PAIRUP_LOGIN_FAILURE_LIMIT,
+        settings.PAIRUP_LOGIN_COOLOFF_MINUTES * 60,
+    )
+
+
+def old_password_check_count(user_id: int) -> int | None:
+    """Count one check of the account's old password; return None while the
+    account is within its limit, else the seconds to wait. Call it before the
+    password is checked (so concurrent tries can't slip past the limit), and
+    `old_password_check_uncount` when the check doesn't happen or the
+    password is right: only wrong ones count."""
+    return _old_password_checks(user_id).hit()
+
+
+def old_password_check_uncount(user_id: int) -> None:
+    _old_password_checks(user_id).unhit()
+
+
+def old_password_message(retry_after: int) -> str:
+    return (
+        "Your old password was entered incorrectly too many times. "
+        f"Please wait {wait_text(retry_after)} and try again."
     )
 
 

@@ -17,7 +17,7 @@ urlpatterns = [
     path("logout/", views.SignOutView.as_view(), name="logout"),
     path(
         "password_change/",
-        auth_views.PasswordChangeView.as_view(),
+        views.ChangePasswordView.as_view(),
         name="password_change",
     ),
     path(

@@ -5,7 +5,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView, LogoutView, PasswordResetView
+from django.contrib.auth.views import (
+    LoginView,
+    LogoutView,
+    PasswordChangeView,
+    PasswordResetView,
+)
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -13,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import (
     STUDENT_FLAGS,
+    ChangePasswordForm,
     LoginForm,
     PasswordLinkForm,
     ProfileForm,
@@ -106,6 +112,20 @@ class SignOutView(LogoutView):
     def post(self, request, *args, **kwargs):
         response = super().post(request, *args, **kwargs)
         messages.info(request, "You are signed out.")
+        return response
+
+
+class ChangePasswordView(PasswordChangeView):
+    """Django's password-change view; 429 with Retry-After while the account
+    is over its wrong old passwords (the form says how long to wait)."""
+
+    form_class = ChangePasswordForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.retry_after is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.retry_after)
         return response
 
 

@@ -1,12 +1,41 @@
 import re
+from types import SimpleNamespace
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from accounts.tests.factories import PASSWORD
 
 URL = "/accounts/password_change/"
 NEW = "violet-harbour-window-73"
+WINDOW = 15 * 60
+
+
+def change(client, old=PASSWORD, new=NEW):
+    return client.post(
+        URL, {"old_password": old, "new_password1": new, "new_password2": new}
+    )
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Move the rate limits' clock: `clock(s)` puts it s seconds into a
+    15-minute window. It starts 450 s in, so no test straddles an edge."""
+
+    def move(seconds_into_window):
+        now = WINDOW * 2_000_000 + seconds_into_window
+        monkeypatch.setattr("pairup.ratelimit.time", SimpleNamespace(time=lambda: now))
+
+    move(450)
+    return move
+
+
+def use_up_the_old_password_tries(client):
+    for _ in range(5):
+        response = change(client, old="wrong")
+        assert response.status_code == 200
+        assert "Your old password was entered incorrectly" in response.text
 
 
 def test_password_change_url_is_the_designed_one():
@@ -112,3 +141,101 @@ def test_password_change_form_names_the_account_for_password_managers(client, al
     assert len(hints) == 1, page
     assert 'value="20000001"' in hints[0]
     assert re.search(r"\shidden[\s/>]", hints[0])  # not shown
+
+
+@pytest.mark.django_db
+def test_after_five_wrong_old_passwords_the_form_is_refused(client, alice, clock):
+    client.force_login(alice)
+    use_up_the_old_password_tries(client)
+
+    response = change(client)  # the right one, too late
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "450"
+    assert (
+        "Your old password was entered incorrectly too many times. "
+        "Please wait 8 minutes and try again."
+    ) in response.text
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD)
+
+
+@pytest.mark.django_db
+def test_a_refused_try_checks_no_password(client, alice, clock, monkeypatch):
+    client.force_login(alice)
+    use_up_the_old_password_tries(client)
+    checks = []
+    monkeypatch.setattr(
+        type(alice), "check_password", lambda user, raw: checks.append(raw)
+    )
+
+    assert change(client, old="another-guess").status_code == 429
+    assert checks == []
+
+
+@pytest.mark.django_db
+def test_the_wait_is_what_is_left_of_the_window(client, alice, clock):
+    client.force_login(alice)
+    use_up_the_old_password_tries(client)
+    clock(WINDOW - 45)
+
+    response = change(client)
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "45"
+    assert "Please wait 1 minute and try again." in response.text
+
+
+@pytest.mark.django_db
+def test_the_right_old_password_works_once_the_window_has_passed(client, alice, clock):
+    client.force_login(alice)
+    use_up_the_old_password_tries(client)
+    clock(WINDOW + 1)
+
+    response = change(client)
+
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.check_password(NEW)
+
+
+@pytest.mark.django_db
+def test_right_old_passwords_do_not_count(client, alice, clock):
+    client.force_login(alice)
+    for _ in range(4):
+        change(client, old="wrong")
+    for _ in range(3):  # right old password, new one refused
+        assert change(client, new="12345678").status_code == 200
+
+    response = change(client)
+
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_another_student_is_not_affected(client, alice, bob, clock):
+    client.force_login(alice)
+    use_up_the_old_password_tries(client)
+    other = Client()
+    other.force_login(bob)
+
+    response = change(other)
+
+    assert response.status_code == 302
+    bob.refresh_from_db()
+    assert bob.check_password(NEW)
+
+
+@pytest.mark.django_db
+def test_the_refused_student_still_signs_in(client, alice, clock):
+    client.force_login(alice)
+    use_up_the_old_password_tries(client)
+    assert change(client).status_code == 429
+
+    elsewhere = Client()
+    response = elsewhere.post(
+        "/accounts/login/", {"username": alice.username, "password": PASSWORD}
+    )
+
+    assert response.status_code == 302
+    assert client.get("/accounts/profile/").status_code == 200
