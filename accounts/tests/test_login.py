@@ -1,6 +1,8 @@
 import re
 
 import pytest
+from django.conf import settings
+from django.template.loader import get_template
 from django.urls import reverse
 
 from accounts.tests.factories import PASSWORD
@@ -41,6 +43,24 @@ def test_wrong_password_is_refused_with_a_clear_error(client, alice):
     assert "Please enter a correct student number and password." in response.text
     assert 'value="20000001"' in response.text
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_a_failed_sign_in_announces_its_error_to_screen_readers(client, alice):
+    response = client.post(URL, {"username": "20000001", "password": "wrong"})
+
+    boxes = re.findall(
+        r"<div\b[^>]*\brole=\"alert\"[^>]*>.*?</div>", response.text, re.S
+    )
+    assert len(boxes) == 1, response.text  # one alert, not one inside another
+    assert 'class="alert alert-block alert-danger"' in boxes[0]
+    assert "Please enter a correct student number and password." in boxes[0]
+
+
+def test_the_sites_crispy_error_box_overrides_the_packs():
+    origin = get_template("bootstrap5/errors.html").origin.name
+
+    assert origin == str(settings.BASE_DIR / "templates" / "bootstrap5" / "errors.html")
 
 
 @pytest.mark.django_db

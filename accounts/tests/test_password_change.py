@@ -161,6 +161,18 @@ def test_after_five_wrong_old_passwords_the_form_is_refused(client, alice, clock
 
 
 @pytest.mark.django_db
+def test_the_refusal_is_announced_to_screen_readers(client, alice, clock):
+    client.force_login(alice)
+    use_up_the_old_password_tries(client)
+
+    page = change(client).text
+
+    boxes = re.findall(r"<div\b[^>]*\brole=\"alert\"[^>]*>.*?</div>", page, re.S)
+    assert len(boxes) == 1, page
+    assert "entered incorrectly too many times" in boxes[0]
+
+
+@pytest.mark.django_db
 def test_a_refused_try_checks_no_password(client, alice, clock, monkeypatch):
     client.force_login(alice)
     use_up_the_old_password_tries(client)
