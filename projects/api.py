@@ -18,7 +18,15 @@ from pydantic import ConfigDict, Field
 from accounts.permissions import require_coordinator
 from pairup.api_errors import MAX_ID, ApiError, Text, error_responses
 from pairup.dates import FIRST_DAY, LAST_DAY, local
-from projects import board_cache, coordinator_tools, exports, selectors, services
+from projects import (
+    ballot_services,
+    board_cache,
+    coordinator_tools,
+    exports,
+    selectors,
+    services,
+)
+from projects.ballot_api import after_a_due_run
 from projects.models import BookingRecord, BookingWindow, Invitation, Lab, Project
 
 router = Router(tags=["projects"])
@@ -262,7 +270,10 @@ def lab_list(request, filters: Query[LabFilters]):
     """Upcoming slots by time and room, as the lab board shows them."""
     user = request.auth
     now = timezone.now()
-    window = selectors.window_facts(BookingWindow.get())
+    # The first GET after a ballot's closing time runs it if nothing has.
+    window = selectors.window_facts(
+        ballot_services.window_after_a_due_run(BookingWindow.get(), now)
+    )
     viewer = selectors.viewer_get(user=user)
     day = filters.day.isoformat() if filters.day else None
     room = filters.room.strip()
@@ -326,6 +337,15 @@ def project_get(request):
     project = selectors.project_for_user(user=request.auth)
     if project is None:
         raise ApiError(404, "not_found", NO_PROJECT)
+    if project.lab_id is None:
+        # Only a team without a slot takes part in a ballot: a closed one
+        # that nothing ran yet runs now and may give it one.
+        project, _window = after_a_due_run(
+            user=request.auth,
+            project=project,
+            window=BookingWindow.get(),
+            now=timezone.now(),
+        )
     return project
 
 
@@ -468,13 +488,14 @@ def student_search(request, filters: Query[SearchFilters]):
 @router.get("/schedule", response={200: list[ScheduleEntryOut], **error_responses(401)})
 def schedule(request):
     """Who presents when: my own team, and everyone's once it is published."""
+    window = ballot_services.window_after_a_due_run(BookingWindow.get())
     return [
         {
             "lab": lab,
             "team": lab.project.team_name,
             "description": lab.project.description,
         }
-        for lab in selectors.schedule_list(user=request.auth)
+        for lab in selectors.schedule_list(user=request.auth, window=window)
     ]
 
 

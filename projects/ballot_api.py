@@ -10,7 +10,8 @@ from pydantic import Field
 
 from pairup.api_errors import MAX_ID, ApiError, error_responses
 from projects import ballot_selectors, ballot_services, selectors
-from projects.models import BookingWindow
+from projects.ballot_selectors import DUE
+from projects.models import BookingWindow, Project
 
 router = Router(tags=["ballot"])
 
@@ -67,9 +68,23 @@ class BallotIn(Schema):
     )
 
 
-def _view(project) -> dict:
+def after_a_due_run(
+    *, user, project: Project, window: BookingWindow, now
+) -> tuple[Project, BookingWindow]:
+    """Return the user's project and the window, after running a ballot
+    past its closing time that no worker has run yet (the first GET after
+    the closing runs it, as the pages do). No query unless it is due."""
+    if ballot_selectors.ballot_state(window, now) != DUE:
+        return project, window
+    window = ballot_services.window_after_a_due_run(window, now)
+    return selectors.project_for_user(user=user), window
+
+
+def _view(project, window=None, now=None) -> dict:
     return ballot_selectors.ballot_view(
-        project=project, window=BookingWindow.get(), now=timezone.now()
+        project=project,
+        window=window or BookingWindow.get(),
+        now=now or timezone.now(),
     )
 
 
@@ -81,7 +96,11 @@ def ballot_get(request):
     project = selectors.project_for_user(user=request.auth)
     if project is None:
         raise ApiError(404, "not_found", NO_PROJECT)
-    return _view(project)
+    now = timezone.now()
+    project, window = after_a_due_run(
+        user=request.auth, project=project, window=BookingWindow.get(), now=now
+    )
+    return _view(project, window, now)
 
 
 @router.put(

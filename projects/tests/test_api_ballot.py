@@ -1,11 +1,12 @@
 """GET and PUT /api/v1/me/project/ballot: a team's ranking through the API."""
 
 import pytest
+import time_machine
 
 from accounts.tests.api_helpers import ApiClient, assert_error
 from projects import ballot_services
-from projects.models import BallotChoice
-from projects.tests.ballot_helpers import open_ballot
+from projects.models import BallotChoice, BallotRun
+from projects.tests.ballot_helpers import after_closing, open_ballot
 from projects.tests.factories import LabFactory, make_team
 
 pytestmark = pytest.mark.django_db
@@ -116,3 +117,34 @@ def test_after_the_run_the_team_reads_its_result(window, alice, dana):
     assert body["result"]["lab"]["id"] == other.pk
     assert body["result"]["rank"] == 1
     assert body["result"]["text"].endswith("(your 1st choice).")
+
+
+def _read_the_slot(path: str, body, lab) -> bool:
+    """Whether a GET's body shows the team on `lab`."""
+    if path == "/labs":
+        return any(item["id"] == lab.pk and item["mine"] for item in body["items"])
+    if path == "/schedule":
+        return [entry["lab"]["id"] for entry in body] == [lab.pk]
+    if path == "/me/project":
+        return body["lab"] is not None and body["lab"]["id"] == lab.pk
+    return body["state"] == "ran" and body["result"]["lab"]["id"] == lab.pk
+
+
+@pytest.mark.parametrize(
+    "path", ["/labs", "/schedule", "/me/project", "/me/project/ballot"]
+)
+def test_the_first_get_after_the_closing_time_runs_the_ballot(
+    window, team, alice, path
+):
+    """With no worker running it, an API client never reads the unit as it
+    was before the allocation once the ballot has closed: the first GET
+    that shows slots or the ballot runs it, as the pages do."""
+    lab = LabFactory()
+    ballot_services.ballot_save(user=alice, project=team, lab_ids=[lab.pk])
+
+    with time_machine.travel(after_closing(window), tick=False):
+        response = ApiClient(alice).get(path)
+
+    assert response.status_code == 200, response.content
+    assert BallotRun.objects.get().trigger == BallotRun.Trigger.REQUEST
+    assert _read_the_slot(path, response.json(), lab)

@@ -128,3 +128,16 @@ def test_incoming_invitations_cost_the_same_however_many(charlie):
     invite(3)
 
     assert queries(api, "/me/invitations") == one
+
+
+def test_my_project_without_a_slot_reads_the_window_too(
+    alice, bob, django_assert_num_queries
+):
+    """A team without a slot is the one a closed ballot may place: its
+    project costs one more query, the window, to see whether a ballot is
+    due (token, project, members, window)."""
+    make_team(alice, bob)
+    api = ApiClient(alice)
+
+    with django_assert_num_queries(4):
+        api.get("/me/project")
