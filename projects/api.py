@@ -190,11 +190,20 @@ class StudentOut(Schema):
     first_name: str
     last_name: str
     free: bool
-    looking_for_partner: bool
+    looking_for_partner: bool = Field(
+        description="always false when PAIRUP_TEAM_SIZE is 1 (teams of one: "
+        "nobody looks for a partner, and the page hides the flag)"
+    )
 
     @staticmethod
     def resolve_free(user):
         return not user.has_project
+
+    @staticmethod
+    def resolve_looking_for_partner(user):
+        # The stored flag is kept for a larger team size (the profile hides
+        # it, PATCH /me refuses to change it); it means nothing in teams of one.
+        return user.looking_for_partner and _team_size() > 1
 
 
 class CoordinatorStudentOut(Schema):

@@ -44,6 +44,21 @@ def test_search_in_teams_of_one_is_by_name_as_on_the_page(alice, settings, windo
     assert [s["last_name"] for s in body] == ["Aaron", "Young"]
 
 
+def test_search_in_teams_of_one_says_nobody_is_looking(alice, settings, window):
+    """The page hides the flag in teams of one; its stored value, kept for
+    a larger team size, means nothing to a searcher."""
+    settings.PAIRUP_TEAM_SIZE = 1
+    looking = StudentFactory(first_name="Zed", looking_for_partner=True)
+
+    body = ApiClient(alice).get("/students?q=zed").json()
+
+    assert [(s["username"], s["looking_for_partner"]) for s in body] == [
+        (looking.username, False)
+    ]
+    looking.refresh_from_db()
+    assert looking.looking_for_partner is True
+
+
 def test_search_says_who_is_free(alice, bob, charlie, window):
     make_team(alice, bob)
 
