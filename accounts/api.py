@@ -155,10 +155,15 @@ class MeOut(Schema):
 
 
 class MePatch(Schema):
-    preferred_name: Text | None = None
-    email: Text | None = None
-    looking_for_partner: bool | None = None
-    please_assign_me: bool | None = None
+    """What to change; a field left out keeps its value."""
+
+    # Null clears it, as an empty field on the profile page does.
+    preferred_name: Text | None = Field(None, description='null or "" clears it')
+    # The profile requires an email and a flag is on or off: these take no
+    # null (400 naming the field), though they may be left out.
+    email: Text = None
+    looking_for_partner: bool = None
+    please_assign_me: bool = None
 
 
 # Endpoints ----------------------------------------------------------------
@@ -210,7 +215,9 @@ def me_update(request, payload: MePatch):
     may be sent back unchanged; changing it gets 400 naming the field.
     """
     user = request.auth
-    changes = payload.dict(exclude_unset=True, exclude_none=True)
+    changes = payload.dict(exclude_unset=True)
+    if "preferred_name" in changes and changes["preferred_name"] is None:
+        changes["preferred_name"] = ""
     stored_flags = {flag: getattr(user, flag) for flag in STUDENT_FLAGS}
     errors = {
         field: [reason]

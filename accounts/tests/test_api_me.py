@@ -1,3 +1,4 @@
+import pytest
 from django.test import Client
 
 from accounts.tests.api_helpers import ApiClient, assert_error
@@ -82,6 +83,40 @@ def test_patch_me_can_clear_a_flag(alice):
 
     alice.refresh_from_db()
     assert alice.looking_for_partner is False
+
+
+def test_patch_me_with_a_null_preferred_name_clears_it_as_the_profile_does(alice):
+    """The profile form takes an empty preferred name (the display name is
+    then the first name); null says the same."""
+    alice.preferred_name = "Ally"
+    alice.save(update_fields=["preferred_name"])
+
+    response = ApiClient(alice).patch("/me", {"preferred_name": None})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["preferred_name"] == ""
+    assert response.json()["display_name"] == "Alice"
+    alice.refresh_from_db()
+    assert alice.preferred_name == ""
+
+
+@pytest.mark.parametrize("field", ["email", "looking_for_partner", "please_assign_me"])
+def test_patch_me_with_null_for_a_field_the_profile_requires_gets_400_naming_it(
+    alice, field
+):
+    """The profile has no empty email and a flag is on or off: null is
+    refused, not ignored, and nothing changes."""
+    alice.looking_for_partner = True
+    alice.save(update_fields=["looking_for_partner"])
+    email = alice.email
+
+    response = ApiClient(alice).patch("/me", {field: None, "preferred_name": "X"})
+
+    body = assert_error(response, 400, "invalid")
+    assert list(body["errors"]) == [field]
+    alice.refresh_from_db()
+    assert (alice.preferred_name, alice.email) == ("", email)
+    assert (alice.looking_for_partner, alice.please_assign_me) == (True, False)
 
 
 def test_invalid_email_gets_400_with_the_field_and_changes_nothing(alice):
