@@ -7,7 +7,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from chat.selectors import message_frame, message_history, room_get_for_user
-from pairup.api_errors import MAX_ID, error_responses
+from pairup.api_errors import MAX_ID, QueryFilters, error_responses
 
 router = Router(tags=["chat"])
 
@@ -28,7 +28,7 @@ class HistoryOut(Schema):
     messages: list[MessageOut]
 
 
-class HistoryFilters(Schema):
+class HistoryFilters(QueryFilters):
     before: int | None = Field(
         None, ge=1, le=MAX_ID, description="only messages with a smaller id"
     )

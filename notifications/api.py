@@ -9,7 +9,7 @@ from pydantic import Field
 from notifications import services
 from notifications.mail import absolute
 from notifications.models import Notification
-from pairup.api_errors import MAX_ID, error_responses
+from pairup.api_errors import MAX_ID, QueryFilters, error_responses
 
 router = Router(tags=["notifications"])
 
@@ -43,7 +43,7 @@ class NotificationPage(Schema):
     items: list[NotificationOut]
 
 
-class NotificationFilters(Schema):
+class NotificationFilters(QueryFilters):
     unread: bool | None = Field(None, description="only unread (true) or read (false)")
     limit: int = Field(20, ge=1, le=100)
     offset: int = Field(0, ge=0, le=10**9)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from ninja import Schema
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ValidationInfo, field_validator
 
 from pairup.text import unstorable_reason
 
@@ -131,3 +131,18 @@ def from_validation_error(error: ValidationError) -> ApiError:
     if all(code in CONFLICT_CODES for code in codes):
         return ApiError(409, str(codes[0]), detail, errors=by_field)
     return ApiError(400, "invalid", detail, errors=errors)
+
+
+class QueryFilters(Schema):
+    """The query parameters of a GET: an empty value (`?day=`, what an HTML
+    form with an empty select sends) is the parameter left out, so it takes
+    its default; a malformed value that isn't empty is still a 400."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_left_out(cls, value, info: ValidationInfo):
+        if value == "":
+            return cls.model_fields[info.field_name].get_default(
+                call_default_factory=True
+            )
+        return value

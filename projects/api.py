@@ -16,7 +16,13 @@ from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
 from accounts.permissions import require_coordinator
-from pairup.api_errors import MAX_ID, ApiError, Text, error_responses
+from pairup.api_errors import (
+    MAX_ID,
+    ApiError,
+    QueryFilters,
+    Text,
+    error_responses,
+)
 from pairup.dates import FIRST_DAY, LAST_DAY, local
 from projects import (
     ballot_services,
@@ -238,7 +244,7 @@ class SummaryOut(Schema):
     free_slots: int
 
 
-class LabFilters(Schema):
+class LabFilters(QueryFilters):
     day: date | None = Field(
         None,
         ge=FIRST_DAY,
@@ -251,16 +257,16 @@ class LabFilters(Schema):
     offset: int = Field(0, ge=0, le=10**9)
 
 
-class SearchFilters(Schema):
+class SearchFilters(QueryFilters):
     q: Text = Field("", description="at least 2 characters")
 
 
-class ProjectFilters(Schema):
+class ProjectFilters(QueryFilters):
     booked: bool | None = Field(None, description="with a slot, or without")
     full: bool | None = Field(None, description="full teams, or not")
 
 
-class StudentFilters(Schema):
+class StudentFilters(QueryFilters):
     q: Text = Field("", description="a name or number fragment")
     free: bool | None = Field(None, description="without a project, or with one")
     looking: bool | None = Field(None, description="looking for a partner")
