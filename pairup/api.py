@@ -188,23 +188,48 @@ def _server_error(request, exc):
 # URLs ---------------------------------------------------------------------
 
 
-def _json_method_not_allowed(view):
-    """django-ninja answers a wrong method in plain text: answer JSON."""
+def _without_body(response):
+    """A HEAD answer: the GET's status and headers, no body; Content-Length
+    says how long the GET's body is."""
+    if response.streaming:
+        response.streaming_content = []
+    else:
+        response["Content-Length"] = str(len(response.content))
+        response.content = b""
+    return response
+
+
+def _api_view(view):
+    """Every API URL: HEAD answered as GET without the body, and a wrong
+    method answered in JSON (django-ninja knows no HEAD, and answers a
+    wrong method in plain text)."""
 
     def wrapper(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
+        head = request.method == "HEAD"
+        if head:
+            # HTTP: HEAD is GET without the body. django-ninja routes by
+            # method, so the GET operation answers; the schema lists none.
+            request.method = "GET"
+            try:
+                response = view(request, *args, **kwargs)
+            finally:
+                request.method = "HEAD"
+        else:
+            response = view(request, *args, **kwargs)
         if response.status_code == 405 and "Allow" in response:
-            json = JsonResponse(
+            allowed = response["Allow"].split(", ")
+            if "GET" in allowed and "HEAD" not in allowed:
+                allowed.insert(allowed.index("GET") + 1, "HEAD")
+            response = JsonResponse(
                 {
                     "code": "method_not_allowed",
                     "detail": f"{request.method} is not allowed here; use "
-                    f"{response['Allow']}.",
+                    f"{', '.join(allowed)}.",
                 },
                 status=405,
             )
-            json["Allow"] = response["Allow"]
-            return json
-        return response
+            response["Allow"] = ", ".join(allowed)
+        return _without_body(response) if head else response
 
     wrapper.csrf_exempt = True  # ninja's views check CSRF in SessionAuth
     return wrapper
@@ -226,8 +251,8 @@ def _urlpatterns():
     for pattern in patterns:
         if pattern.name in READ_ONLY_ROUTES:
             pattern.callback = require_safe(pattern.callback)
-        pattern.callback = _json_method_not_allowed(pattern.callback)
-    return [*patterns, re_path(r"^(?P<rest>.*)$", _unknown_path)]
+        pattern.callback = _api_view(pattern.callback)
+    return [*patterns, re_path(r"^(?P<rest>.*)$", _api_view(_unknown_path))]
 
 
 # Mounted by pairup/urls.py: path("api/v1/", urls).

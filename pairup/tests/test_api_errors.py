@@ -101,7 +101,7 @@ def test_wrong_method_gets_json_405_with_allow(alice):
     response = ApiClient(alice).delete("/labs")
 
     body = assert_error(response, 405, "method_not_allowed")
-    assert response["Allow"] == "GET"
+    assert response["Allow"] == "GET, HEAD"
     assert "DELETE" in body["detail"]
 
 
