@@ -286,9 +286,7 @@ def lab_list(request, filters: Query[LabFilters]):
     user = request.auth
     now = timezone.now()
     # The first GET after a ballot's closing time runs it if nothing has.
-    window = selectors.window_facts(
-        ballot_services.window_after_a_due_run(BookingWindow.get(), now)
-    )
+    window = selectors.window_facts(ballot_services.current_window(now))
     viewer = selectors.viewer_get(user=user)
     day = filters.day.isoformat() if filters.day else None
     room = filters.room.strip()
@@ -503,7 +501,7 @@ def student_search(request, filters: Query[SearchFilters]):
 @router.get("/schedule", response={200: list[ScheduleEntryOut], **error_responses(401)})
 def schedule(request):
     """Who presents when: my own team, and everyone's once it is published."""
-    window = ballot_services.window_after_a_due_run(BookingWindow.get())
+    window = ballot_services.current_window()
     return [
         {
             "lab": lab,
@@ -523,6 +521,7 @@ def schedule(request):
 def coordinator_summary(request):
     """The unit at a glance, as on the coordinator's page."""
     require_coordinator(request.auth)
+    ballot_services.current_window()  # a ballot past its closing runs first
     return selectors.coordinator_counts()
 
 
@@ -533,6 +532,7 @@ def coordinator_summary(request):
 def coordinator_projects(request, filters: Query[ProjectFilters]):
     """Every team with its members and slot."""
     require_coordinator(request.auth)
+    ballot_services.current_window()  # a ballot past its closing runs first
     size = _team_size()
     projects = selectors.allocation_list()
     if filters.booked is not None:
@@ -551,6 +551,7 @@ def coordinator_projects(request, filters: Query[ProjectFilters]):
 def coordinator_students(request, filters: Query[StudentFilters]):
     """Every student, with their flags and project."""
     require_coordinator(request.auth)
+    ballot_services.current_window()  # a ballot past its closing runs first
     return selectors.student_list(**filters.dict())
 
 
@@ -563,6 +564,7 @@ def coordinator_students_csv(request):
     """Students without a project, with their flags, as CSV (the coordinator
     page's file)."""
     require_coordinator(request.auth)
+    ballot_services.current_window()  # a ballot past its closing runs first
     return exports.students_without_project().response()
 
 
@@ -575,6 +577,7 @@ def coordinator_projects_csv(request):
     """Teams without a slot, with their members, as CSV (the coordinator
     page's file)."""
     require_coordinator(request.auth)
+    ballot_services.current_window()  # a ballot past its closing runs first
     return exports.teams_without_slot().response()
 
 
@@ -587,6 +590,7 @@ def coordinator_allocations_csv(request):
     """Every team with its members and slot, as CSV (`export_allocations`'
     file)."""
     require_coordinator(request.auth)
+    ballot_services.current_window()  # a ballot past its closing runs first
     return exports.allocations().response()
 
 

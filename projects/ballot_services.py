@@ -400,6 +400,13 @@ def window_after_a_due_run(window: BookingWindow, now=None) -> BookingWindow:
     return BookingWindow.get()
 
 
+def current_window(now=None) -> BookingWindow:
+    """The booking window for a page or an API GET, after running a ballot
+    past its closing time that nothing ran yet: what they show is then the
+    allocation, not the unit before it. One query unless the ballot is due."""
+    return window_after_a_due_run(BookingWindow.get(), now)
+
+
 def ballot_replay(run: BallotRun) -> list[list[int]]:
     """Solve a run's stored input again with its seed; return the allocation
     (the same as the run's, unless something could not be booked)."""

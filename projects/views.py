@@ -203,9 +203,11 @@ def project_new(request):
     )
 
 
-def _mine_context(request, project, *, edit_form=None, invite_form=None) -> dict:
+def _mine_context(
+    request, project, *, edit_form=None, invite_form=None, window=None
+) -> dict:
     _, outgoing = selectors.invitations_for_user(user=request.user, project=project)
-    window = BookingWindow.get()
+    window = window or BookingWindow.get()
     now = timezone.now()
     return {
         "project": project,
@@ -245,6 +247,11 @@ def _refusal(check, **kwargs) -> str | None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_mine(request):
+    window = None
+    if request.method == "GET":
+        # The first page after a ballot's closing time runs it if nothing
+        # has, so the team's slot shows (before the project is read).
+        window = ballot_services.current_window()
     project = _require_project(request)
     if not isinstance(project, Project):
         return project
@@ -263,7 +270,7 @@ def project_mine(request):
             else:
                 messages.success(request, "The description was saved.")
                 return redirect("projects:project_mine")
-    context = _mine_context(request, project, edit_form=form)
+    context = _mine_context(request, project, edit_form=form, window=window)
     return render(request, "projects/project_mine.html", context)
 
 
@@ -513,7 +520,7 @@ def _viewer_config(viewer: selectors.Viewer, project) -> dict:
 def lab_board(request):
     now = timezone.now()
     # The first page after a ballot's closing time runs it if nothing has.
-    window = ballot_services.window_after_a_due_run(BookingWindow.get(), now)
+    window = ballot_services.current_window(now)
     facts = board_cache.upcoming(now=now)
     form, day, room = _board_filter(request, facts)
     window_facts = selectors.window_facts(window)
@@ -582,9 +589,11 @@ def lab_frames(request):
     """Every shown slot's frame for this user, with the window: board.js's
     one request to resync after its socket was away."""
     now = timezone.now()
+    # A resync just after a ballot's closing time runs it if nothing has
+    # (before the slots are read), as the board page does.
+    window = ballot_services.current_window(now)
     facts = board_cache.upcoming(now=now)
     _, day, room = _board_filter(request, facts)
-    window = BookingWindow.get()
     window_facts = selectors.window_facts(window)
     project = selectors.project_slot_for_user(user=request.user)
     viewer = selectors.viewer_for(user=request.user, project=project)
@@ -658,7 +667,8 @@ def _schedule_rows(labs, *, viewer, window) -> list[dict]:
 @login_required
 @require_safe
 def schedule(request):
-    window = BookingWindow.get()
+    # The first page after a ballot's closing time runs it if nothing has.
+    window = ballot_services.current_window()
     viewer = selectors.viewer_get(user=request.user)
     labs = selectors.schedule_list(user=request.user, viewer=viewer, window=window)
     rows = _schedule_rows(labs, viewer=viewer, window=window)
@@ -683,7 +693,7 @@ def schedule_print(request):
     ):
         raise Http404("Pick a room and a day.")
     day, room = form.cleaned_data["day"], form.cleaned_data["room"]
-    window = BookingWindow.get()
+    window = ballot_services.current_window()
     labs = selectors.lab_board(day=day, room=room, now=EVER)
     viewer = selectors.viewer_get(user=request.user)
     rows = _schedule_rows(labs, viewer=viewer, window=window)
@@ -755,7 +765,7 @@ def _live_context(request) -> dict:
     # The page asks again just after the ballot closes (coordinator.js):
     # with no worker to run it, this request does, as a student's page would.
     now = timezone.now()
-    window = ballot_services.window_after_a_due_run(BookingWindow.get(), now)
+    window = ballot_services.current_window(now)
     counts = selectors.coordinator_counts()
     fill = charts.slot_fill_data()
     rooms, days = _fill_choices(fill)
@@ -971,6 +981,7 @@ def coordinator_announcements(request):
 @require_safe
 @coordinator_required
 def coordinator_students_csv(request):
+    ballot_services.current_window()  # a ballot past its closing runs first
     return exports.students_without_project().response()
 
 
@@ -978,6 +989,7 @@ def coordinator_students_csv(request):
 @require_safe
 @coordinator_required
 def coordinator_teams_csv(request):
+    ballot_services.current_window()  # a ballot past its closing runs first
     return exports.teams_without_slot().response()
 
 
@@ -988,6 +1000,7 @@ def coordinator_roster_csv(request):
     """The table of students with its filters (every page), as CSV."""
     rooms, days = _fill_choices(charts.slot_fill_data())
     form = RosterFilterForm(request.GET or None, rooms=rooms, days=days)
+    ballot_services.current_window()  # a ballot past its closing runs first
     return exports.students(selectors.roster_students(**form.filters())).response()
 
 
@@ -995,4 +1008,5 @@ def coordinator_roster_csv(request):
 @require_safe
 @coordinator_required
 def coordinator_allocations_csv(request):
+    ballot_services.current_window()  # a ballot past its closing runs first
     return exports.allocations().response()

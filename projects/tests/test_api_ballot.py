@@ -148,3 +148,34 @@ def test_the_first_get_after_the_closing_time_runs_the_ballot(
     assert response.status_code == 200, response.content
     assert BallotRun.objects.get().trigger == BallotRun.Trigger.REQUEST
     assert _read_the_slot(path, response.json(), lab)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/coordinator/summary",
+        "/coordinator/projects",
+        "/coordinator/students",
+        "/coordinator/students.csv",
+        "/coordinator/projects.csv",
+        "/coordinator/allocations.csv",
+    ],
+)
+def test_a_coordinators_get_after_the_closing_time_runs_the_ballot(
+    window, team, alice, dana, path
+):
+    """As the coordinator's page does: what a coordinator reads or downloads
+    just after the closing time is the allocation."""
+    lab = LabFactory()
+    ballot_services.ballot_save(user=alice, project=team, lab_ids=[lab.pk])
+
+    with time_machine.travel(after_closing(window), tick=False):
+        response = ApiClient(dana).get(path)
+
+    assert response.status_code == 200, response.content
+    assert BallotRun.objects.get().trigger == BallotRun.Trigger.REQUEST
+    if path == "/coordinator/projects":
+        [project] = response.json()
+        assert project["lab"]["id"] == lab.pk
+    if path == "/coordinator/allocations.csv":
+        assert lab.room in response.content.decode()

@@ -55,16 +55,17 @@ STUDENT_BUDGETS = {
     "/rooms/lobby/messages": 3,
 }
 COORDINATOR_BUDGETS = {
-    # token, group; students, team sizes, teams, free slots
-    "/coordinator/summary": 6,
-    "/coordinator/projects": 4,
-    "/coordinator/students": 3,
-    # token, group, the students (with their team and slot)
-    "/coordinator/students.csv": 3,
-    # token, group, the teams, their members (no team has a slot: no records)
-    "/coordinator/projects.csv": 4,
-    # token, group, the teams, their members, their booking records
-    "/coordinator/allocations.csv": 5,
+    # Each reads the booking window first (a ballot past its closing runs).
+    # token, group, window; students, team sizes, teams, free slots
+    "/coordinator/summary": 7,
+    "/coordinator/projects": 5,
+    "/coordinator/students": 4,
+    # token, group, window, the students (with their team and slot)
+    "/coordinator/students.csv": 4,
+    # token, group, window, the teams, their members (no slot: no records)
+    "/coordinator/projects.csv": 5,
+    # token, group, window, the teams, their members, their booking records
+    "/coordinator/allocations.csv": 6,
 }
 
 

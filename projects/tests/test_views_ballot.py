@@ -242,6 +242,54 @@ def test_the_first_page_after_the_closing_time_runs_the_ballot(
     assert f"Your team got {slot_label(lab)} (your 1st choice)." in body
 
 
+def _shows_the_slot(path: str, response, lab, team) -> bool:
+    if path.startswith("/labs/frames/"):
+        labs = response.json()["labs"]
+        return any(item["id"] == lab.pk and item["mine"] for item in labs)
+    body = response.content.decode()
+    if path.startswith("/schedule/"):  # the booked slots, the team's own shown
+        return team.description in body
+    if path.endswith(".csv"):
+        return lab.room in body
+    return slot_label(lab) in body
+
+
+@pytest.mark.parametrize(
+    "path, as_coordinator",
+    [
+        ("/projects/mine/", False),
+        ("/schedule/", False),
+        ("/schedule/print/?room={room}&day={day}", False),
+        ("/labs/frames/", False),
+        ("/coordinator/allocations.csv", True),
+        ("/coordinator/teams.csv", True),
+        ("/coordinator/students.csv", True),
+        ("/coordinator/roster.csv", True),
+    ],
+)
+def test_every_page_after_the_closing_time_runs_the_ballot(
+    client, window, team, alice, dana, path, as_coordinator
+):
+    """Without a worker, no page a student or a coordinator opens after the
+    closing time shows the unit as it was before the allocation (the
+    board, the dashboard and the coordinator page already ran it)."""
+    lab = LabFactory()
+    ballot_services.ballot_save(user=alice, project=team, lab_ids=[lab.pk])
+    client.force_login(dana if as_coordinator else alice)
+    day = timezone.localtime(lab.start).date().isoformat()
+    path = path.format(room=lab.room.replace(" ", "+"), day=day)
+
+    with time_machine.travel(after_closing(window), tick=False):
+        response = client.get(path)
+
+    assert response.status_code == 200
+    assert BallotRun.objects.get().trigger == BallotRun.Trigger.REQUEST
+    if path == "/coordinator/teams.csv":  # teams without a slot: not this one
+        assert str(team.pk) not in response.content.decode().split("\n", 1)[1]
+    elif path != "/coordinator/students.csv":  # students without a project
+        assert _shows_the_slot(path, response, lab, team)
+
+
 def test_the_dashboard_says_how_to_take_part(client, window, team, alice):
     client.force_login(alice)
 
