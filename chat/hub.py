@@ -83,6 +83,11 @@ ALIVE_TTL = 20
 HEARTBEAT_SECONDS = 5.0
 SNAPSHOT_TTL = 6 * 3600
 REGISTRY_KEY = "chat:processes"
+# One user's arrival or departure in a room is checked by one process at a
+# time (`_user_claim`): a claim held this long by a process that died lapses,
+# and a process waits this long for one before it checks anyway.
+CLAIM_TTL = 2
+CLAIM_WAIT = 1.0
 
 # `PAIRUP_CHAT_STATS=<seconds>` prints this process's counters to stderr.
 STATS_INTERVAL = float(os.environ.get("PAIRUP_CHAT_STATS") or 0)
@@ -117,6 +122,31 @@ def _alive_key(process: str) -> str:
 
 def _snapshot_key(room_id: int, process: str) -> str:
     return f"chat:presence:{room_id}:{process}"
+
+
+def _claim_key(room_id: int, user_id: int) -> str:
+    return f"chat:presence-claim:{room_id}:{user_id}"
+
+
+@contextlib.contextmanager
+def _user_claim(room_id: int, user_id: int, process: str):
+    """Hold, across processes, the right to decide whether the user just
+    arrived in or left the room: the check reads the other processes'
+    snapshots and then writes this one's, and two processes doing that at
+    the same instant (two tabs landing on two processes, as after a restart)
+    would each miss the other: "has entered" twice, or "has left" never."""
+    key = _claim_key(room_id, user_id)
+    token = f"{process}:{threading.get_ident()}:{time.monotonic_ns()}"
+    deadline = time.monotonic() + CLAIM_WAIT
+    held = cache.add(key, token, timeout=CLAIM_TTL)
+    while not held and time.monotonic() < deadline:
+        time.sleep(0.005)
+        held = cache.add(key, token, timeout=CLAIM_TTL)
+    try:
+        yield
+    finally:
+        if held and cache.get(key) == token:
+            cache.delete(key)
 
 
 def _entry(user_id: int, name: str, staff: bool) -> tuple:
@@ -183,8 +213,9 @@ class Presence:
     threads (cache I/O), and the `/chat/` page from request threads.
     """
 
-    def __init__(self, *, shared: bool):
+    def __init__(self, *, shared: bool, process: str = PROCESS):
         self.shared = shared
+        self.process = process  # another name only in tests: two in one
         self.lock = threading.Lock()
         self.publishing = threading.Lock()  # snapshots are written in order
         self.rooms: dict[int, _Room] = {}
@@ -260,8 +291,9 @@ class Presence:
         moment later must find this one in the list that comes with the
         history), and return whether another live process holds a socket of
         the user in the room."""
-        remote = self.refresh(room_id)
-        self.publish(room_id)
+        with _user_claim(room_id, user_id, self.process):
+            remote = self.refresh(room_id)
+            self.publish(room_id)
         return user_id in remote
 
     def refresh(self, room_id: int) -> dict:
@@ -297,7 +329,7 @@ class Presence:
                 if room is not None and room.published == snapshot:
                     room.published_at = time.monotonic()
                     return
-            key = _snapshot_key(room_id, PROCESS)
+            key = _snapshot_key(room_id, self.process)
             if snapshot:
                 cache.set(key, snapshot, timeout=SNAPSHOT_TTL)
             else:
@@ -321,13 +353,13 @@ class Presence:
         last beat. The registry has no lock: a lost update heals at the next
         beat, and a new process is known at once from its presence events.
         """
-        cache.set(_alive_key(PROCESS), 1, timeout=ALIVE_TTL)
+        cache.set(_alive_key(self.process), 1, timeout=ALIVE_TTL)
         registry = set(cache.get(REGISTRY_KEY) or ())
-        others = registry - {PROCESS}
+        others = registry - {self.process}
         alive = cache.get_many([_alive_key(p) for p in others]) if others else {}
         live = {p for p in others if _alive_key(p) in alive}
-        if registry != live | {PROCESS}:
-            cache.set(REGISTRY_KEY, sorted(live | {PROCESS}), timeout=None)
+        if registry != live | {self.process}:
+            cache.set(REGISTRY_KEY, sorted(live | {self.process}), timeout=None)
         now = time.monotonic()
         with self.lock:
             gone = (self.others or set()) - live
@@ -346,7 +378,7 @@ class Presence:
 
     def met(self, process: str) -> None:
         """Note a process seen in an event (it may not be registered yet)."""
-        if process and process != PROCESS:
+        if process and process != self.process:
             with self.lock:
                 if self.others is not None:
                     self.others.add(process)

@@ -2,11 +2,14 @@
 cache, and a crashed process's users drop out."""
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from types import SimpleNamespace
 
@@ -128,6 +131,45 @@ def test_a_user_with_sockets_in_two_live_processes_leaves_with_the_last():
     assert presence.join(7, user_id=5, name="Ann", staff=False) is False
     assert presence.leave(7, user_id=5) is False  # no "has left the room."
     assert cache.get(f"chat:presence:7:{PROCESS}") is None
+
+
+@pytest.mark.parametrize("moving", ["joins", "leaves"])
+def test_a_user_moving_in_two_processes_at_one_instant_is_announced_once(
+    monkeypatch, moving
+):
+    """Two tabs of one user land on two processes at the same moment, as
+    after a restart. Each process reads the other's users, then writes its
+    own; when both read first, both announced "has entered" (or neither
+    "has left"). Forced here: each waits after reading for the other to
+    read too (half a second at most)."""
+    here, there = Presence(shared=True), Presence(shared=True, process=OTHER)
+    for presence in (here, there, here):  # each knows the other
+        presence.heartbeat()
+    if moving == "leaves":
+        here.join(7, user_id=5, name="Ann", staff=False)
+        there.join(7, user_id=5, name="Ann", staff=False)
+
+    both_read = threading.Barrier(2, timeout=0.5)
+    refresh = Presence.refresh
+
+    def refresh_then_wait(self, room_id):
+        remote = refresh(self, room_id)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait()
+        return remote
+
+    monkeypatch.setattr(Presence, "refresh", refresh_then_wait)
+
+    def move(presence):
+        if moving == "joins":
+            return presence.join(7, user_id=5, name="Ann", staff=False)
+        return presence.leave(7, user_id=5)
+
+    with ThreadPoolExecutor(2) as pool:
+        announced = list(pool.map(move, (here, there)))
+
+    assert sorted(announced) == [False, True]  # once, by one of them
+    assert cache.get(hub_module._claim_key(7, 5)) is None  # let go
 
 
 def test_publishing_shows_this_process_users_to_the_others_until_they_leave():
