@@ -66,11 +66,10 @@ def _register_from_roster(request):
         retry_after = link_request_retry_after(request)
         if retry_after is not None:
             form.add_error(None, link_request_message(retry_after))
-            response = render(
-                request, "accounts/register_roster.html", {"form": form}, status=429
+            return _wait(
+                render(request, "accounts/register_roster.html", {"form": form}),
+                retry_after,
             )
-            response["Retry-After"] = str(retry_after)
-            return response
         username = form.cleaned_data["username"]
         password_link_send(username=username)
         messages.success(
@@ -83,7 +82,26 @@ def _register_from_roster(request):
     return render(request, "accounts/register_roster.html", {"form": form})
 
 
-class SignInView(LoginView):
+def _wait(response, retry_after: int):
+    """Make a page that refused a try a 429 saying when to try again (its
+    form says so in words)."""
+    response.status_code = 429
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+class WaitWhenLimitedMixin:
+    """For a form view whose form refuses tries for a while: its
+    `retry_after` set makes the page a 429 with Retry-After."""
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.retry_after is not None:
+            _wait(response, form.retry_after)
+        return response
+
+
+class SignInView(WaitWhenLimitedMixin, LoginView):
     """Django's sign-in view; 429 with Retry-After while the address is
     over its failed sign-ins (the form says how long to wait)."""
 
@@ -98,13 +116,6 @@ class SignInView(LoginView):
             return ""
         return url
 
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        if form.retry_after is not None:
-            response.status_code = 429
-            response["Retry-After"] = str(form.retry_after)
-        return response
-
 
 class SignOutView(LogoutView):
     """Django's sign-out view (POST), saying so on the page it leads to."""
@@ -115,18 +126,11 @@ class SignOutView(LogoutView):
         return response
 
 
-class ChangePasswordView(PasswordChangeView):
+class ChangePasswordView(WaitWhenLimitedMixin, PasswordChangeView):
     """Django's password-change view; 429 with Retry-After while the account
     is over its wrong old passwords (the form says how long to wait)."""
 
     form_class = ChangePasswordForm
-
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        if form.retry_after is not None:
-            response.status_code = 429
-            response["Retry-After"] = str(form.retry_after)
-        return response
 
 
 class SetOrResetPasswordView(PasswordResetView):
@@ -139,11 +143,10 @@ class SetOrResetPasswordView(PasswordResetView):
         retry_after = link_request_retry_after(self.request)
         if retry_after is not None:
             form.add_error(None, link_request_message(retry_after))
-            response = self.render_to_response(
-                self.get_context_data(form=form), status=429
+            return _wait(
+                self.render_to_response(self.get_context_data(form=form)),
+                retry_after,
             )
-            response["Retry-After"] = str(retry_after)
-            return response
         return super().form_valid(form)
 
 
