@@ -181,3 +181,30 @@ def test_a_client_closed_for_falling_behind_reconnects_and_resyncs(
     expect(tara.locator(".chat-text", has_text="while you were away")).to_have_count(1)
     expect(tara.locator(".chat-text", has_text="before the drop")).to_have_count(1)
     expect(tara.locator("#chat-notice")).to_be_hidden()
+
+
+def test_a_long_paste_is_kept_whole_and_counted_as_the_server_counts(live_server, page):
+    # 700 emoji are 700 characters to the server (code points), 1400 UTF-16
+    # units to the browser: the box must take them all, and send them.
+    make_students(live_server, {"72000061": "Vic"})
+    sign_in(page, "72000061", PASSWORD)
+    enter_room(page, "lobby")
+    page.focus("#chat-input")
+    emoji = "\N{GRINNING FACE}" * 700
+    page.keyboard.insert_text(emoji)
+    expect(page.locator("#chat-input")).to_have_value(emoji)
+    page.press("#chat-input", "Enter")
+    expect(page.locator(".chat-text", has_text=emoji)).to_have_count(1)
+    expect(page.locator("#chat-input")).to_have_value("")
+
+    # Over 1000 characters: nothing is cut off, nothing is sent, and the
+    # page says by how much it is over.
+    page.focus("#chat-input")
+    page.keyboard.insert_text("a" * 1003)
+    expect(page.locator("#chat-input")).to_have_value("a" * 1003)
+    page.press("#chat-input", "Enter")
+    expect(page.locator("#chat-error")).to_have_text(
+        "Keep messages to 1000 characters or fewer: this one has 1003."
+    )
+    expect(page.locator("#chat-input")).to_have_value("a" * 1003)
+    expect(page.locator(".chat-text", has_text="a" * 1003)).to_have_count(0)

@@ -16,6 +16,10 @@
   const presenceList = document.getElementById("chat-presence");
 
   const HISTORY_PAGE = 50;
+  // The server's limit, in code points as Python counts them. Not the
+  // textarea's maxlength: that counts UTF-16 units (an emoji is two) and
+  // silently cuts a paste short.
+  const MESSAGE_MAX = 1000;
   const FRAME_MAX_BYTES = 16 * 1024; // the server's limit, before parsing
   const CLOSE_MESSAGES = {
     4401: "Your session ended (you signed out, changed your password, or the account was deactivated). Reload the page to rejoin (you may be asked to sign in).",
@@ -463,6 +467,13 @@
     const text = input.value.trim();
     if (!text || !socket || socket.readyState !== WebSocket.OPEN) {
       return;
+    }
+    const length = Array.from(text).length;
+    if (length > MESSAGE_MAX) {
+      setError(
+        "Keep messages to " + MESSAGE_MAX + " characters or fewer: this one has " + length + "."
+      );
+      return; // the text stays in the box, to shorten
     }
     lastRef += 1;
     const ref = String(lastRef);
