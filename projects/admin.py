@@ -7,6 +7,7 @@ service's ValidationError shows as a form error, never a server error.
 Only coordinators get into the admin at all (`pairup.admin.PairUpAdminSite`).
 """
 
+import functools
 from datetime import datetime, timedelta
 
 from django import forms
@@ -265,6 +266,15 @@ class ConfirmForm(forms.Form):
     """A confirmation page's form: no fields, a place for a refusal."""
 
 
+class Gone(Exception):
+    """What a page was posted for went meanwhile (a second click, or a page
+    left open while another coordinator acted): say so and go on."""
+
+    def __init__(self, message: str, url: str):
+        super().__init__(message)
+        self.message, self.url = message, url
+
+
 class ProjectSlotFilter(admin.SimpleListFilter):
     title = "slot"
     parameter_name = "slot"
@@ -337,7 +347,7 @@ class ProjectAdmin(admin.ModelAdmin):
 
         def view(route, method, name):
             # GET shows the page, POST acts; any other method is a 405.
-            allowed = require_http_methods(["GET", "POST"])(method)
+            allowed = require_http_methods(["GET", "POST"])(self._saying_gone(method))
             return path(
                 route, self.admin_site.admin_view(allowed), name=f"{info}_{name}"
             )
@@ -388,12 +398,29 @@ class ProjectAdmin(admin.ModelAdmin):
 
     # Pages of their own -------------------------------------------------
 
+    def _saying_gone(self, method):
+        @functools.wraps(method)
+        def answer(request, *args, **kwargs):
+            try:
+                return method(request, *args, **kwargs)
+            except Gone as gone:
+                self.message_user(request, gone.message, messages.WARNING)
+                return redirect(gone.url)
+
+        return answer
+
     def _project(self, request, object_id, may) -> Project:
-        """Return the project, after the permission check `may` (403), or 404."""
+        """Return the project, after the permission check `may` (403), or 404
+        (a POST for a team dissolved meanwhile: Gone)."""
         project = self.get_object(request, unquote(object_id))
         if not may(request, project):
             raise PermissionDenied
         if project is None:
+            if request.method == "POST" and unquote(object_id).isdigit():
+                raise Gone(
+                    f"Team {unquote(object_id)} no longer exists: it was dissolved.",
+                    reverse(f"{self.admin_site.name}:projects_project_changelist"),
+                )
             raise Http404(f"No project with the id {object_id!r}.")
         return project
 
@@ -561,6 +588,15 @@ class ProjectAdmin(admin.ModelAdmin):
         project = self._project(request, object_id, self.has_change_permission)
         memberships = {m.pk: m for m in project.memberships.all()}
         membership = memberships.get(membership_id)
+        if (
+            membership is None
+            and request.method == "POST"
+            and not Membership.objects.filter(pk=membership_id).exists()
+        ):
+            raise Gone(
+                f"That member is no longer in {project}: the list below is up to date.",
+                self._change_url(project),
+            )
         if membership is None:
             raise Http404(f"No member {membership_id} in {project}.")
         label = student_label(membership.user)

@@ -509,6 +509,39 @@ def test_a_missing_project_is_a_404_on_each_page(admin_client, name):
     assert response.status_code == 404
 
 
+@pytest.mark.parametrize("name", PAGES)
+def test_a_page_posted_after_its_team_went_says_so(admin_client, alice, bob, name):
+    """A second click on "Yes, dissolve the team" (or a page left open while
+    another coordinator dissolved it) lands on the list with the reason,
+    not on a bare 404 that reads as a failure."""
+    project = make_team(alice, bob, lab=LabFactory())
+    url = page_url(name, project)
+    services.project_dissolve(user=admin_client.coordinator, project=project)
+
+    response = admin_client.post(url)
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:projects_project_changelist")
+    assert messages_of(response) == [
+        f"Team {project.pk} no longer exists: it was dissolved."
+    ]
+
+
+def test_removing_a_member_twice_says_they_are_gone(admin_client, alice, bob):
+    project = make_team(alice, bob)
+    url = page_url("member_remove", project, member=bob)
+
+    admin_client.post(url)
+    response = admin_client.post(url)
+
+    assert response.status_code == 302
+    assert response["Location"] == project_url(project)
+    assert messages_of(response)[-1] == (
+        f"That member is no longer in {project}: the list below is up to date."
+    )
+    assert Membership.objects.filter(user=alice).exists()
+
+
 @pytest.mark.parametrize("name", [*PAGES, "add"])
 def test_each_page_refuses_other_methods(admin_client, alice, name):
     project = make_team(alice)
