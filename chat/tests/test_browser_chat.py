@@ -105,7 +105,7 @@ def test_signing_out_in_one_tab_ends_the_chat_in_another(live_server, new_page):
     expect(chat_tab.locator("#chat-connection")).to_have_attribute(
         "data-state", "closed"
     )
-    expect(chat_tab.locator("#chat-input")).to_be_disabled()
+    expect(chat_tab.locator("#chat-input")).not_to_be_editable()
     # It does not keep retrying: still closed a moment later.
     chat_tab.wait_for_timeout(1500)
     expect(chat_tab.locator("#chat-connection")).to_have_attribute(
@@ -208,3 +208,30 @@ def test_a_long_paste_is_kept_whole_and_counted_as_the_server_counts(live_server
     )
     expect(page.locator("#chat-input")).to_have_value("a" * 1003)
     expect(page.locator(".chat-text", has_text="a" * 1003)).to_have_count(0)
+
+
+def test_a_draft_left_when_the_session_ends_can_still_be_copied(live_server, new_page):
+    make_students(live_server, {"72000071": "Wren"})
+    chat_tab = new_page()
+    sign_in(chat_tab, "72000071", PASSWORD)
+    enter_room(chat_tab, "lobby")
+    chat_tab.fill("#chat-input", "half a thought, not sent yet")
+    other_tab = chat_tab.context.new_page()
+    other_tab.goto("/")
+    other_tab.get_by_role("button", name="Sign out").click()
+
+    expect(chat_tab.locator("#chat-connection")).to_have_attribute(
+        "data-state", "closed"
+    )
+    box = chat_tab.locator("#chat-input")
+    expect(box).to_have_value("half a thought, not sent yet")
+    # Nothing more can be sent from it, but the text can be selected and
+    # copied (a disabled box takes no focus and no selection).
+    expect(box).not_to_be_editable()
+    box.click()
+    chat_tab.keyboard.press("ControlOrMeta+A")
+    selected = chat_tab.evaluate(
+        "() => { const box = document.getElementById('chat-input');"
+        " return box.value.slice(box.selectionStart, box.selectionEnd); }"
+    )
+    assert selected == "half a thought, not sent yet"

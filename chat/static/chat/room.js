@@ -438,7 +438,8 @@
       setState("closed", "Disconnected");
       showNotice(CLOSE_MESSAGES[code]);
       restore(texts(dropped)); // shown, to copy: it may not have been stored
-      input.disabled = true;
+      // Read-only, not disabled: what is in it can still be selected and copied.
+      input.readOnly = true;
       return;
     }
     if (CLOSE_MESSAGES[code]) {
