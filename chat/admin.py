@@ -119,6 +119,22 @@ class MuteAdminForm(forms.ModelForm):
             raise ValidationError("The end of a mute must be in the future.")
         return until
 
+    def validate_unique(self):
+        # One mute per user: name the student, and what to do, rather than
+        # Django's "Mute with this User already exists."
+        user = self.cleaned_data.get("user")
+        if (
+            self.instance.pk is None
+            and user is not None
+            and Mute.objects.filter(user=user).exists()
+        ):
+            self.add_error(
+                "user",
+                f"{user.username} is muted already: change or lift that mute instead.",
+            )
+            return
+        super().validate_unique()
+
 
 @admin.register(Mute)
 class MuteAdmin(admin.ModelAdmin):

@@ -110,3 +110,18 @@ def test_students_never_reach_the_chat_admin(client, alice):
     response = client.get("/admin/chat/message/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_muting_a_student_who_is_muted_already_says_so(coordinator_client, alice, dana):
+    services.mute_set(actor=dana, user=alice, reason="first")
+    response = coordinator_client.post(
+        "/admin/chat/mute/add/",
+        {"user": alice.pk, "until_0": "", "until_1": "", "reason": "second"},
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert (
+        f"{alice.username} is muted already: change or lift that mute instead."
+    ) in body
+    assert "Mute with this User already exists" not in body
+    assert Mute.objects.get(user=alice).reason == "first"
