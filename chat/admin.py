@@ -167,12 +167,22 @@ class MuteAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):
         mute_lift(actor=request.user, user=obj.user)
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request, queryset) -> int:
+        """Lift the mutes; return how many there still were to lift."""
+        lifted = 0
         with transaction.atomic():
             for mute in queryset.select_related("user"):
-                mute_lift(actor=request.user, user=mute.user)
+                lifted += mute_lift(actor=request.user, user=mute.user)
+        return lifted
 
     @admin.action(description="Lift the selected mutes")
     def lift_mutes(self, request, queryset):
-        self.delete_queryset(request, queryset)
-        self.message_user(request, "Mutes lifted.", messages.SUCCESS)
+        lifted = self.delete_queryset(request, queryset)
+        if lifted:
+            self.message_user(request, f"{lifted} mute(s) lifted.", messages.SUCCESS)
+        else:
+            self.message_user(
+                request,
+                "No mute lifted: the selected ones were lifted already.",
+                messages.WARNING,
+            )

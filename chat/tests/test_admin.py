@@ -125,3 +125,21 @@ def test_muting_a_student_who_is_muted_already_says_so(coordinator_client, alice
     ) in body
     assert "Mute with this User already exists" not in body
     assert Mute.objects.get(user=alice).reason == "first"
+
+
+def test_lifting_mutes_from_a_stale_list_says_how_many(
+    coordinator_client, alice, bob, dana
+):
+    services.mute_set(actor=dana, user=alice)
+    services.mute_set(actor=dana, user=bob)
+    ids = list(Mute.objects.values_list("pk", flat=True))
+    data = {"action": "lift_mutes", "_selected_action": ids}
+
+    first = coordinator_client.post("/admin/chat/mute/", data, follow=True)
+    again = coordinator_client.post("/admin/chat/mute/", data, follow=True)
+
+    assert [str(m) for m in first.context["messages"]] == ["2 mute(s) lifted."]
+    assert [str(m) for m in again.context["messages"]] == [
+        "No mute lifted: the selected ones were lifted already."
+    ]
+    assert not Mute.objects.exists()
