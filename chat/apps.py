@@ -7,7 +7,12 @@ class ChatConfig(AppConfig):
 
     def ready(self):
         from django.contrib.auth import get_user_model
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import (
+            m2m_changed,
+            post_delete,
+            post_save,
+            pre_save,
+        )
 
         from chat import signals
         from chat.models import Room
@@ -28,4 +33,19 @@ class ChatConfig(AppConfig):
             signals.user_saved,
             sender=get_user_model(),
             dispatch_uid="chat_user_renamed",
+        )
+        pre_save.connect(
+            signals.user_pre_save,
+            sender=get_user_model(),
+            dispatch_uid="chat_user_status_before",
+        )
+        post_save.connect(
+            signals.user_status_saved,
+            sender=get_user_model(),
+            dispatch_uid="chat_user_status_saved",
+        )
+        m2m_changed.connect(
+            signals.user_groups_changed,
+            sender=get_user_model().groups.through,
+            dispatch_uid="chat_user_groups_changed",
         )

@@ -18,6 +18,9 @@ Events (dicts):
   given).
 - `chat.renamed` (to the user's group): the user's name fields changed:
   `names`, {field: value}; their sockets list and sign them by it.
+- `chat.access` (to the user's group): the user may have lost rooms (no
+  longer staff, or out of a group): each socket checks its room again and
+  closes with 4404 when it is no longer the user's to enter.
 """
 
 import json
@@ -74,3 +77,8 @@ def room_close(room_id: int, *, code: int = CLOSE_GONE, user_id=None) -> None:
 def user_renamed(user_id: int, names: dict) -> None:
     """Tell the user's chat sockets, in every process, their new name fields."""
     publish(user_group(user_id), {"type": "chat.renamed", "names": names})
+
+
+def user_access_changed(user_id: int) -> None:
+    """Have the user's chat sockets, in every process, check their room again."""
+    publish(user_group(user_id), {"type": "chat.access"})

@@ -7,11 +7,12 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from accounts import revocation
-from chat.broadcast import encode
+from chat.broadcast import CLOSE_GONE, encode
 from chat.hub import ClientGone, hub
 from chat.selectors import room_get_for_user
 from pairup.internals import RawSocket
@@ -74,6 +75,18 @@ def _room_if_allowed(*, session_key, user, slug):
         return room_get_for_user(user=user, slug=slug)
     except Http404:
         return None
+
+
+def _may_stay(*, user_id: int, slug: str) -> bool:
+    """Return whether the user, as stored now, may still enter the room."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        return False
+    try:
+        room_get_for_user(user=user, slug=slug)
+    except Http404:
+        return False
+    return True
 
 
 class ChatConsumer(revocation.Revocable, AsyncWebsocketConsumer):
@@ -161,13 +174,29 @@ class ChatConsumer(revocation.Revocable, AsyncWebsocketConsumer):
                 )
             await revocation.unwatch(self, self.user.pk)
 
+    async def check_access(self) -> None:
+        """Close the socket (4404) if its room is no longer the user's."""
+        if not self.joined or self.closing:
+            return
+        may_stay = await database_sync_to_async(_may_stay)(
+            user_id=self.user.pk, slug=self.room.slug
+        )
+        if not may_stay and not self.closing:
+            self.closing = True
+            with contextlib.suppress(Exception):
+                await self.close(code=CLOSE_GONE)
+
     @property
     def subscription(self):
         # Its own key in the user's group, beside the revocation watch.
         return (self, "chat")
 
     async def user_event(self, event: dict) -> None:
-        """A per-user event: a new name (chat/broadcast.py); others ignored."""
+        """A per-user event: a new name, or access to check again
+        (chat/broadcast.py); others ignored."""
+        if event.get("type") == "chat.access":
+            await self.check_access()
+            return
         if event.get("type") != "chat.renamed":
             return
         for field, value in event["names"].items():

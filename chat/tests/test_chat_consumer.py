@@ -525,6 +525,33 @@ async def test_a_member_taken_out_of_the_team_loses_the_team_room(
     await alice_socket.disconnect()
 
 
+@pytest.mark.parametrize("demotion", ["unstaffed", "out_of_the_group"])
+async def test_a_coordinator_who_is_no_longer_one_loses_the_team_rooms(
+    team, dana, demotion
+):
+    from django.contrib.auth.models import Group
+
+    from accounts.models import COORDINATORS_GROUP
+
+    team_socket = await joined(dana, f"team-{team.pk}")
+    lobby_socket = await joined(dana)
+
+    def demote():
+        if demotion == "unstaffed":
+            dana.is_staff = False
+            dana.save()
+        else:
+            dana.groups.remove(Group.objects.get(name=COORDINATORS_GROUP))
+
+    await sync_to_async(demote)()
+    # The team's room is no longer Dana's to read; the lobby still is.
+    await expect_close(team_socket, 4404)
+    assert all(frame["type"] != "close" for frame in await drain(lobby_socket, 0.3))
+    await lobby_socket.send_json_to({"type": "message", "text": "still here"})
+    assert (await next_of_type(lobby_socket, "message"))["text"] == "still here"
+    await lobby_socket.disconnect()
+
+
 async def test_sign_out_closes_the_lab_board_socket_too(alice):
     labs, connected = await open_socket(alice, path="/ws/labs/")
     assert connected
