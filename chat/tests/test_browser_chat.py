@@ -235,3 +235,36 @@ def test_a_draft_left_when_the_session_ends_can_still_be_copied(live_server, new
         " return box.value.slice(box.selectionStart, box.selectionEnd); }"
     )
     assert selected == "half a thought, not sent yet"
+
+
+# A socket that never gets through: the page stays "Connecting…".
+STUCK_SOCKET = """
+window.WebSocket = class {
+  static OPEN = 1;
+  constructor() { this.readyState = 0; }
+  addEventListener() {}
+  send() { throw new Error("not open"); }
+  close() {}
+};
+"""
+
+
+def test_enter_before_the_page_is_connected_says_why_nothing_was_sent(
+    live_server, page
+):
+    make_students(live_server, {"72000081": "Xan"})
+    sign_in(page, "72000081", PASSWORD)
+    page.add_init_script(STUCK_SOCKET)
+    page.goto("/chat/lobby/")
+    expect(page.locator("#chat-connection")).to_have_attribute(
+        "data-state", "connecting"
+    )
+
+    page.fill("#chat-input", "typed while connecting")
+    page.press("#chat-input", "Enter")
+
+    expect(page.locator("#chat-error")).to_have_text(
+        "Not connected: your message stays here; press Enter again once "
+        "the page says Connected."
+    )
+    expect(page.locator("#chat-input")).to_have_value("typed while connecting")

@@ -466,7 +466,16 @@
 
   function send() {
     const text = input.value.trim();
-    if (!text || !socket || socket.readyState !== WebSocket.OPEN) {
+    if (!text) {
+      return;
+    }
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      if (!stopped) {
+        // Cleared when the socket opens.
+        setError(
+          "Not connected: your message stays here; press Enter again once the page says Connected."
+        );
+      }
       return;
     }
     const length = Array.from(text).length;
