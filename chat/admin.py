@@ -61,18 +61,19 @@ class RoomAdmin(admin.ModelAdmin):
 
     @admin.action(description="Close the selected rooms", permissions=["change"])
     def close_rooms(self, request, queryset):
+        already = queryset.filter(project__isnull=True, closed=True).count()
         closed = self._set_closed(request, queryset, True)
         skipped = queryset.filter(project__isnull=False).count()
-        self.message_user(
-            request,
+        said = (
             f"{closed} room(s) closed; the people in them were disconnected."
-            + (
-                f" {skipped} team room(s) skipped: they go with their team."
-                if skipped
-                else ""
-            ),
-            messages.SUCCESS,
+            if closed
+            else "No room closed."
         )
+        if already:
+            said += f" {already} room(s) were closed already."
+        if skipped:
+            said += f" {skipped} team room(s) skipped: they go with their team."
+        self.message_user(request, said, messages.SUCCESS)
 
     @admin.action(description="Reopen the selected rooms", permissions=["change"])
     def reopen_rooms(self, request, queryset):

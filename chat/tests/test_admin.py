@@ -143,3 +143,20 @@ def test_lifting_mutes_from_a_stale_list_says_how_many(
         "No mute lifted: the selected ones were lifted already."
     ]
     assert not Mute.objects.exists()
+
+
+def test_closing_rooms_that_are_closed_already_says_so(
+    coordinator_client, dana, django_capture_on_commit_callbacks
+):
+    study, _ = services.room_open(name="Study")
+    quiet, _ = services.room_open(name="Quiet")
+    services.room_update(actor=dana, room=quiet, name="Quiet", closed=True)
+    data = {"action": "close_rooms", "_selected_action": [study.pk, quiet.pk]}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = coordinator_client.post("/admin/chat/room/", data, follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "1 room(s) closed; the people in them were disconnected. "
+        "1 room(s) were closed already."
+    ]
