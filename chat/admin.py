@@ -85,7 +85,14 @@ class RoomAdmin(admin.ModelAdmin):
 class MessageAdmin(admin.ModelAdmin):
     list_display = ["id", "room", "author", "short_text", "sent_at"]
     list_filter = ["room"]
-    search_fields = ["text", "author__username", "author__first_name"]
+    # By the name chat shows (preferred, else first) and the full name.
+    search_fields = [
+        "text",
+        "author__username",
+        "author__preferred_name",
+        "author__first_name",
+        "author__last_name",
+    ]
     list_select_related = ["room", "author"]
     readonly_fields = ["room", "author", "text", "sent_at"]
     date_hierarchy = "sent_at"
@@ -142,7 +149,12 @@ class MuteAdmin(admin.ModelAdmin):
     form = MuteAdminForm
     list_display = ["user", "until", "is_active_now", "reason", "created_by"]
     list_filter = [("until", admin.EmptyFieldListFilter)]
-    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    search_fields = [
+        "user__username",
+        "user__preferred_name",
+        "user__first_name",
+        "user__last_name",
+    ]
     list_select_related = ["user", "created_by"]
     raw_id_fields = ["user"]
     fields = ["user", "until", "reason"]

@@ -160,3 +160,20 @@ def test_closing_rooms_that_are_closed_already_says_so(
         "1 room(s) closed; the people in them were disconnected. "
         "1 room(s) were closed already."
     ]
+
+
+def test_messages_and_mutes_are_found_by_the_name_shown_in_chat(
+    coordinator_client, make_student, dana
+):
+    robert = make_student(username="20000077", first_name="Robert", last_name="Quill")
+    robert.preferred_name = "Bob"
+    robert.save()
+    lobby = Room.objects.get(slug="lobby")
+    message = Message.objects.create(room=lobby, author=robert, text="rude")
+    services.mute_set(actor=dana, user=robert)
+
+    for query in ("Bob", "Quill"):
+        found = coordinator_client.get("/admin/chat/message/", {"q": query})
+        assert list(found.context["cl"].result_list) == [message], query
+        muted = coordinator_client.get("/admin/chat/mute/", {"q": query})
+        assert [m.user for m in muted.context["cl"].result_list] == [robert], query
