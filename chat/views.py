@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
 from chat.forms import RoomOpenForm
@@ -66,6 +67,18 @@ def _openable(slug: str) -> bool:
     return True
 
 
+def _canonical_room(user, slug: str):
+    """The room an address typed otherwise (`/chat/Lobby/`) means, if the
+    user may enter it; None otherwise (a 404 that tells nothing)."""
+    canonical = slugify(slug)
+    if not canonical or canonical == slug:
+        return None
+    try:
+        return room_get_for_user(user=user, slug=canonical)
+    except Http404:
+        return None
+
+
 @login_required
 @require_GET
 def room_detail(request, slug):
@@ -76,6 +89,9 @@ def room_detail(request, slug):
         # missing room, there is nothing to open here.
         return render(request, "chat/room_closed.html", {"slug": slug}, status=410)
     except Http404:
+        canonical = _canonical_room(request.user, slug)
+        if canonical is not None:
+            return redirect(canonical)
         context = {"slug": slug, "openable": _openable(slug)}
         return render(request, "chat/room_missing.html", context, status=404)
     room_mark_joined(room=room)

@@ -248,3 +248,18 @@ def test_history_anonymous_redirects_to_sign_in(client):
 def test_history_wrong_method_is_405(client, alice):
     client.force_login(alice)
     assert client.post("/chat/lobby/history/").status_code == 405
+
+
+def test_a_room_address_typed_in_capitals_leads_to_the_room(
+    client, alice, charlie, team
+):
+    client.force_login(alice)
+    response = client.get("/chat/Lobby/")
+    assert response.status_code == 302
+    assert response["Location"] == "/chat/lobby/"
+    response = client.get(f"/chat/Team-{team.pk}/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/chat/team-{team.pk}/"
+    # Never a hint that someone else's team room exists.
+    client.force_login(charlie)
+    assert client.get(f"/chat/Team-{team.pk}/").status_code == 404
