@@ -513,6 +513,9 @@ class ProjectAdmin(admin.ModelAdmin):
                     )
                     self.log_change(request, project, message)
             except ValidationError as error:
+                if getattr(error, "code", None) == "same_slot":
+                    # Said to students as "Your team ..."; a coordinator has none.
+                    error = ValidationError(f"{project} has this slot already.")
                 add_service_errors(form, error, field="slot")
             else:
                 return self._changed(request, project, f"{project}: {message}")
@@ -539,6 +542,8 @@ class ProjectAdmin(admin.ModelAdmin):
                     )
                     self.log_change(request, project, message)
             except ValidationError as error:
+                if getattr(error, "code", None) == "no_slot":
+                    error = ValidationError(f"{project} has no slot to release.")
                 add_service_errors(form, error)
             else:
                 return self._changed(request, project, f"{project}: {message}")

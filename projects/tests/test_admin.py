@@ -527,6 +527,28 @@ def test_a_page_posted_after_its_team_went_says_so(admin_client, alice, bob, nam
     ]
 
 
+def test_a_second_click_on_book_or_release_names_the_team_not_yours(
+    admin_client, alice
+):
+    """The services speak to students ("Your team ..."); the admin speaks
+    to a coordinator, who has no team."""
+    project = make_team(alice)
+    lab = LabFactory()
+    book, release = page_url("slot_book", project), page_url("slot_release", project)
+
+    admin_client.post(book, {"slot": lab.pk})
+    booked_again = admin_client.post(book, {"slot": lab.pk})
+    admin_client.post(release)
+    released_again = admin_client.post(release)
+
+    assert booked_again.status_code == released_again.status_code == 200
+    booked_again = booked_again.content.decode()
+    released_again = released_again.content.decode()
+    assert f"{project} has this slot already." in booked_again
+    assert f"{project} has no slot to release." in released_again
+    assert "Your team" not in booked_again + released_again
+
+
 def test_removing_a_member_twice_says_they_are_gone(admin_client, alice, bob):
     project = make_team(alice, bob)
     url = page_url("member_remove", project, member=bob)
@@ -648,7 +670,7 @@ def test_releasing_without_a_slot_shows_the_reason_and_changes_nothing(
     assert "Yes, release the slot" not in page.content.decode()
     assert response.status_code == 200
     assert response.context["form"].non_field_errors() == [
-        "Your team has no slot to release."
+        f"{project} has no slot to release."
     ]
     assert not BookingRecord.objects.exists()
     assert history(project) == []
