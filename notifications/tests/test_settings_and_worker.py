@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from notifications.models import EmailDelivery, Notification
@@ -128,3 +128,23 @@ def test_prune_notifications_command(alice):
 
     assert "Deleted 1 notification(s)" in out.getvalue()
     assert Notification.objects.count() == 0
+
+
+@pytest.mark.parametrize("tick", ["0", "-5", "nan", "inf", "1e300", "soon"])
+def test_run_worker_refuses_a_tick_it_cannot_keep(tick, monkeypatch):
+    # 0, a negative or nan made the clock spin without pause; inf (or a
+    # huge number) killed the clock's thread with a traceback while the
+    # worker went on without it. Refused before anything starts.
+    from notifications.management.commands import run_worker
+
+    started = []
+    monkeypatch.setattr(run_worker.Clock, "start", lambda self: started.append(1))
+    with pytest.raises(CommandError, match="--tick"):
+        call_command("run_worker", "--no-reload", f"--tick={tick}")
+    assert started == []
+
+
+def test_run_worker_tick_bounds_in_help(capsys):
+    with pytest.raises(SystemExit):
+        call_command("run_worker", "--help")
+    assert "1 to 3600" in " ".join(capsys.readouterr().out.split())
