@@ -101,6 +101,23 @@ def _too_long(error: csv.Error) -> bool:
     return "field larger than field limit" in str(error)
 
 
+# Separators spreadsheets use instead of commas: Excel's "CSV" in locales
+# where the comma is the decimal mark, and its "Text" files.
+OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs"}
+
+
+def _other_separator(header: list[str]) -> str | None:
+    """The name of the separator a header row of one cell was written
+    with, if splitting on it finds the required columns; else None."""
+    if len(header) != 1:
+        return None
+    for char, name in OTHER_SEPARATORS.items():
+        columns = [cell.strip().lower() for cell in header[0].split(char)]
+        if all(column in columns for column in REQUIRED_COLUMNS):
+            return name
+    return None
+
+
 def roster_read(data: bytes) -> list[RosterRow]:
     """Parse the roster's bytes (UTF-8, with or without a BOM) into rows.
 
@@ -129,6 +146,12 @@ def roster_read(data: bytes) -> list[RosterRow]:
             )
         columns = [name.strip().lower() for name in header]
         missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+        separator = _other_separator(header) if missing else None
+        if separator is not None:
+            raise RosterUnreadable(
+                f"The columns are separated by {separator}, not commas. Save "
+                "it as 'CSV UTF-8 (Comma delimited)' and try again."
+            )
         if missing:
             raise RosterUnreadable(
                 "The header row must name the columns "

@@ -302,3 +302,20 @@ def test_from_the_shell_a_bad_file_exits_2_without_a_traceback(tmp_path):
     assert result.returncode == 2
     assert "not UTF-8" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("separator", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_file_separated_by_semicolons_or_tabs_says_so(db, roster, separator, name):
+    # Excel in many locales saves "CSV" with semicolons; "Text" with tabs.
+    # Before, the message said every column was missing and then listed
+    # them all as found, in one cell.
+    header = separator.join(HEADER.strip().split(",")) + "\n"
+    path = roster("20000001;Ann;Lee;;ann@example.edu\n", header=header)
+
+    _, error = run_rejected(path)
+
+    assert error.returncode == 2
+    assert f"separated by {name}, not commas" in str(error)
+    assert "CSV UTF-8 (Comma delimited)" in str(error)
+    assert "missing" not in str(error)
+    assert not User.objects.exists()
