@@ -1052,9 +1052,9 @@ def labs_create(
     A slot starts every `every` minutes from `start` and lasts `duration`
     minutes (default: `every`); the last one ends by `end`. A local time
     that doesn't exist (DST gap) is skipped with a warning; an ambiguous one
-    takes its first occurrence. A slot already there (same room and start)
-    is left alone; one that would overlap another in the room is skipped
-    with a warning. Bad input (including a day outside FIRST_DAY..LAST_DAY
+    takes its first occurrence. A slot already there (same room, start and
+    end) is left alone; one that would overlap another in the room, or
+    start with one of another length, is skipped with a warning. Bad input (including a day outside FIRST_DAY..LAST_DAY
     or minutes beyond a day) raises ValidationError.
     """
     room = (room or "").strip()
@@ -1107,6 +1107,15 @@ def _create_one_lab(room, lab_start, length, is_open, series: LabSeries) -> None
     lab_start = lab_start.astimezone(UTC)
     lab_end = lab_start + length
     same = Lab.objects.filter(room=room, start=lab_start).first()
+    if same is not None and same.end != lab_end:
+        # Not the slot asked for: saying "already there" would hide that
+        # the room keeps a slot of another length at this time.
+        series.warnings.append(
+            f"Skipped {room} {timezone.localtime(lab_start):%Y-%m-%d %H:%M}: the "
+            f"slot {_slot_name(same)} starts then "
+            f"({_minutes(same.end - same.start)} minutes, not {_minutes(length)})."
+        )
+        return
     if same is not None:
         series.existing.append(same)
         return
@@ -1121,6 +1130,10 @@ def _create_one_lab(room, lab_start, length, is_open, series: LabSeries) -> None
     lab.full_clean()
     lab.save()
     series.created.append(lab)
+
+
+def _minutes(length: timedelta) -> int:
+    return int(length.total_seconds() // 60)
 
 
 def _slot_name(lab: Lab) -> str:

@@ -218,3 +218,20 @@ def test_existing_slots_keep_their_team(db, alice):
     project.refresh_from_db()
     assert project.lab == lab
     assert Lab.objects.filter(room="CSSE 2.01", start=lab.start).count() == 1
+
+
+def test_a_slot_at_the_same_start_but_another_length_is_not_already_there(db, settings):
+    # Before, a 20-minute slot asked for where a 15-minute one starts was
+    # counted "already there", so the coordinator believed the room had
+    # 20-minute slots.
+    settings.TIME_ZONE = "Australia/Perth"
+    create_labs(*DEFAULT, "--end", "16:20", "--every", "15")
+
+    out, err = create_labs(*DEFAULT, "--end", "16:25", "--every", "20")
+
+    assert (
+        "Warning: Skipped CSSE 2.01 2026-05-20 16:05: the slot "
+        "CSSE 2.01, Wed 20 May 2026 16:05-16:20 starts then (15 minutes, not 20)."
+    ) in err
+    assert "0 slot(s) created, 0 already there, 1 skipped" in out
+    assert [lab.duration for lab in Lab.objects.all()] == [timedelta(minutes=15)]

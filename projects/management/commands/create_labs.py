@@ -30,8 +30,8 @@ class Command(BaseCommand):
         "default the same) from --start, the last one ending by --end. A local "
         "time that doesn't exist (daylight saving gap) is skipped with a "
         "warning; an ambiguous one takes its first occurrence. Slots already "
-        "there are left alone; one that would overlap another slot in the room "
-        "is skipped with a warning."
+        "there are left alone; one that would overlap another slot in the room, "
+        "or start with a slot of another length, is skipped with a warning."
     )
 
     def add_arguments(self, parser):
