@@ -2,6 +2,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -26,7 +27,8 @@ DEFAULT = ["--room", "CSSE 2.01", "--date", "2026-05-20", "--start", "16:05"]
 def test_slots_every_five_minutes_at_local_wall_time(db, settings):
     settings.TIME_ZONE = "Australia/Perth"
 
-    out, err = create_labs(*DEFAULT, "--end", "16:50", "--every", "5")
+    with time_machine.travel(datetime(2026, 5, 1, tzinfo=UTC), tick=False):
+        out, err = create_labs(*DEFAULT, "--end", "16:50", "--every", "5")
 
     starts = starts_utc()
     assert len(starts) == 9
@@ -235,3 +237,30 @@ def test_a_slot_at_the_same_start_but_another_length_is_not_already_there(db, se
     ) in err
     assert "0 slot(s) created, 0 already there, 1 skipped" in out
     assert [lab.duration for lab in Lab.objects.all()] == [timedelta(minutes=15)]
+
+
+def test_slots_created_in_the_past_are_created_with_a_warning(db, settings):
+    # Before, a mistyped year made slots nobody could book, silently.
+    settings.TIME_ZONE = "Australia/Perth"
+
+    with time_machine.travel(datetime(2026, 5, 20, 8, 22, tzinfo=UTC), tick=False):
+        out, err = create_labs(*DEFAULT, "--end", "16:50", "--every", "15")
+
+    assert Lab.objects.count() == 3  # 16:05, 16:20, 16:35
+    assert "3 slot(s) created" in out
+    assert err == (
+        "Warning: 2 of the slots created have already started (it is "
+        "2026-05-20 16:22 in Australia/Perth): nobody can book them. Check "
+        "--date; delete them in the admin if they were a mistake.\n"
+    )
+
+
+def test_rerunning_for_a_past_day_warns_only_about_new_slots(db, settings):
+    settings.TIME_ZONE = "Australia/Perth"
+    with time_machine.travel(datetime(2026, 5, 1, tzinfo=UTC), tick=False):
+        create_labs(*DEFAULT, "--end", "16:50", "--every", "15")
+
+    with time_machine.travel(datetime(2026, 6, 1, tzinfo=UTC), tick=False):
+        _, err = create_labs(*DEFAULT, "--end", "16:50", "--every", "15")
+
+    assert err == ""

@@ -31,7 +31,8 @@ class Command(BaseCommand):
         "time that doesn't exist (daylight saving gap) is skipped with a "
         "warning; an ambiguous one takes its first occurrence. Slots already "
         "there are left alone; one that would overlap another slot in the room, "
-        "or start with a slot of another length, is skipped with a warning."
+        "or start with a slot of another length, is skipped with a warning. "
+        "Slots that have already started are created with a warning."
     )
 
     def add_arguments(self, parser):
@@ -68,6 +69,17 @@ class Command(BaseCommand):
             raise CommandError(" ".join(error.messages)) from None
         for warning in series.warnings:
             self.stderr.write(self.style.WARNING(f"Warning: {warning}"))
+        now = timezone.now()
+        started = sum(1 for lab in series.created if lab.start <= now)
+        if started:
+            self.stderr.write(
+                self.style.WARNING(
+                    f"Warning: {started} of the slots created have already "
+                    f"started (it is {timezone.localtime(now):%Y-%m-%d %H:%M} in "
+                    f"{settings.TIME_ZONE}): nobody can book them. Check --date; "
+                    "delete them in the admin if they were a mistake."
+                )
+            )
         for lab in series.created:
             local_end = timezone.localtime(lab.end)
             self.stdout.write(f"Created {lab}-{local_end:%H:%M}")
