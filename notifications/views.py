@@ -116,6 +116,8 @@ def calendar_regenerate(request):
 def calendar_revoke(request):
     if calendar.calendar_feed_revoke(user=request.user):
         messages.success(request, "Your calendar feed was turned off.")
+    else:  # turned off already (another tab, a second click)
+        messages.info(request, "Your calendar feed was already off.")
     return redirect(reverse("profile") + "#calendar")
 
 

@@ -292,3 +292,14 @@ def test_the_feed_costs_the_same_queries_for_a_coordinator(
     with django_assert_num_queries(3):
         response = client.get(path)
     assert len(Calendar.from_ical(response.content).events) == 6
+
+
+def test_turning_off_a_feed_already_off_says_so(client, alice):
+    # A second tab, or the button pressed twice: before, the profile came
+    # back with no message at all.
+    client.force_login(alice)
+
+    response = client.post("/calendar/revoke/", follow=True)
+
+    assert response.redirect_chain[-1][0] == "/accounts/profile/#calendar"
+    assert "Your calendar feed was already off." in response.content.decode()
