@@ -1064,6 +1064,13 @@ def labs_create(
         raise ValidationError({"room": "Give the room's name."})
     if len(room) > Lab._meta.get_field("room").max_length:
         raise ValidationError({"room": "Keep the room's name to 40 characters."})
+    if has_control_character(room):
+        raise ValidationError(
+            {
+                "room": "Keep the room's name to one line, without tabs or other "
+                "control characters."
+            }
+        )
     if every <= 0 or duration <= 0:
         raise ValidationError("Slot lengths and intervals must be positive minutes.")
     if every > MINUTES_A_DAY or duration > MINUTES_A_DAY:

@@ -264,3 +264,16 @@ def test_rerunning_for_a_past_day_warns_only_about_new_slots(db, settings):
         _, err = create_labs(*DEFAULT, "--end", "16:50", "--every", "15")
 
     assert err == ""
+
+
+@pytest.mark.parametrize("room", ["CSSE\n2.01", "CSSE\t2.01", "CSSE\x1b2.01"])
+def test_a_room_name_with_a_line_break_or_tab_is_refused(db, room):
+    # Before, "CSSE\t2.01" pasted from two spreadsheet cells (or a line
+    # break from a script) became a room on the board, in every CSV and in
+    # students' calendars.
+    with pytest.raises(CommandError, match="one line, without tabs"):
+        create_labs(
+            "--room", room, "--date", "2026-05-20", "--start", "16:05",
+            "--end", "16:50", "--every", "15",
+        )  # fmt: skip
+    assert not Lab.objects.exists()
