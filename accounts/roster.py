@@ -158,6 +158,12 @@ def roster_read(data: bytes) -> list[RosterRow]:
                 + ", ".join(ROSTER_COLUMNS)
                 + f"; missing: {', '.join(missing)} (found: {', '.join(header)})."
             )
+        twice = [name for name in ROSTER_COLUMNS if columns.count(name) > 1]
+        if twice:
+            raise RosterUnreadable(
+                f"The header row names {' and '.join(twice)} more than once: keep one "
+                "column of each name."
+            )
         rows = []
         while True:
             lines.record = []

@@ -319,3 +319,17 @@ def test_a_file_separated_by_semicolons_or_tabs_says_so(db, roster, separator, n
     assert "CSV UTF-8 (Comma delimited)" in str(error)
     assert "missing" not in str(error)
     assert not User.objects.exists()
+
+
+def test_a_column_named_twice_is_refused_not_guessed(db, roster):
+    # Before, a header naming email twice (say "Email" for the university
+    # address and "email" for a personal one) imported the last column's
+    # address without a word.
+    header = "student_number,first_name,last_name,Email,email\n"
+    path = roster("20000001,Ann,Lee,ann@uni.edu,ann@home.example\n", header=header)
+
+    _, error = run_rejected(path)
+
+    assert error.returncode == 2
+    assert "The header row names email more than once" in str(error)
+    assert not User.objects.exists()
