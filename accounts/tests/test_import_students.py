@@ -333,3 +333,22 @@ def test_a_column_named_twice_is_refused_not_guessed(db, roster):
     assert error.returncode == 2
     assert "The header row names email more than once" in str(error)
     assert not User.objects.exists()
+
+
+def test_when_every_row_is_rejected_it_does_not_say_others_were_imported(db, roster):
+    # Before: "2 row(s) rejected; the other rows were imported." with none.
+    path = roster("abc,Bad,Number,,bad@example.edu\n20000012,,Nofirst,,n@example.edu\n")
+
+    _, error = run_rejected(path)
+
+    assert error.returncode == 1
+    assert str(error) == "All 2 row(s) were rejected; nothing was imported."
+    assert not User.objects.exists()
+
+
+def test_when_some_rows_are_rejected_it_says_the_others_were_imported(db, roster):
+    path = roster("abc,Bad,Number,,bad@example.edu\n20000010,Ann,Lee,,a@example.edu\n")
+
+    _, error = run_rejected(path)
+
+    assert str(error) == "1 row(s) rejected; the other rows were imported."

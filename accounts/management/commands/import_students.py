@@ -78,8 +78,13 @@ class Command(BaseCommand):
         )
         if rejected:
             self.stdout.write(self.style.WARNING(summary))
-            raise CommandError(
-                f"{len(rejected)} row(s) rejected; the other rows were imported.",
-                returncode=EXIT_REJECTED,
-            )
+            if any(counts.values()):
+                message = (
+                    f"{len(rejected)} row(s) rejected; the other rows were imported."
+                )
+            else:
+                message = (
+                    f"All {len(rejected)} row(s) were rejected; nothing was imported."
+                )
+            raise CommandError(message, returncode=EXIT_REJECTED)
         self.stdout.write(self.style.SUCCESS(summary))
