@@ -124,9 +124,11 @@ def students_without_project() -> Export:
 # Teams --------------------------------------------------------------------
 
 
-def team_header() -> list[str]:
+def team_header(size: int | None = None) -> list[str]:
+    """The teams file's header, with member columns for `size` members
+    (default PAIRUP_TEAM_SIZE)."""
     header = ["team", "description", "size"]
-    for n in range(1, settings.PAIRUP_TEAM_SIZE + 1):
+    for n in range(1, (size or settings.PAIRUP_TEAM_SIZE) + 1):
         header += [f"member_{n}_number", f"member_{n}_name", f"member_{n}_email"]
     return [*header, *SLOT_HEADER, "booked_via"]
 
@@ -163,26 +165,30 @@ def booked_via(projects: list[Project]) -> dict[int, str]:
 
 def teams(projects: Iterable[Project], *, filename: str) -> Export:
     """One row per team: its number, description and size, each member's
-    number, name and email (up to PAIRUP_TEAM_SIZE), its slot and how the
-    slot was booked (`booked_via`).
+    number, name and email (columns for PAIRUP_TEAM_SIZE members, or for
+    the largest team if the setting was lowered after it formed: no member
+    is left out), its slot and how the slot was booked (`booked_via`).
 
     `projects` should have `lab` and the members preloaded
     (`selectors.allocation_list` does).
     """
     projects = list(projects)
-    size = settings.PAIRUP_TEAM_SIZE
+    members_of = {project.pk: project.member_list() for project in projects}
+    size = max(
+        [settings.PAIRUP_TEAM_SIZE, *(len(members) for members in members_of.values())]
+    )
     via = booked_via(projects)
     rows = []
     for project in projects:
-        members = project.member_list()
+        members = members_of[project.pk]
         row = [project.pk, project.description, len(members)]
-        for member in members[:size]:
+        for member in members:
             row += [member.username, _full_name(member), member.email]
-        row += ["", "", ""] * (size - len(members[:size]))
+        row += ["", "", ""] * (size - len(members))
         row += _slot_cells(project.lab)
         row.append(via.get(project.pk, ""))
         rows.append(row)
-    return Export(filename, team_header(), rows)
+    return Export(filename, team_header(size), rows)
 
 
 def allocations() -> Export:

@@ -118,3 +118,33 @@ def test_output_file_starts_with_a_bom(db, alice, tmp_path):
 def test_an_unwritable_output_is_a_clear_error(db, tmp_path):
     with pytest.raises(CommandError, match="Can't write"):
         export("--output", str(tmp_path / "missing" / "x.csv"))
+
+
+def test_a_team_larger_than_the_team_size_now_keeps_every_member(
+    db, alice, bob, charlie, settings
+):
+    # PAIRUP_TEAM_SIZE lowered from 3 to 2 after a team of three formed:
+    # before, the file had columns for two members and charlie was dropped
+    # from it, although the team's size said 3.
+    settings.PAIRUP_TEAM_SIZE = 3
+    make_team(alice, bob, charlie, description="Three")
+    settings.PAIRUP_TEAM_SIZE = 2
+
+    header, row = list(csv.reader(io.StringIO(export())))
+
+    assert header[9:12] == ["member_3_number", "member_3_name", "member_3_email"]
+    assert len(row) == len(header)
+    assert [row[3], row[6], row[9]] == [alice.username, bob.username, charlie.username]
+    assert row[2] == "3"
+
+
+def test_the_members_columns_follow_the_team_size_when_teams_are_smaller(
+    db, alice, settings
+):
+    settings.PAIRUP_TEAM_SIZE = 3
+    make_team(alice, description="Solo")
+
+    header, row = list(csv.reader(io.StringIO(export())))
+
+    assert "member_3_email" in header
+    assert len(row) == len(header)
