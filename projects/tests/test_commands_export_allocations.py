@@ -148,3 +148,49 @@ def test_the_members_columns_follow_the_team_size_when_teams_are_smaller(
 
     assert "member_3_email" in header
     assert len(row) == len(header)
+
+
+def test_a_write_that_fails_halfway_leaves_the_previous_file_whole(
+    db, alice, tmp_path, monkeypatch
+):
+    # The disk fills up (or Ctrl-C) halfway through writing: before, the
+    # previous allocations.csv was already cut short and held half a file.
+    import builtins
+    import errno
+
+    target = tmp_path / "allocations.csv"
+    target.write_text("the previous export\n", encoding="utf-8")
+    make_team(alice, description="A team")
+    real_open = builtins.open
+
+    class HalfWritten:
+        def __init__(self, file):
+            self.file = file
+
+        def write(self, text):
+            self.file.write(text[: len(text) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.file, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+    def failing_open(file, mode="r", *args, **kwargs):
+        opened = real_open(file, mode, *args, **kwargs)
+        in_tmp = str(file).startswith(str(tmp_path)) or isinstance(file, int)
+        return HalfWritten(opened) if "w" in mode and in_tmp else opened
+
+    monkeypatch.setattr(builtins, "open", failing_open)
+    monkeypatch.setattr(io, "open", failing_open)
+
+    with pytest.raises(CommandError, match="No space left on device"):
+        export("--output", str(target))
+
+    monkeypatch.undo()
+    assert target.read_text(encoding="utf-8") == "the previous export\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["allocations.csv"]

@@ -1,4 +1,8 @@
+import contextlib
+import errno
 import io
+import os
+import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -7,13 +11,49 @@ from projects import exports
 from projects.csv_utils import BOM
 
 
+def write_whole(path: Path, text: str) -> None:
+    """Write `text` to the file `path` whole or not at all.
+
+    It goes to a temporary file beside `path`, renamed over it once
+    written: a full disk or Ctrl-C halfway leaves the previous file as it
+    was. The new file keeps the old one's permissions (a new one gets the
+    umask's). Anything but a regular file (a device, a pipe) is written
+    directly.
+    """
+    if path.exists() and not path.is_file():
+        with open(path, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        return
+    if path.exists():
+        if not os.access(path, os.W_OK):  # read-only: left alone, as before
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+        mode = path.stat().st_mode & 0o777
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".part"
+    )
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
 class Command(BaseCommand):
     help = (
         "Write a CSV of every team: members' numbers, names and emails, and the "
         "slot's room, date, start and end in local time (TIME_ZONE), and how "
         "it was booked (the coordinator page's teams file). Cells a "
         "spreadsheet would run as formulas are neutralised; a file written "
-        "with --output starts with a UTF-8 BOM so spreadsheets read it right."
+        "with --output starts with a UTF-8 BOM so spreadsheets read it right, "
+        "and replaces the file only once written whole."
     )
 
     def add_arguments(self, parser):
@@ -29,7 +69,7 @@ class Command(BaseCommand):
             self.stdout.write(text, ending="")
             return
         try:
-            Path(output).write_text(BOM + text, encoding="utf-8", newline="")
+            write_whole(Path(output), BOM + text)
         except OSError as error:
             raise CommandError(
                 f"Can't write {output}: {error.strerror or error}."
