@@ -352,3 +352,40 @@ def test_when_some_rows_are_rejected_it_says_the_others_were_imported(db, roster
     _, error = run_rejected(path)
 
     assert str(error) == "1 row(s) rejected; the other rows were imported."
+
+
+def test_ctrl_c_midway_says_what_was_imported_without_a_traceback(
+    db, roster, monkeypatch
+):
+    # Before, Ctrl-C printed a KeyboardInterrupt traceback and no word of
+    # which rows had been imported (each row commits on its own).
+    from accounts.management.commands import import_students
+
+    real = import_students.student_import_row
+    calls = []
+
+    def interrupted_on_the_second_row(**kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(**kwargs)
+
+    monkeypatch.setattr(
+        import_students, "student_import_row", interrupted_on_the_second_row
+    )
+    path = roster(
+        "20000010,Ann,Lee,,ann@example.edu\n"
+        "20000011,Bob,Ng,,bob@example.edu\n"
+        "20000012,Cy,Oh,,cy@example.edu\n"
+    )
+
+    out, error = run_rejected(path)
+
+    assert error.returncode == 130
+    assert str(error) == (
+        "Interrupted at line 3: the rows before it were imported, none after it "
+        "(that line itself may have been). Run the same file again to finish: "
+        "rows already in show as unchanged."
+    )
+    assert "1 created, 0 updated, 0 unchanged, 0 rejected." in out
+    assert list(User.objects.values_list("username", flat=True)) == ["20000010"]
