@@ -217,15 +217,18 @@ def student_import_row(
     first_name: str,
     last_name: str,
     email: str,
-    preferred_name: str = "",
+    preferred_name: str | None = "",
 ) -> tuple[User, str]:
     """Create or update the student `student_number` from a roster row.
 
     Never touches a password (new accounts get an unusable one) or a
-    preferred name the student set. Return the user and CREATED, UPDATED or
-    UNCHANGED; raise ValidationError (one message per problem) for a row
-    that can't be imported.
+    preferred name the student set; `preferred_name=None` (a roster without
+    that column) leaves every preferred name as it is. Return the user and
+    CREATED, UPDATED or UNCHANGED; raise ValidationError (one message per
+    problem) for a row that can't be imported.
     """
+    keep_preferred_name = preferred_name is None
+    preferred_name = preferred_name or ""
     problems = []
     try:
         validate_student_number(student_number)
@@ -266,7 +269,11 @@ def student_import_row(
     else:
         status = UNCHANGED
     fields = {"first_name": first_name, "last_name": last_name, "email": email}
-    if status != CREATED and not user.preferred_name_by_student:
+    if (
+        status != CREATED
+        and not user.preferred_name_by_student
+        and not keep_preferred_name
+    ):
         fields["preferred_name"] = preferred_name
     changed = [name for name, value in fields.items() if getattr(user, name) != value]
     for name in changed:

@@ -389,3 +389,20 @@ def test_ctrl_c_midway_says_what_was_imported_without_a_traceback(
     )
     assert "1 created, 0 updated, 0 unchanged, 0 rejected." in out
     assert list(User.objects.values_list("username", flat=True)) == ["20000010"]
+
+
+def test_a_roster_without_the_preferred_name_column_keeps_preferred_names(db, roster):
+    # preferred_name is an optional column. Before, importing a roster
+    # without it erased every preferred name an earlier roster had given.
+    run(roster("20000010,Robert,Baker,Bob,bob@example.edu\n"))
+
+    out = run(
+        roster(
+            "20000010,Robert,Baker,bob@example.edu\n20000011,Ann,Lee,ann@example.edu\n",
+            header="student_number,first_name,last_name,email\n",
+        )
+    )
+
+    assert User.objects.get(username="20000010").preferred_name == "Bob"
+    assert User.objects.get(username="20000011").preferred_name == ""
+    assert "1 created, 0 updated, 1 unchanged, 0 rejected." in out

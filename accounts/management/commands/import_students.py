@@ -103,7 +103,8 @@ class Command(BaseCommand):
                 first_name=row.values.get("first_name", ""),
                 last_name=row.values.get("last_name", ""),
                 email=row.values.get("email", ""),
-                preferred_name=row.values.get("preferred_name", ""),
+                # None without the column: keep the preferred names there.
+                preferred_name=row.values.get("preferred_name"),
             )
         except ValidationError as error:
             rejected.append((row.line, "; ".join(error.messages)))
