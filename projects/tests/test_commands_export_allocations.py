@@ -194,3 +194,12 @@ def test_a_write_that_fails_halfway_leaves_the_previous_file_whole(
     monkeypatch.undo()
     assert target.read_text(encoding="utf-8") == "the previous export\n"
     assert [path.name for path in tmp_path.iterdir()] == ["allocations.csv"]
+
+
+def test_an_empty_output_name_is_an_error_not_stdout(db, alice):
+    # `--output "$FILE"` with FILE unset: before, the CSV went to stdout
+    # with exit 0, and the script went on as if the file were written.
+    make_team(alice)
+
+    with pytest.raises(CommandError, match="--output needs a file name"):
+        export("--output", "")

@@ -60,12 +60,17 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", help="write to this file, not stdout")
 
     def handle(self, *args, **options):
+        output = options["output"]
+        if output is not None and not output.strip():
+            raise CommandError(
+                "--output needs a file name (leave --output out to write to "
+                "standard output)."
+            )
         export = exports.allocations()
         buffer = io.StringIO()
         export.write(buffer)
         text = buffer.getvalue()
-        output = options["output"]
-        if not output:
+        if output is None:
             self.stdout.write(text, ending="")
             return
         try:
