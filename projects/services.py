@@ -1089,6 +1089,15 @@ def labs_create(
         )
     if end <= start:
         raise ValidationError({"end": "The end time must be after the start time."})
+    if datetime.combine(day, start) + timedelta(minutes=duration) > datetime.combine(
+        day, end
+    ):
+        raise ValidationError(
+            {
+                "end": f"A slot of {duration} minutes doesn't fit between "
+                f"{start:%H:%M} and {end:%H:%M}."
+            }
+        )
     tz = ZoneInfo(settings.TIME_ZONE)
     _lock_room(room)
     series = LabSeries()

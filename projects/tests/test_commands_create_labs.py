@@ -277,3 +277,13 @@ def test_a_room_name_with_a_line_break_or_tab_is_refused(db, room):
             "--end", "16:50", "--every", "15",
         )  # fmt: skip
     assert not Lab.objects.exists()
+
+
+def test_a_range_too_short_for_one_slot_is_a_clear_error(db):
+    # Before: "0 slot(s) created, 0 already there, 0 skipped", exit 0.
+    with pytest.raises(
+        CommandError,
+        match="A slot of 15 minutes doesn't fit between 16:05 and 16:15",
+    ):
+        create_labs(*DEFAULT, "--end", "16:15", "--every", "15")
+    assert not Lab.objects.exists()
