@@ -203,3 +203,16 @@ def test_an_empty_output_name_is_an_error_not_stdout(db, alice):
 
     with pytest.raises(CommandError, match="--output needs a file name"):
         export("--output", "")
+
+
+def test_output_through_a_symlink_updates_the_file_it_points_to(db, alice, tmp_path):
+    target = tmp_path / "real.csv"
+    target.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "allocations.csv"
+    link.symlink_to(target)
+    make_team(alice)
+
+    export("--output", str(link))
+
+    assert link.is_symlink()
+    assert target.read_text(encoding="utf-8-sig").startswith("team,")

@@ -17,10 +17,10 @@ def write_whole(path: Path, text: str) -> None:
     It goes to a temporary file beside `path`, renamed over it once
     written: a full disk or Ctrl-C halfway leaves the previous file as it
     was. The new file keeps the old one's permissions (a new one gets the
-    umask's). Anything but a regular file (a device, a pipe) is written
-    directly.
+    umask's). A symlink (/dev/stdout, say) or anything but a regular file
+    (a device, a pipe) is written directly, through the link.
     """
-    if path.exists() and not path.is_file():
+    if path.is_symlink() or (path.exists() and not path.is_file()):
         with open(path, "w", encoding="utf-8", newline="") as file:
             file.write(text)
         return
