@@ -216,3 +216,25 @@ def test_output_through_a_symlink_updates_the_file_it_points_to(db, alice, tmp_p
 
     assert link.is_symlink()
     assert target.read_text(encoding="utf-8-sig").startswith("team,")
+
+
+def test_a_writable_file_in_a_folder_it_cannot_write_is_still_written(
+    db, alice, tmp_path, monkeypatch
+):
+    """The whole-or-nothing write needs a temporary file beside the target;
+    where the folder refuses one (a shared exports folder, say), the file
+    the coordinator may write is written in place, as it always was."""
+    import tempfile
+
+    target = tmp_path / "allocations.csv"
+    target.write_text("old\n", encoding="utf-8")
+    make_team(alice, description="A team")
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    export("--output", str(target))
+
+    assert target.read_text(encoding="utf-8-sig").startswith("team,")
+    assert "A team" in target.read_text(encoding="utf-8-sig")

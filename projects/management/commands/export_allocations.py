@@ -21,8 +21,7 @@ def write_whole(path: Path, text: str) -> None:
     (a device, a pipe) is written directly, through the link.
     """
     if path.is_symlink() or (path.exists() and not path.is_file()):
-        with open(path, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
+        _write_directly(path, text)
         return
     if path.exists():
         if not os.access(path, os.W_OK):  # read-only: left alone, as before
@@ -32,9 +31,17 @@ def write_whole(path: Path, text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    fd, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".part"
-    )
+    try:
+        fd, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".part"
+        )
+    except PermissionError:
+        if not path.exists():
+            raise
+        # A file it may write in a folder it may not: written in place, as
+        # before (the whole-or-nothing write needs a file beside it).
+        _write_directly(path, text)
+        return
     try:
         with open(fd, "w", encoding="utf-8", newline="") as file:
             file.write(text)
@@ -44,6 +51,11 @@ def write_whole(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _write_directly(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        file.write(text)
 
 
 class Command(BaseCommand):
