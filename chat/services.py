@@ -196,8 +196,12 @@ def rooms_prune(*, days: int, dry_run: bool = False) -> list[Room]:
     )
     rooms = list(stale)
     if rooms and not dry_run:
-        # The same conditions again, so a room joined meanwhile stays.
-        stale.filter(pk__in=[room.pk for room in rooms]).delete()
+        # The same conditions again, so a room joined meanwhile stays (and
+        # isn't reported as deleted).
+        listed = [room.pk for room in rooms]
+        stale.filter(pk__in=listed).delete()
+        kept = set(Room.objects.filter(pk__in=listed).values_list("pk", flat=True))
+        rooms = [room for room in rooms if room.pk not in kept]
     return rooms
 
 

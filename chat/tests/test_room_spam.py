@@ -197,6 +197,33 @@ def test_prune_rooms_command_reports_and_dry_run_deletes_nothing(rooms):
     assert not Room.objects.filter(slug="closed-stale").exists()
 
 
+def test_prune_rooms_says_one_day_not_one_days(rooms):
+    out = StringIO()
+    call_command("prune_rooms", "--dry-run", "--days", "1", stdout=out)
+
+    assert "not joined for 1 day." in out.getvalue()
+
+
+def test_a_room_joined_while_pruning_stays_and_is_not_reported_deleted(
+    rooms, monkeypatch
+):
+    """Someone opens "Stale" between the list and the delete: it stays, and
+    the coordinator isn't told it went."""
+    from django.db.models.query import QuerySet
+
+    delete = QuerySet.delete
+
+    def joined_first(queryset):
+        Room.objects.filter(slug="stale").update(last_joined_at=timezone.now())
+        return delete(queryset)
+
+    monkeypatch.setattr(QuerySet, "delete", joined_first)
+    deleted = rooms_prune(days=120)
+
+    assert [room.slug for room in deleted] == ["closed-stale"]
+    assert Room.objects.filter(slug="stale").exists()
+
+
 def test_prune_rooms_refuses_zero_days():
     from django.core.management.base import CommandError
 

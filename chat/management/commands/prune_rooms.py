@@ -31,7 +31,8 @@ class Command(BaseCommand):
         rooms = rooms_prune(days=days, dry_run=dry_run)
         verb = "Would delete" if dry_run else "Deleted"
         self.stdout.write(
-            f"{verb} {len(rooms)} empty room(s) not joined for {days} days."
+            f"{verb} {len(rooms)} empty room(s) not joined for {days} "
+            f"day{'s' if days != 1 else ''}."
         )
         for room in rooms:
             last = timezone.localtime(room.last_joined_at)
