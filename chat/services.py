@@ -17,7 +17,7 @@ from chat import broadcast
 from chat.models import LOBBY_SLUG, TEAM_SLUG_PREFIX, Message, Mute, Room
 from chat.selectors import message_frame
 from pairup.ratelimit import Window
-from pairup.text import unstorable_reason
+from pairup.text import is_blank, unstorable_reason
 
 logger = logging.getLogger(__name__)
 
@@ -241,7 +241,7 @@ def _message_text(text) -> str:
     if reason is not None:
         raise ValidationError(f"Text {reason}.", code="bad_request")
     text = text.strip()
-    if not text:
+    if is_blank(text):  # a zero-width space alone shows as an empty bubble
         raise ValidationError("Write something first.", code="empty")
     if len(text) > MESSAGE_MAX:
         raise ValidationError(

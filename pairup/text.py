@@ -28,3 +28,18 @@ def has_control_character(value: str) -> bool:
     text such as a name or a description.
     """
     return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value)
+
+
+# Letters that print as nothing: the Hangul and halfwidth Hangul fillers and
+# the blank Braille pattern, which pass for text in names and messages.
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_blank(value: str) -> bool:
+    """Return whether `value` shows nothing: only spaces and line breaks,
+    invisible format characters (zero-width space and joiners, the byte
+    order mark, soft hyphens: category Cf) and blank letters."""
+    return all(
+        ch.isspace() or ch in BLANK_LETTERS or unicodedata.category(ch) == "Cf"
+        for ch in value
+    )

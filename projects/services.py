@@ -25,7 +25,7 @@ from notifications import reminders
 from notifications.models import Kind
 from notifications.services import actor_name, notify
 from pairup.dates import FIRST_DAY, LAST_DAY, slot_label, slot_text
-from pairup.text import has_control_character
+from pairup.text import has_control_character, is_blank
 from projects import ballot_clock, ballot_live, ballot_selectors, realtime, selectors
 from projects.models import (
     BookingRecord,
@@ -341,7 +341,7 @@ def _join(*, user: User, project: Project) -> Membership:
 
 def _clean_description(description: str) -> str:
     description = (description or "").strip()
-    if not description:
+    if is_blank(description):
         raise ValidationError(
             {"description": "Describe your project (1 to 64 characters)."}
         )

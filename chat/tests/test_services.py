@@ -91,11 +91,18 @@ def test_message_post_broadcasts_nothing_before_commit(alice, lobby, published):
     assert frames_sent(published) == []
 
 
+def test_a_message_of_emoji_joined_by_zero_width_joiners_is_not_blank(alice, lobby):
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert message_post(author=alice, room=lobby, text=family).text == family
+
+
 @pytest.mark.parametrize(
     ("text", "code"),
     [
         ("", "empty"),
         (" \n\t ", "empty"),
+        ("\u200b", "empty"),  # a zero-width space: an empty bubble
+        ("\u200d\ufeff \u3164", "empty"),  # a joiner, a BOM, a Hangul filler
         ("x" * 1001, "too_long"),
         ("a\x00b", "bad_request"),
         (None, "bad_request"),

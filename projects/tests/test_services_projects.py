@@ -73,7 +73,9 @@ def test_the_database_refuses_a_second_membership(alice):
     assert Membership.objects.get(user=alice).project == first
 
 
-@pytest.mark.parametrize("description", ["", "   ", "x" * 65, "Robot\nthat sorts"])
+@pytest.mark.parametrize(
+    "description", ["", "   ", "\u200b\u2800", "x" * 65, "Robot\nthat sorts"]
+)
 def test_a_bad_description_creates_nothing(alice, description):
     with pytest.raises(ValidationError) as error:
         services.project_create(user=alice, description=description)
