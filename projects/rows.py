@@ -62,7 +62,12 @@ SLOT_RELEASE = (
 # Where a viewer's own form fields go in a kept row. No value can contain
 # it: every value in a row is escaped, and escaping turns "<" into "&lt;".
 PAGE_FORM_MARK = "<!--page-form-->"
-TAIL = '<div class="small" data-field="outcome" role="status"></div></td></tr>'
+# The outcome line takes focus (from board.js) when a change takes away the
+# control a keyboard user was on and leaves none in its place.
+TAIL = (
+    '<div class="small" data-field="outcome" role="status" tabindex="-1">'
+    "</div></td></tr>"
+)
 
 DAY = (
     '<section class="board-day" data-day="{day}">'

@@ -160,6 +160,7 @@
 
   // Fill a row (a fresh template clone or a row on the page) for this slot.
   function fill(row, slot, now) {
+    const focusHere = row.contains(document.activeElement);
     const open = bookingOpen(now);
     const label = labelText(slot);
     const startMs = Date.parse(slot.start);
@@ -192,7 +193,20 @@
     for (const span of row.querySelectorAll('[data-field="label"]')) {
       span.textContent = " " + label;
     }
+    if (focusHere && !row.contains(document.activeElement)) {
+      keepFocus(row);
+    }
     return row;
+  }
+
+  // The control a keyboard user was on went with the change (Book becomes
+  // Release once booked): focus the row's control now, or its outcome line,
+  // rather than leave focus on the page's start.
+  function keepFocus(row) {
+    const book = field(row, "book");
+    const target = (book && book.querySelector("button")) || field(row, "release")
+      || field(row, "outcome");
+    target.focus();
   }
 
   // A row's state as far as its outcome line is concerned: "taken mine", ...

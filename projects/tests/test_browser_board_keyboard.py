@@ -1,0 +1,57 @@
+"""The board for keyboard and screen reader users, in Chromium: where focus
+goes after a background action, and what is announced.
+
+Student numbers 816xxxxx and rooms of this module's own: the live server's
+database lives for the whole session. No ORM here.
+"""
+
+import pytest
+
+from pairup.tests.helpers import sign_in
+from projects.tests.helpers import open_board
+from projects.tests.test_browser_board_frames import (
+    PASSWORD,
+    create_project,
+    make_labs,
+    make_users,
+)
+
+expect = pytest.importorskip(
+    "playwright.sync_api", reason="make test installs playwright"
+).expect
+
+pytestmark = pytest.mark.browser
+
+
+def focused(page) -> str:
+    """The focused element's accessible text, or "body" when focus is lost."""
+    return page.evaluate(
+        """() => document.activeElement === document.body ? "body"
+            : document.activeElement.textContent.trim()"""
+    )
+
+
+def test_focus_stays_in_the_row_when_its_button_is_replaced(live_server, new_page):
+    make_users(live_server, ("81600001", "Kim"))
+    first, second = make_labs(live_server, "Focus Lab", 2, days=5)
+    page = new_page()
+    sign_in(page, "81600001", PASSWORD)
+    create_project(page, "Kim keys everything")
+    open_board(page, "Focus Lab")
+
+    row, other = page.locator(f"#lab-{first}"), page.locator(f"#lab-{second}")
+    row.get_by_role("button", name="Book").focus()
+    page.keyboard.press("Enter")
+    expect(row.get_by_test_id("status")).to_have_text("Your slot")
+    expect(row.get_by_role("link", name="Release")).to_be_focused()
+
+    other.get_by_role("button", name="Move here").focus()
+    page.keyboard.press("Enter")
+    expect(other.get_by_test_id("status")).to_have_text("Your slot")
+    expect(other.get_by_role("link", name="Release")).to_be_focused()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("Enter")
+    expect(other.get_by_test_id("status")).to_have_text("Free")
+    expect(other.get_by_role("button", name="Book")).to_be_focused()
+    assert focused(page) != "body"
