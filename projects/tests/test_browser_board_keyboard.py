@@ -23,6 +23,16 @@ expect = pytest.importorskip(
 pytestmark = pytest.mark.browser
 
 
+# Everything the board's live region says, in order (each text once).
+RECORD_LIVE = """() => {
+  window.liveSaid = [];
+  const live = document.getElementById("board-live");
+  new MutationObserver(() => {
+    if (live.textContent) { window.liveSaid.push(live.textContent); }
+  }).observe(live, { childList: true, characterData: true, subtree: true });
+}"""
+
+
 def focused(page) -> str:
     """The focused element's accessible text, or "body" when focus is lost."""
     return page.evaluate(
@@ -55,3 +65,34 @@ def test_focus_stays_in_the_row_when_its_button_is_replaced(live_server, new_pag
     expect(other.get_by_test_id("status")).to_have_text("Free")
     expect(other.get_by_role("button", name="Book")).to_be_focused()
     assert focused(page) != "body"
+
+
+def test_the_outcome_of_ones_own_action_is_announced_once(live_server, new_page):
+    """The row's status line says it; the board's live region doesn't
+    repeat it (it speaks of other people's changes)."""
+    make_users(live_server, ("81600002", "Lou"), ("81600003", "Max"))
+    first, second = make_labs(live_server, "Announce Lab", 2, days=5)
+    lou, max_ = new_page(), new_page()
+    for page, number in ((lou, "81600002"), (max_, "81600003")):
+        sign_in(page, number, PASSWORD)
+        create_project(page, f"Team of {number}")
+        open_board(page, "Announce Lab")
+    lou.evaluate(RECORD_LIVE)
+
+    row, other = lou.locator(f"#lab-{first}"), lou.locator(f"#lab-{second}")
+    row.get_by_role("button", name="Book").click()
+    expect(row.get_by_role("status")).to_contain_text("Your team booked")
+    other.get_by_role("button", name="Move here").click()
+    expect(other.get_by_role("status")).to_contain_text("Your team moved to")
+    expect(row.get_by_test_id("status")).to_have_text("Free")
+    lou.once("dialog", lambda dialog: dialog.accept())
+    other.get_by_role("link", name="Release").click()
+    expect(other.get_by_role("status")).to_contain_text("You released")
+    expect(other.get_by_test_id("status")).to_have_text("Free")
+
+    # Someone else's booking is still announced.
+    max_.locator(f"#lab-{first}").get_by_role("button", name="Book").click()
+    expect(lou.get_by_test_id("board-live")).to_contain_text("was just taken")
+    assert lou.evaluate("window.liveSaid") == [
+        lou.get_by_test_id("board-live").text_content()
+    ]

@@ -239,6 +239,11 @@
     return fill(row, slot, serverNow());
   }
 
+  // Rows this user's own action is changing, and the state it leaves each
+  // in: that change is told in the row's outcome line, so its frame is not
+  // announced again in the live region.
+  const ownChanges = new Map();
+
   const slots = new Map();
   for (const row of board.querySelectorAll("tr[data-lab-id]")) {
     slots.set(Number(row.dataset.labId), modelFromRow(row));
@@ -416,7 +421,11 @@
     }
     const changed = !before || before.state !== slot.state
       || before.available !== slot.available || before.mine !== slot.mine;
-    return { text: changed ? describe(slot) : "", mineChanged };
+    const own = ownChanges.get(frame.id) === rowState(slot.state, slot.mine);
+    if (own) {
+      ownChanges.delete(frame.id);
+    }
+    return { text: changed && !own ? describe(slot) : "", mineChanged };
   }
 
   function applyFrames(frames) {
@@ -608,13 +617,25 @@
   // `after` is the row's state once the action is done ("taken mine" for a
   // booking): its answer and its frame arrive in either order, and the
   // frame must not clear the answer.
-  async function act(row, control, url, data, doing, refused, after) {
+  // `changes` maps the slots the action changes to the state it leaves each
+  // in (for a move, the slot left too).
+  async function act(row, control, url, data, doing, refused, after, changes) {
     const outcome = field(row, "outcome");
     const token = config.csrfToken;
     control.setAttribute("aria-disabled", "true");
     delete outcome.dataset.forState;
     outcome.textContent = doing;
+    for (const [id, state] of changes) {
+      ownChanges.set(id, state);
+    }
     const result = await post(url, token, data);
+    if (!result.ok) {
+      for (const [id, state] of changes) {
+        if (ownChanges.get(id) === state) {
+          ownChanges.delete(id); // not done: a frame for it is someone else's
+        }
+      }
+    }
     control.removeAttribute("aria-disabled");
     outcome.classList.toggle("text-danger", !result.ok);
     outcome.textContent = result.ok ? result.message : refused + result.message;
@@ -636,8 +657,13 @@
     if (button.getAttribute("aria-disabled") === "true") {
       return;
     }
+    const id = Number(row.dataset.labId);
+    const changes = new Map([[id, rowState("taken", true)]]);
+    if (viewer.lab && viewer.lab !== id) {
+      changes.set(viewer.lab, rowState("free", false));
+    }
     act(row, button, form.action, new FormData(form), "Booking\u2026", "Not booked: ",
-      rowState("taken", true));
+      rowState("taken", true), changes);
   });
 
   board.addEventListener("click", (event) => {
@@ -654,7 +680,7 @@
     const data = new FormData();
     data.append("csrfmiddlewaretoken", config.csrfToken);
     act(row, link, link.href, data, "Releasing\u2026", "Not released: ",
-      rowState("free", false));
+      rowState("free", false), new Map([[Number(row.dataset.labId), rowState("free", false)]]));
   });
 
   // Socket --------------------------------------------------------------
