@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import (
     require_http_methods,
     require_POST,
@@ -517,6 +518,10 @@ def _viewer_config(viewer: selectors.Viewer, project) -> dict:
 
 @login_required
 @require_safe
+# Never from the browser's cache: Back to the board would show the slots as
+# they were (a booking just made missing) under "Live", as nothing resyncs a
+# page that connects for the first time.
+@never_cache
 def lab_board(request):
     now = timezone.now()
     # The first page after a ballot's closing time runs it if nothing has.

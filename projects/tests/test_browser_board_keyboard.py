@@ -96,3 +96,23 @@ def test_the_outcome_of_ones_own_action_is_announced_once(live_server, new_page)
     assert lou.evaluate("window.liveSaid") == [
         lou.get_by_test_id("board-live").text_content()
     ]
+
+
+def test_the_back_button_after_booking_shows_the_booking(live_server, new_page):
+    """Back to the board from another page shows the board as it is now,
+    not the copy the browser kept from before the booking."""
+    make_users(live_server, ("81600004", "Ned"))
+    (lab,) = make_labs(live_server, "Back Lab", 1, days=5)
+    page = new_page()
+    sign_in(page, "81600004", PASSWORD)
+    create_project(page, "Ned goes back")
+    open_board(page, "Back Lab")
+    row = page.locator(f"#lab-{lab}")
+    row.get_by_role("button", name="Book").click()
+    expect(row.get_by_test_id("status")).to_have_text("Your slot")
+
+    page.goto("/projects/mine/")
+    page.go_back()
+    expect(page.get_by_test_id("board-connection")).to_contain_text("Live")
+    expect(row.get_by_test_id("status")).to_have_text("Your slot")
+    expect(page.get_by_test_id("board-mine")).to_contain_text("presents at")
