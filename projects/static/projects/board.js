@@ -29,6 +29,8 @@
   const dayTemplate = document.getElementById("lab-day-template");
   const MAX_WAIT_MS = 60000; // re-check at least every minute (sleep, drift)
   const MANY = 3; // more changes than this at once are announced as one
+  const FIRST_RETRY_MS = 2000; // a failed resync after a reconnect: retry in
+  const LIVE = "Live: updates appear as they happen.";
   const cutoffMs = config.cutoffMinutes * 60000;
   const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday",
     "Friday", "Saturday"];
@@ -476,24 +478,28 @@
     renderMine();
   }
 
-  // One request brings every shown row up to date (after a gap).
+  // One request brings every shown row up to date (after a gap). Says
+  // whether it did: "done", "failed" (offline, or the server not answering
+  // well: try again) or "signed out" (said so; no point trying again).
   async function resync(message) {
     let response;
+    let data;
     try {
       response = await fetch(config.framesUrl + window.location.search, {
         credentials: "same-origin",
         headers: { Accept: "application/json" },
       });
-    } catch (error) {
-      return; // offline: the next reconnect tries again
-    }
-    if (!response.ok || response.redirected) {
       if (response.redirected) {
         setConnection("Signed out: reload the page to sign in again.");
+        return "signed out";
       }
-      return;
+      if (!response.ok) {
+        return "failed";
+      }
+      data = await response.json();
+    } catch (error) {
+      return "failed";
     }
-    const data = await response.json();
     applyWindow(Object.assign({ type: "window" }, data.window));
     viewer.project = data.viewer.project;
     viewer.lab = data.viewer.lab;
@@ -517,6 +523,28 @@
     updateEmpty();
     announce(message || "The board is up to date.");
     scheduleClock();
+    return "done";
+  }
+
+  // After a reconnect: resync, and until that works say the board may be
+  // out of date (not "Live") and try again, for as long as the socket is up.
+  let catchUpTimer = null;
+
+  async function catchUp(wait) {
+    window.clearTimeout(catchUpTimer);
+    const result = await resync("Reconnected: the board is up to date.");
+    if (!socket || socket.readyState !== WebSocket.OPEN || result === "signed out") {
+      return; // the next reconnect catches up, or there is nothing to do
+    }
+    if (result === "done") {
+      setConnection(LIVE);
+      return;
+    }
+    if (wait === FIRST_RETRY_MS) {
+      announce("The board could not be brought up to date. Trying again.");
+    }
+    setConnection("Connected, but the board could not be brought up to date: trying again\u2026");
+    catchUpTimer = window.setTimeout(() => catchUp(Math.min(wait * 2, 30000)), wait);
   }
 
   // Clock ---------------------------------------------------------------
@@ -710,9 +738,11 @@
     const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + window.location.host + config.socket);
     socket.addEventListener("open", () => {
-      setConnection("Live: updates appear as they happen.");
       if (attempts > 0) {
-        resync("Reconnected: the board is up to date.");
+        setConnection("Reconnected: bringing the board up to date\u2026");
+        catchUp(FIRST_RETRY_MS);
+      } else {
+        setConnection(LIVE);
       }
       attempts = 0;
     });
@@ -723,6 +753,7 @@
         announce("You were signed out. The board no longer updates.");
         return;
       }
+      window.clearTimeout(catchUpTimer);
       attempts += 1;
       const delay = Math.min(30000, 1000 * 2 ** Math.min(attempts, 5));
       setConnection("Connection lost: reconnecting\u2026");

@@ -1,0 +1,72 @@
+"""The lab board when the server or the network fails, in Chromium.
+
+Student numbers 8180xxxx and rooms of this module's own (the live
+server's database lives for the whole session). No ORM here.
+"""
+
+import pytest
+
+from pairup.tests.helpers import sign_in
+from projects.tests.helpers import open_board
+from projects.tests.test_browser_board_frames import (
+    PASSWORD,
+    create_project,
+    make_labs,
+    make_users,
+)
+
+expect = pytest.importorskip(
+    "playwright.sync_api", reason="make test installs playwright"
+).expect
+
+pytestmark = pytest.mark.browser
+
+
+class BoardSocket:
+    """Route a page's board socket through the test, which can drop it."""
+
+    def __init__(self, page):
+        self.socket = None
+        page.route_web_socket("**/ws/labs/**", self._through)
+
+    def _through(self, page_side):
+        self.socket = page_side
+        page_side.connect_to_server()
+
+    def drop(self):
+        self.socket.close(code=1011)
+
+
+def test_a_reconnect_whose_resync_fails_says_so_and_tries_again(live_server, new_page):
+    """The socket comes back while the server can't answer the resync: the
+    board doesn't claim to be live with a slot taken in the gap shown free,
+    and catches up once the server answers."""
+    make_users(live_server, ("81800001", "Ola"), ("81800002", "Pia"))
+    (lab,) = make_labs(live_server, "Outage Lab", 1, days=5)
+    ola, pia = new_page(), new_page()
+    socket = BoardSocket(ola)
+    for page, number in ((ola, "81800001"), (pia, "81800002")):
+        sign_in(page, number, PASSWORD)
+        create_project(page, f"Team of {number}")
+        open_board(page, "Outage Lab")
+    connection = ola.get_by_test_id("board-connection")
+    status = ola.locator(f"#lab-{lab}").get_by_test_id("status")
+
+    ola.route(
+        "**/labs/frames/**",
+        lambda route: route.fulfill(
+            status=503, body="<h1>Busy</h1>", content_type="text/html"
+        ),
+    )
+    socket.drop()
+    expect(connection).to_contain_text("Connection lost")
+    pia.locator(f"#lab-{lab}").get_by_role("button", name="Book").click()
+    expect(pia.locator(f"#lab-{lab}").get_by_test_id("status")).to_have_text(
+        "Your slot"
+    )
+
+    expect(connection).to_contain_text("could not be brought up to date")
+    expect(status).to_have_text("Free")
+    ola.unroute("**/labs/frames/**")
+    expect(status).to_have_text("Taken", timeout=15_000)
+    expect(connection).to_have_text("Live: updates appear as they happen.")
