@@ -70,3 +70,31 @@ def test_a_reconnect_whose_resync_fails_says_so_and_tries_again(live_server, new
     ola.unroute("**/labs/frames/**")
     expect(status).to_have_text("Taken", timeout=15_000)
     expect(connection).to_have_text("Live: updates appear as they happen.")
+
+
+def test_an_answer_cut_short_says_so_and_leaves_book_usable(live_server, new_page):
+    """The network drops while the answer to Book is on its way (here: half a
+    JSON body): the row says the booking could not be confirmed, not
+    "Booking…" for ever, and Book works again."""
+    make_users(live_server, ("81800003", "Quin"))
+    (lab,) = make_labs(live_server, "Cut Lab", 1, days=5)
+    page = new_page()
+    sign_in(page, "81800003", PASSWORD)
+    create_project(page, "Quin on a train")
+    open_board(page, "Cut Lab")
+    row = page.locator(f"#lab-{lab}")
+
+    page.route(
+        "**/book/",
+        lambda route: route.fulfill(
+            status=200, body='{"ok": true, "mess', content_type="application/json"
+        ),
+    )
+    row.get_by_role("button", name="Book").click()
+    expect(row.get_by_role("status")).to_have_text(
+        "Not booked: The connection failed. Please try again."
+    )
+    page.unroute("**/book/")
+    row.get_by_role("button", name="Book").click()
+    expect(row.get_by_test_id("status")).to_have_text("Your slot")
+    expect(row.get_by_role("status")).to_contain_text("Your team booked")

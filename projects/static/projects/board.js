@@ -623,7 +623,10 @@
     return "Something went wrong on our side. Please try again.";
   }
 
+  // The answer as {ok, message, code}; always one, so the row never stays
+  // at "Booking…" with its button inert.
   async function post(url, token, data) {
+    const cut = { ok: false, message: "The connection failed. Please try again." };
     let response;
     try {
       response = await fetch(url, {
@@ -633,13 +636,22 @@
         headers: { Accept: "application/json", "X-CSRFToken": token },
       });
     } catch (error) {
-      return { ok: false, message: "The connection failed. Please try again." };
+      return cut;
     }
     const type = response.headers.get("Content-Type") || "";
     if (response.redirected || !type.startsWith("application/json")) {
       return { ok: false, message: failure(response) };
     }
-    return response.json();
+    let body;
+    try {
+      body = await response.json(); // the connection may drop mid-answer
+    } catch (error) {
+      return cut;
+    }
+    if (!body || typeof body.message !== "string") {
+      return { ok: false, message: failure(response) };
+    }
+    return body;
   }
 
   // `after` is the row's state once the action is done ("taken mine" for a
