@@ -15,6 +15,9 @@ from projects.selectors import invitations_for_user, project_for_user
 
 
 @require_GET
+# Never from the browser's cache: Back from the board after booking there
+# (in the background, with no page load) would show "none yet".
+@never_cache
 def home(request):
     """Show the landing page, or the signed-in user's dashboard."""
     if not request.user.is_authenticated:

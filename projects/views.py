@@ -247,6 +247,9 @@ def _refusal(check, **kwargs) -> str | None:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+# Never from the browser's cache: Back from the board after booking there
+# would show "No slot yet." (the board books with no page load).
+@never_cache
 def project_mine(request):
     window = None
     if request.method == "GET":
