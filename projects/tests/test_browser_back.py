@@ -1,7 +1,7 @@
 """Back after booking on the board, in Chromium: the pages a student came
 from show the booking, not the copy the browser kept.
 
-Student numbers 8181xxxx and rooms of this module's own: the live server's
+Student numbers from 81810001 and rooms of this module's own: the live server's
 database lives for the whole session. No ORM here.
 """
 

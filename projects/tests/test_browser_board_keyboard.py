@@ -1,7 +1,7 @@
 """The board for keyboard and screen reader users, in Chromium: where focus
 goes after a background action, and what is announced.
 
-Student numbers 816xxxxx and rooms of this module's own: the live server's
+Student numbers from 81600001 and rooms of this module's own: the live server's
 database lives for the whole session. No ORM here.
 """
 

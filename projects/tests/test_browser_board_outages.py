@@ -1,6 +1,6 @@
 """The lab board when the server or the network fails, in Chromium.
 
-Student numbers 8180xxxx and rooms of this module's own (the live
+Student numbers from 81800001 and rooms of this module's own (the live
 server's database lives for the whole session). No ORM here.
 """
 
