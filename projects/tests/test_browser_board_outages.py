@@ -92,9 +92,43 @@ def test_an_answer_cut_short_says_so_and_leaves_book_usable(live_server, new_pag
     )
     row.get_by_role("button", name="Book").click()
     expect(row.get_by_role("status")).to_have_text(
-        "Not booked: The connection failed. Please try again."
+        "Not confirmed: the connection failed before the answer came. "
+        "This row shows whether it went through."
     )
+    expect(row.get_by_test_id("status")).to_have_text("Free")  # it didn't
     page.unroute("**/book/")
     row.get_by_role("button", name="Book").click()
     expect(row.get_by_test_id("status")).to_have_text("Your slot")
     expect(row.get_by_role("status")).to_contain_text("Your team booked")
+
+
+@pytest.mark.parametrize("lost", ["connection", "proxy timeout"])
+def test_a_booking_done_but_its_answer_lost_never_says_not_booked(
+    live_server, new_page, lost
+):
+    """The server books the slot, then the answer is lost on the way (the
+    network drops, or a proxy in front gives up and answers 504): before,
+    the row said "Not booked" above the team's own slot. It says it could
+    not confirm, and the row shows the booking."""
+    number = {"connection": "81800004", "proxy timeout": "81800005"}[lost]
+    make_users(live_server, (number, "Ros"))
+    (lab,) = make_labs(live_server, f"Lost Answer Lab {number}", 1, days=5)
+    page = new_page()
+    sign_in(page, number, PASSWORD)
+    create_project(page, "Ros on a ferry")
+    open_board(page, f"Lost Answer Lab {number}")
+    row = page.locator(f"#lab-{lab}")
+
+    def done_then_lost(route):
+        route.fetch()  # the server books it
+        if lost == "connection":
+            route.abort("connectionreset")
+        else:
+            route.fulfill(status=504, body="Gateway Timeout", content_type="text/html")
+
+    page.route("**/book/", done_then_lost)
+    row.get_by_role("button", name="Book").click()
+
+    expect(row.get_by_test_id("status")).to_have_text("Your slot")
+    expect(page.locator("main")).not_to_contain_text("Not booked")
+    expect(page.get_by_test_id("board-mine")).to_contain_text("Your team presents at")

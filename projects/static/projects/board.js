@@ -623,10 +623,16 @@
     return "Something went wrong on our side. Please try again.";
   }
 
-  // The answer as {ok, message, code}; always one, so the row never stays
-  // at "Booking…" with its button inert.
+  // The answer as {ok, message, code, uncertain}; always one, so the row
+  // never stays at "Booking…" with its button inert. `uncertain`: the
+  // request may have been done though no answer came (the connection
+  // failed, or a proxy gave up waiting for the server).
   async function post(url, token, data) {
-    const cut = { ok: false, message: "The connection failed. Please try again." };
+    const cut = {
+      ok: false,
+      uncertain: true,
+      message: "the connection failed before the answer came. This row shows whether it went through.",
+    };
     let response;
     try {
       response = await fetch(url, {
@@ -639,6 +645,9 @@
       return cut;
     }
     const type = response.headers.get("Content-Type") || "";
+    if (response.status === 502 || response.status === 504) {
+      return cut; // a proxy's answer: the server may have done it
+    }
     if (response.redirected || !type.startsWith("application/json")) {
       return { ok: false, message: failure(response) };
     }
@@ -678,11 +687,14 @@
     }
     control.removeAttribute("aria-disabled");
     outcome.classList.toggle("text-danger", !result.ok);
-    outcome.textContent = result.ok ? result.message : refused + result.message;
+    const prefix = result.uncertain ? "Not confirmed: " : refused;
+    outcome.textContent = result.ok ? result.message : prefix + result.message;
     outcome.dataset.forState = result.ok ? after
       : REFUSED_STATES[result.code] || rowState(row.dataset.state, row.dataset.mine === "true");
-    if (!socket || socket.readyState !== WebSocket.OPEN) {
-      resync(); // no live frames: bring the board up to date once
+    if (result.uncertain || !socket || socket.readyState !== WebSocket.OPEN) {
+      // No live frames, or no telling whether it was done: bring the board
+      // up to date once (the row then shows where the team stands).
+      resync();
     }
   }
 
