@@ -49,6 +49,15 @@ print(*[lab.pk for lab in labs], theirs.pk)
 """
 
 
+DOT_TEAM = """
+from django.contrib.auth import get_user_model
+from projects.services import project_create
+dot = get_user_model().objects.get(username="81500004")
+if not hasattr(dot, "membership"):
+    project_create(user=dot, description="Dot ranks on her own")
+"""
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     from pairup.tests.browser import start_live_server
@@ -101,13 +110,7 @@ def ranked(page) -> list[int]:
 
 def test_without_javascript_a_student_ranks_with_the_form(server, unit, open_page):
     _, second, third = unit["labs"]
-    server.shell(
-        "from django.contrib.auth import get_user_model\n"
-        "from projects.services import project_create\n"
-        "dot = get_user_model().objects.get(username='81500004')\n"
-        "if not hasattr(dot, 'membership'):\n"
-        "    project_create(user=dot, description='Dot ranks without scripts')\n"
-    )
+    server.shell(DOT_TEAM)
     page = open_page(java_script_enabled=False)
     sign_in(page, "81500004", PASSWORD, wait="attached")
     page.goto("/labs/?room=Ballot+Lab")
@@ -129,15 +132,66 @@ def test_without_javascript_a_student_ranks_with_the_form(server, unit, open_pag
     expect(page.locator(".messages")).to_contain_text("it is empty")
 
 
+def test_a_press_made_while_a_save_is_on_its_way_waits_its_turn(
+    server, unit, open_page
+):
+    """The save's own frame can beat its answer to the page: the page holds
+    it (drawing it replaced the buttons under the user's finger, and said
+    "The ranking changed" of the user's own save), and a press made before
+    the answer came is applied after it, not dropped."""
+    _, second, third = unit["labs"]
+    server.shell(DOT_TEAM)
+    page = open_page()
+    sign_in(page, "81500004", PASSWORD, wait="attached")
+    open_board(page)
+    page.evaluate(
+        """() => {
+        window.said = [];
+        window.framesSeen = 0;
+        const live = document.getElementById("ballot-live");
+        new MutationObserver(() => {
+            if (live.textContent) { window.said.push(live.textContent); }
+        }).observe(live, {childList: true, characterData: true, subtree: true});
+        document.addEventListener("pairup:me", () => { window.framesSeen += 1; });
+    }"""
+    )
+    answers = []
+
+    def hold_the_first_answer(route):
+        if route.request.method == "PUT" and not answers:
+            answers.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/me/project/ballot", hold_the_first_answer)
+    page.get_by_test_id("ballot-add").select_option(str(second))
+    page.get_by_role("button", name="Add to ranking").click()
+    page.wait_for_function("() => window.framesSeen >= 1")  # saved, and told
+    assert ranked(page) == []  # the echo waits for the answer
+    page.get_by_test_id("ballot-add").select_option(str(third))
+    page.get_by_role("button", name="Add to ranking").click()  # while busy
+
+    route, response = answers[0]
+    route.fulfill(response=response)
+    expect(page.get_by_test_id("ballot-live")).to_contain_text(
+        "as your 2nd choice of 2. Saved."
+    )
+    assert ranked(page) == [second, third]
+    said = page.evaluate("window.said")
+    assert not [text for text in said if "The ranking changed" in text], said
+    assert any("as your 1st choice of 1. Saved." in text for text in said), said
+    page.unroute("**/api/v1/me/project/ballot")
+
+    # Dot's team takes no part after all (and leaves the next test's figures).
+    for lab in (second, third):
+        page.locator(f'li[data-lab-id="{lab}"] button[data-move="remove"]').click()
+        expect(page.locator(f'li[data-lab-id="{lab}"]')).to_have_count(0)
+    expect(page.get_by_test_id("ballot-empty")).to_be_visible()
+
+
 def test_the_coordinator_page_counts_the_teams_that_rank_live(server, unit, open_page):
     _, second, _ = unit["labs"]
-    server.shell(
-        "from django.contrib.auth import get_user_model\n"
-        "from projects.services import project_create\n"
-        "dot = get_user_model().objects.get(username='81500004')\n"
-        "if not hasattr(dot, 'membership'):\n"
-        "    project_create(user=dot, description='Dot ranks without scripts')\n"
-    )
+    server.shell(DOT_TEAM)
     cora, dot = open_page(), open_page()
     sign_in(cora, "ballot-coordinator", PASSWORD, wait="attached")
     cora.goto("/coordinator/")
@@ -254,6 +308,8 @@ def test_partners_rank_slots_live_and_then_see_the_slot_the_ballot_gave_them(
     ben.get_by_test_id("ballot-add").select_option(str(first))
     ben.get_by_role("button", name="Add to ranking").click()
     expect(ben.get_by_test_id("ballot-list").locator("li")).to_have_count(2)
+    expect(ann.get_by_test_id("ballot-list").locator("li")).to_have_count(2)
+    ann.locator(f'li[data-lab-id="{second}"] button[data-move="remove"]').focus()
     up = ben.locator(f'li[data-lab-id="{first}"] button[data-move="up"]')
     up.focus()
     ben.keyboard.press("Enter")
@@ -265,6 +321,11 @@ def test_partners_rank_slots_live_and_then_see_the_slot_the_ballot_gave_them(
     assert int(focused) == first  # focus stays on the moved slot
     expect(ann.get_by_test_id("ballot-saved")).to_contain_text("Last saved by Ben")
     assert ranked(ann) == [first, second]
+    # Ben's save drew Ann's list again; her keyboard is where she left it.
+    assert ann.evaluate(
+        "[document.activeElement.dataset.move,"
+        " document.activeElement.closest('li').dataset.labId]"
+    ) == ["remove", str(second)]
 
     # Cid's solo team wants only the first slot: placing both teams means
     # Ann and Ben get their second choice.

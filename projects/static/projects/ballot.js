@@ -90,7 +90,14 @@
       return;
     }
     const count = view.choices.length;
+    // Drawing the list again keeps the keyboard where it was: on the same
+    // slot's same button, or its first one (a partner's save moved it).
+    const focused = list.contains(document.activeElement) ? document.activeElement : null;
+    const focusedLi = focused && focused.closest("li");
     list.replaceChildren(...view.choices.map((choice, index) => item(choice, index, count)));
+    if (focusedLi) {
+      focusAfter(focusedLi.dataset.labId, focused.dataset.move);
+    }
     field(form, "count").textContent = String(count);
     form.querySelector('[data-testid="ballot-empty"]').hidden = count > 0;
     field(form, "add").hidden = count >= view.limit;
@@ -171,10 +178,9 @@
     };
   }
 
-  function changed(slots, submitter) {
-    const name = submitter ? submitter.name : "";
-    if (name === "move") {
-      const [verb, value] = submitter.value.split(":");
+  function changed(slots, press) {
+    if (press.name === "move") {
+      const [verb, value] = press.value.split(":");
       const id = Number(value);
       const index = slots.indexOf(id);
       if (index < 0) {
@@ -192,11 +198,10 @@
       }
       return { slots: next, id: id, verb: verb };
     }
-    const select = form.querySelector("select[name=add]");
-    if (!select.value) {
+    if (!press.add) {
       return { error: "Choose a slot to add to the ranking." };
     }
-    const id = Number(select.value);
+    const id = Number(press.add);
     if (slots.includes(id)) {
       return null;
     }
@@ -222,40 +227,65 @@
     return option ? option.textContent : "the slot";
   }
 
+  // Presses made while a save is on its way wait their turn (each applies to
+  // the ranking the one before it saved), so a quick second press is never
+  // lost. A failed save drops the presses queued behind it: they were meant
+  // for a ranking that wasn't saved.
+  const presses = [];
+
+  async function apply(press) {
+    const change = changed(view.slots, press);
+    if (!change) {
+      return true;
+    }
+    if (change.error) {
+      outcome.textContent = change.error;
+      announce(change.error);
+      return false;
+    }
+    const label = labelOf(change.id);
+    outcome.textContent = "";
+    const result = await save(change.slots);
+    if (!result.ok) {
+      outcome.textContent = "Not saved: " + result.detail;
+      announce("Not saved: " + result.detail);
+      renderForm();
+      return false;
+    }
+    render(result.view);
+    if (change.verb === "add") {
+      form.querySelector("select[name=add]").value = "";
+    }
+    focusAfter(change.id, change.verb);
+    announce(saidDone(change, label));
+    return true;
+  }
+
+  async function drain() {
+    busy = true;
+    form.setAttribute("aria-busy", "true");
+    while (presses.length) {
+      if (!(await apply(presses.shift()))) {
+        presses.length = 0;
+      }
+    }
+    busy = false;
+    form.removeAttribute("aria-busy");
+    settleHeld();
+  }
+
   if (form) {
-    form.addEventListener("submit", async (event) => {
+    form.addEventListener("submit", (event) => {
       event.preventDefault();
-      if (busy) {
-        return;
+      const submitter = event.submitter;
+      presses.push({
+        name: submitter ? submitter.name : "",
+        value: submitter ? submitter.value : "",
+        add: form.querySelector("select[name=add]").value,
+      });
+      if (!busy) {
+        drain();
       }
-      const change = changed(view.slots, event.submitter);
-      if (!change) {
-        return;
-      }
-      if (change.error) {
-        outcome.textContent = change.error;
-        announce(change.error);
-        return;
-      }
-      const label = labelOf(change.id);
-      busy = true;
-      form.setAttribute("aria-busy", "true");
-      outcome.textContent = "";
-      const result = await save(change.slots);
-      busy = false;
-      form.removeAttribute("aria-busy");
-      if (!result.ok) {
-        outcome.textContent = "Not saved: " + result.detail;
-        announce("Not saved: " + result.detail);
-        renderForm();
-        return;
-      }
-      render(result.view);
-      if (change.verb === "add") {
-        form.querySelector("select[name=add]").value = "";
-      }
-      focusAfter(change.id, change.verb);
-      announce(saidDone(change, label));
     });
   }
 
@@ -273,35 +303,76 @@
     announce(view.state_text);
   }
 
-  document.addEventListener("pairup:me", (event) => {
-    const frame = event.detail;
-    if (!frame || frame.type !== "ballot") {
+  // A frame that comes while this page's own save is on its way is held
+  // until the save's answer is shown: it is most often that save's own echo
+  // (said already, as "Saved."), and drawing it would replace the buttons
+  // under the user's finger. Anything newer it says comes after the answer.
+  let held = null;
+
+  function show(next) {
+    const before = view;
+    render(next);
+    if (next.state === "ran" && before.state !== "ran") {
+      announce(next.state_text);
+    } else if (JSON.stringify(next.slots) !== JSON.stringify(before.slots)) {
+      announce("The ranking changed. " + next.saved_text);
+    }
+  }
+
+  function settleHeld() {
+    const frame = held;
+    held = null;
+    if (!frame) {
       return;
     }
     if (frame.project === null) {
       teamGone();
       return;
     }
-    if (frame.project !== view.project) {
+    const sameState = frame.state === view.state && frame.has_slot === view.has_slot;
+    // (the two spell the time apart: the API in milliseconds)
+    const echo = Date.parse(frame.saved_at) === Date.parse(view.saved_at)
+      && JSON.stringify(frame.slots) === JSON.stringify(view.slots);
+    const older = frame.saved_at && view.saved_at
+      && Date.parse(frame.saved_at) < Date.parse(view.saved_at);
+    if (sameState && (echo || older)) {
       return;
     }
-    const before = view;
-    render(frame);
-    if (frame.state === "ran" && before.state !== "ran") {
-      announce(frame.state_text);
-    } else if (JSON.stringify(frame.slots) !== JSON.stringify(before.slots)) {
-      announce("The ranking changed. " + frame.saved_text);
+    resync(true); // which came last isn't plain from the two: ask once
+  }
+
+  document.addEventListener("pairup:me", (event) => {
+    const frame = event.detail;
+    if (!frame || frame.type !== "ballot") {
+      return;
     }
+    if (frame.project !== null && frame.project !== view.project) {
+      return;
+    }
+    if (busy) {
+      held = frame;
+      return;
+    }
+    if (frame.project === null) {
+      teamGone();
+      return;
+    }
+    show(frame);
   });
 
-  async function resync() {
+  async function resync(announced) {
     try {
       const response = await fetch(config.api, {
         credentials: "same-origin",
         headers: { Accept: "application/json" },
       });
       if (response.ok) {
-        render(Object.assign({ project: view.project }, await response.json()));
+        const next = Object.assign({ project: view.project }, await response.json());
+        if (announced) {
+          show(next);
+        } else {
+          render(next);
+        }
       }
     } catch (error) {
       // offline: the next reconnect tries again
