@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 
-from accounts.validators import validate_student_number
+from accounts.validators import validate_name_characters, validate_student_number
 
 COORDINATORS_GROUP = "Coordinators"
 
@@ -18,7 +18,20 @@ class PairUpUserManager(UserManager):
 class User(AbstractUser):
     """A student (username = student number) or a staff user."""
 
-    preferred_name = models.CharField("preferred name", max_length=150, blank=True)
+    # The names refuse control characters on every path that validates the
+    # model (the admin's forms too), not only on the students' own forms.
+    first_name = models.CharField(
+        "first name", max_length=150, blank=True, validators=[validate_name_characters]
+    )
+    last_name = models.CharField(
+        "last name", max_length=150, blank=True, validators=[validate_name_characters]
+    )
+    preferred_name = models.CharField(
+        "preferred name",
+        max_length=150,
+        blank=True,
+        validators=[validate_name_characters],
+    )
     # Set once the student changes the preferred name on the profile, so a roster
     # import never overwrites the student's own choice.
     preferred_name_by_student = models.BooleanField(default=False, editable=False)

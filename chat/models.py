@@ -4,6 +4,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.validators import validate_name_characters
+
 TEAM_SLUG_PREFIX = "team"
 LOBBY_SLUG = "lobby"
 
@@ -12,7 +14,7 @@ class Room(models.Model):
     """A chat room: public (no project) or a team's own room (`team-<id>`)."""
 
     slug = models.SlugField(max_length=50, unique=True)
-    name = models.CharField(max_length=40)
+    name = models.CharField(max_length=40, validators=[validate_name_characters])
     # A team room goes with its team: deleting the project deletes the room
     # and its history by cascade, so projects never needs to know about chat.
     project = models.OneToOneField(

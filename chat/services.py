@@ -13,6 +13,7 @@ from django.utils.text import slugify
 
 from accounts.permissions import require_coordinator
 from accounts.selectors import user_is_coordinator
+from accounts.validators import validate_name_characters
 from chat import broadcast
 from chat.models import LOBBY_SLUG, TEAM_SLUG_PREFIX, Message, Mute, Room
 from chat.selectors import message_frame
@@ -40,6 +41,7 @@ def room_slug_for(name: str) -> str:
         raise ValidationError(
             f"Keep the name to {ROOM_NAME_MAX} characters or fewer.", code="max_length"
         )
+    validate_name_characters(name)
     slug = slugify(name)
     if not slug:
         raise ValidationError(
@@ -155,6 +157,10 @@ def room_update(*, actor, room: Room, name: str, closed: bool) -> Room:
             {"name": f"Give the room a name of 1 to {ROOM_NAME_MAX} characters."},
             code="invalid",
         )
+    try:
+        validate_name_characters(name)
+    except ValidationError as error:
+        raise ValidationError({"name": error.messages}) from None
     if closed and room.is_team_room:
         raise ValidationError(
             "A team room goes with its team: it can't be closed.", code="team_room"

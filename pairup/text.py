@@ -20,14 +20,23 @@ def unstorable_reason(value: str) -> str | None:
     return None
 
 
+# The bidirectional embeddings, overrides and isolates: they reorder the text
+# after them ("\u202e" shows "txt.exe" as "exe.txt"). Right-to-left names
+# need none of them; the marks (LRM, RLM, ALM) stay allowed.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def has_control_character(value: str) -> bool:
     """Return whether `value` holds a control character or a line break.
 
-    Control characters (category Cc: newline, tab, NUL, DEL, ...) and the
-    Unicode line and paragraph separators, none of which belongs in one-line
-    text such as a name or a description.
+    Control characters (category Cc: newline, tab, NUL, DEL, ...), the
+    Unicode line and paragraph separators and the bidirectional controls,
+    none of which belongs in one-line text such as a name or a description.
     """
-    return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value)
+    return any(
+        unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in BIDI_CONTROLS
+        for ch in value
+    )
 
 
 # Letters that print as nothing: the Hangul and halfwidth Hangul fillers and

@@ -40,9 +40,30 @@ POSING = [
     "Mod",
     "Superuser",
 ]
-CONTROL = ["Al\r\nice", "Al\nice", "Al\tice", "Al\x00ice", "Al\x7fice", "Al\u2028ice"]
+CONTROL = [
+    "Al\r\nice",
+    "Al\nice",
+    "Al\tice",
+    "Al\x00ice",
+    "Al\x07ice",
+    "Al\x7fice",
+    "Al\u2028ice",
+    "Al\u202eice",  # right-to-left override
+    "Al\u2066ice",  # left-to-right isolate
+]
 CONTROL_MESSAGE = "Names can't contain line breaks, tabs or other control characters."
-FINE = ["Casey", "Stafford", "Badminton", "Admiral", "Modesto", "José", "Ann-Marie", ""]
+FINE = [
+    "Casey",
+    "Stafford",
+    "Badminton",
+    "Admiral",
+    "Modesto",
+    "José",
+    "Ann-Marie",
+    "",
+    "\u05d3\u05e0\u05d4 \u05db\u05d4\u05df",  # Hebrew: right to left needs no control
+    "Dana\u200f",  # a right-to-left mark
+]
 
 
 @pytest.mark.parametrize("name", POSING)
@@ -266,3 +287,104 @@ def test_roster_rows_with_a_control_character_in_a_name_are_rejected(tmp_path):
     )
     assert "rejected: first_name 'Pa\\nt' contains a control character" in text
     assert set(User.objects.values_list("username", flat=True)) == {"20000010"}
+
+
+# The admin ------------------------------------------------------------------
+# Its forms are the model's: a forged POST gets the same refusal as the
+# students' own forms.
+
+ADMIN_CONTROL = ["Al\x07ice", "Al\u202eice", "Al\tice"]
+
+
+def _user_admin_post(client, user, **names):
+    data = {
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "preferred_name": user.preferred_name,
+        "email": user.email,
+        "is_active": "on",
+        **names,
+    }
+    return client.post(f"/admin/accounts/user/{user.pk}/change/", data)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["first_name", "last_name", "preferred_name"])
+@pytest.mark.parametrize("name", ADMIN_CONTROL)
+def test_user_admin_refuses_a_name_with_a_control_character(
+    client, dana, alice, field, name
+):
+    before = (alice.first_name, alice.last_name, alice.preferred_name)
+    client.force_login(dana)
+
+    response = _user_admin_post(client, alice, **{field: name})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[field] == [CONTROL_MESSAGE]
+    alice.refresh_from_db()
+    assert (alice.first_name, alice.last_name, alice.preferred_name) == before
+
+
+@pytest.mark.django_db
+def test_user_admin_refuses_a_nul_character_too(client, dana, alice):
+    client.force_login(dana)
+
+    response = _user_admin_post(client, alice, first_name="Al\x00ice")
+
+    assert response.status_code == 200
+    assert "first_name" in response.context["adminform"].form.errors
+    alice.refresh_from_db()
+    assert alice.first_name == "Alice"
+
+
+@pytest.mark.django_db
+def test_user_admin_still_saves_a_plain_name(client, dana, alice):
+    client.force_login(dana)
+
+    response = _user_admin_post(client, alice, preferred_name="Ali")
+
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.preferred_name == "Ali"
+
+
+@pytest.mark.django_db
+def test_user_admin_add_form_refuses_a_name_with_a_control_character(client, dana):
+    client.force_login(dana)
+
+    response = client.post(
+        "/admin/accounts/user/add/",
+        {
+            "username": "20009999",
+            "first_name": "Nia",
+            "last_name": "N\u202eew",
+            "email": "nia@student.example.edu",
+            "usable_password": "false",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["last_name"] == [CONTROL_MESSAGE]
+    assert not User.objects.filter(username="20009999").exists()
+
+
+@pytest.mark.django_db
+def test_superusers_user_admin_refuses_a_name_with_a_control_character(
+    client, admin_user, dana
+):
+    client.force_login(admin_user)
+
+    response = _user_admin_post(
+        client,
+        dana,
+        username=dana.username,
+        first_name="Da\x07na",
+        is_staff="on",
+        date_joined_0="2026-01-01",
+        date_joined_1="09:00:00",
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["first_name"] == [CONTROL_MESSAGE]
+    dana.refresh_from_db()
+    assert dana.first_name == "Dana"

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from chat import services
@@ -177,3 +178,54 @@ def test_messages_and_mutes_are_found_by_the_name_shown_in_chat(
         assert list(found.context["cl"].result_list) == [message], query
         muted = coordinator_client.get("/admin/chat/mute/", {"q": query})
         assert [m.user for m in muted.context["cl"].result_list] == [robert], query
+
+
+@pytest.mark.parametrize("name", ["Study\x07", "\u202eydutS", "Stu\tdy", "Stu\x00dy"])
+def test_renaming_a_room_to_a_name_with_a_control_character_is_refused(
+    coordinator_client, name
+):
+    study, _ = services.room_open(name="Study")
+
+    response = coordinator_client.post(
+        f"/admin/chat/room/{study.pk}/change/", {"name": name, "closed": ""}
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["name"]
+    study.refresh_from_db()
+    assert study.name == "Study"
+
+
+def test_renaming_a_room_says_why_a_control_character_is_refused(coordinator_client):
+    study, _ = services.room_open(name="Study")
+
+    response = coordinator_client.post(
+        f"/admin/chat/room/{study.pk}/change/", {"name": "Study\u202e", "closed": ""}
+    )
+
+    assert response.context["adminform"].form.errors["name"] == [
+        "Names can't contain line breaks, tabs or other control characters."
+    ]
+
+
+def test_renaming_a_room_in_the_admin_still_works(coordinator_client):
+    study, _ = services.room_open(name="Study")
+
+    response = coordinator_client.post(
+        f"/admin/chat/room/{study.pk}/change/", {"name": "Study hall", "closed": ""}
+    )
+
+    assert response.status_code == 302
+    study.refresh_from_db()
+    assert study.name == "Study hall"
+
+
+def test_room_update_refuses_a_name_with_a_control_character(dana):
+    study, _ = services.room_open(name="Study")
+
+    with pytest.raises(ValidationError) as refused:
+        services.room_update(actor=dana, room=study, name="Stu\x07dy", closed=False)
+
+    assert "name" in refused.value.message_dict
+    study.refresh_from_db()
+    assert study.name == "Study"

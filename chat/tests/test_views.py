@@ -102,6 +102,8 @@ def test_opening_an_existing_room_joins_it(client, alice):
         ("x" * 41, "40 characters"),
         ("!!!", "at least one Latin letter or digit"),
         ("   ", "required"),
+        ("Study\x07", "control characters"),
+        ("\u202eStudy", "control characters"),
     ],
 )
 def test_bad_room_name_shows_the_reason_and_keeps_the_text(client, alice, name, reason):
