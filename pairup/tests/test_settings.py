@@ -205,6 +205,29 @@ def test_debug_off_with_a_short_secret_key_refuses_to_start():
     assert "DJANGO_SECRET_KEY is too weak" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {},
+            "DJANGO_SECRET_KEY must be set to a real secret when DJANGO_DEBUG=False "
+            "(or set DJANGO_DEBUG=True for local development).",
+        ),
+        (
+            {"DJANGO_DEBUG": "maybe"},
+            "DJANGO_DEBUG must be 'True' or 'False', got 'maybe'",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", [["check"], ["showmigrations"], ["help"]])
+def test_manage_py_names_a_bad_environment_in_one_line(command, env, message):
+    result = manage(*command, **env)
+
+    assert result.returncode == 1
+    assert result.stderr == f"Error: {message}\n"
+    assert "Traceback" not in result.stdout + result.stderr
+
+
 def test_deploy_check_reports_nothing_under_the_production_environment():
     result = manage("check", "--deploy", "--fail-level", "DEBUG", **PRODUCTION_ENV)
 
