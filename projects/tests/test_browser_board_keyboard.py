@@ -5,6 +5,8 @@ Student numbers from 81600001 and rooms of this module's own: the live server's
 database lives for the whole session. No ORM here.
 """
 
+import re
+
 import pytest
 
 from pairup.tests.helpers import sign_in
@@ -64,6 +66,45 @@ def test_focus_stays_in_the_row_when_its_button_is_replaced(live_server, new_pag
     page.keyboard.press("Enter")
     expect(other.get_by_test_id("status")).to_have_text("Free")
     expect(other.get_by_role("button", name="Book")).to_be_focused()
+    assert focused(page) != "body"
+
+
+def test_focus_moves_to_a_neighbouring_row_when_its_row_goes(live_server, new_page):
+    """A coordinator deletes the slot a keyboard user is on, or moves it out
+    of the room shown: focus goes to the next row's control (the previous
+    row's for the last row), then to the board's heading, never the page's
+    start; the live region says why the row went."""
+    make_users(live_server, ("81600005", "Oda"), superuser="focus-coordinator")
+    first, middle, last = make_labs(live_server, "Gone Lab", 3, days=5)
+    page, admin = new_page(), new_page()
+    sign_in(page, "81600005", PASSWORD)
+    create_project(page, "Oda tabs through")
+    open_board(page, "Gone Lab")
+    sign_in(admin, "focus-coordinator", PASSWORD)
+    live = page.get_by_test_id("board-live")
+
+    page.locator(f"#lab-{middle}").get_by_role("button", name="Book").focus()
+    admin.goto(f"/admin/projects/lab/{middle}/delete/")
+    admin.get_by_role("button", name=re.compile("Yes")).click()
+    expect(page.locator(f"#lab-{middle}")).to_have_count(0)
+    expect(
+        page.locator(f"#lab-{last}").get_by_role("button", name="Book")
+    ).to_be_focused()
+    expect(live).to_contain_text("was removed.")
+
+    admin.goto(f"/admin/projects/lab/{last}/change/")
+    admin.fill("#id_room", "Gone Lab Elsewhere")
+    admin.locator("input[name=_save]").click()
+    expect(page.locator(f"#lab-{last}")).to_have_count(0)
+    expect(
+        page.locator(f"#lab-{first}").get_by_role("button", name="Book")
+    ).to_be_focused()
+    expect(live).to_contain_text("was moved and is no longer shown here.")
+
+    admin.goto(f"/admin/projects/lab/{first}/delete/")
+    admin.get_by_role("button", name=re.compile("Yes")).click()
+    expect(page.get_by_test_id("no-slots")).to_be_visible()
+    expect(page.get_by_role("heading", name="Lab slots")).to_be_focused()
     assert focused(page) != "body"
 
 

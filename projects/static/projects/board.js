@@ -23,6 +23,7 @@
   let win = config.window;
   const viewer = config.viewer;
   const board = document.getElementById("board");
+  const heading = document.getElementById("board-heading");
   const live = document.getElementById("board-live");
   const connection = document.getElementById("board-connection");
   const rowTemplate = document.getElementById("lab-row-template");
@@ -276,14 +277,28 @@
     }
     const body = section.querySelector("tbody");
     const next = Array.from(body.rows).find((row) => laterThan(row, slot));
-    body.insertBefore(renderRow(slot), next || null);
+    return body.insertBefore(renderRow(slot), next || null);
   }
 
+  // Take a row off the board. A keyboard user on it would be left at the
+  // page's start: focus goes to the next row (the previous one where it was
+  // the last), or to the board's heading once no row is left.
   function removeRow(row) {
+    const focusHere = row.contains(document.activeElement);
+    const rows = Array.from(board.querySelectorAll("tr[data-lab-id]"));
+    const at = rows.indexOf(row);
+    const neighbour = rows[at + 1] || rows[at - 1];
     const section = row.closest("section[data-day]");
     row.remove();
     if (section && !section.querySelector("tr[data-lab-id]")) {
       section.remove();
+    }
+    if (focusHere) {
+      if (neighbour) {
+        keepFocus(neighbour);
+      } else if (heading) {
+        heading.focus();
+      }
     }
   }
 
@@ -408,6 +423,8 @@
       slots.delete(frame.id);
       if (row) {
         removeRow(row);
+        const label = labelText(before || modelFromRow(row));
+        return { text: label + " was moved and is no longer shown here.", mineChanged };
       }
       return { text: "", mineChanged };
     }
@@ -415,8 +432,12 @@
     if (!row) {
       insertRow(slot);
     } else if (before && (before.start !== slot.start || before.room !== slot.room)) {
+      const focusHere = row.contains(document.activeElement);
       removeRow(row);
-      insertRow(slot);
+      const moved = insertRow(slot);
+      if (focusHere) {
+        keepFocus(moved); // the slot is still shown: focus goes with it
+      }
     } else {
       fill(row, slot, now);
       clearStaleOutcome(row);
