@@ -14,6 +14,7 @@ from projects.tests.test_browser_board_frames import (
     make_labs,
     make_users,
 )
+from projects.tests.test_browser_board_keyboard import RECORD_LIVE
 
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs playwright"
@@ -23,13 +24,18 @@ pytestmark = pytest.mark.browser
 
 
 class BoardSocket:
-    """Route a page's board socket through the test, which can drop it."""
+    """Route a page's board socket through the test, which can drop it, and
+    keep it down (`refuse`: each new socket is closed before it opens)."""
 
     def __init__(self, page):
         self.socket = None
+        self.refuse = False
         page.route_web_socket("**/ws/labs/**", self._through)
 
     def _through(self, page_side):
+        if self.refuse:
+            page_side.close(code=1011)
+            return
         self.socket = page_side
         page_side.connect_to_server()
 
@@ -132,3 +138,35 @@ def test_a_booking_done_but_its_answer_lost_never_says_not_booked(
     expect(row.get_by_test_id("status")).to_have_text("Your slot")
     expect(page.locator("main")).not_to_contain_text("Not booked")
     expect(page.get_by_test_id("board-mine")).to_contain_text("Your team presents at")
+
+
+def test_an_action_while_the_socket_is_down_is_not_followed_by_up_to_date(
+    live_server, new_page
+):
+    """Book while the board's socket is down: the board resyncs to show the
+    booking, quietly, so a screen reader hears "Your team booked ..." and
+    not "The board is up to date." right after it. The resync after the
+    reconnect still says so."""
+    make_users(live_server, ("81800006", "Sol"))
+    (lab,) = make_labs(live_server, "Quiet Lab", 1, days=5)
+    page = new_page()
+    socket = BoardSocket(page)
+    sign_in(page, "81800006", PASSWORD)
+    create_project(page, "Sol sails alone")
+    open_board(page, "Quiet Lab")
+    page.evaluate(RECORD_LIVE)
+    row = page.locator(f"#lab-{lab}")
+
+    socket.refuse = True
+    socket.drop()
+    expect(page.get_by_test_id("board-connection")).to_contain_text("Connection lost")
+    row.get_by_role("button", name="Book").click()
+    expect(row.get_by_role("status")).to_contain_text("Your team booked")
+    expect(row.get_by_test_id("status")).to_have_text("Your slot")  # the resync
+    page.wait_for_timeout(500)  # the live region speaks 50 ms after a resync
+    assert page.evaluate("window.liveSaid") == []
+
+    socket.refuse = False
+    expect(page.get_by_test_id("board-live")).to_have_text(
+        "Reconnected: the board is up to date.", timeout=20_000
+    )

@@ -499,9 +499,11 @@
     renderMine();
   }
 
-  // One request brings every shown row up to date (after a gap). Says
-  // whether it did: "done", "failed" (offline, or the server not answering
-  // well: try again) or "signed out" (said so; no point trying again).
+  // One request brings every shown row up to date (after a gap), then
+  // announces `message` if given: after an action, none, so the action's
+  // own outcome is what a screen reader hears. Says whether it did: "done",
+  // "failed" (offline, or the server not answering well: try again) or
+  // "signed out" (said so; no point trying again).
   async function resync(message) {
     let response;
     let data;
@@ -542,7 +544,7 @@
     refillAll(now);
     renderMine();
     updateEmpty();
-    announce(message || "The board is up to date.");
+    announce(message);
     scheduleClock();
     return "done";
   }
@@ -714,7 +716,7 @@
       : REFUSED_STATES[result.code] || rowState(row.dataset.state, row.dataset.mine === "true");
     if (result.uncertain || !socket || socket.readyState !== WebSocket.OPEN) {
       // No live frames, or no telling whether it was done: bring the board
-      // up to date once (the row then shows where the team stands).
+      // up to date once (the row then shows where the team stands), quietly.
       resync();
     }
   }
