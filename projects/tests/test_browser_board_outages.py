@@ -170,3 +170,40 @@ def test_an_action_while_the_socket_is_down_is_not_followed_by_up_to_date(
     expect(page.get_by_test_id("board-live")).to_have_text(
         "Reconnected: the board is up to date.", timeout=20_000
     )
+
+
+def test_signing_out_while_a_resync_waits_to_retry_ends_the_retries(
+    live_server, new_page
+):
+    """The socket comes back while the server can't answer the resync, so a
+    retry waits; then the user signs out in another tab (4401). The waiting
+    retry doesn't fire: no request, and the board's words stay the sign-out's."""
+    make_users(live_server, ("81800007", "Tor"))
+    make_labs(live_server, "Sign Out Lab", 1, days=5)
+    page = new_page()
+    socket = BoardSocket(page)
+    sign_in(page, "81800007", PASSWORD)
+    create_project(page, "Tor signs off")
+    open_board(page, "Sign Out Lab")
+    connection = page.get_by_test_id("board-connection")
+
+    page.route(
+        "**/labs/frames/**",
+        lambda route: route.fulfill(
+            status=503, body="<h1>Busy</h1>", content_type="text/html"
+        ),
+    )
+    socket.drop()
+    expect(connection).to_contain_text("could not be brought up to date")
+    other_tab = page.context.new_page()
+    other_tab.goto("/")
+    other_tab.get_by_role("button", name="Sign out").click()
+    signed_out = "You were signed out: reload the page to sign in again."
+    expect(connection).to_have_text(signed_out)
+
+    page.unroute("**/labs/frames/**")
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.wait_for_timeout(5000)  # past the retry's 2 s (or 4 s) wait
+    assert requests == []
+    expect(connection).to_have_text(signed_out)

@@ -795,12 +795,14 @@
     });
     socket.addEventListener("message", onMessage);
     socket.addEventListener("close", (event) => {
+      // A resync retry still pending goes: after a sign-out there is nothing
+      // to fetch or say, and after a drop the reconnect catches up.
+      window.clearTimeout(catchUpTimer);
       if (event.code === 4401) {
         setConnection("You were signed out: reload the page to sign in again.");
         announce("You were signed out. The board no longer updates.");
         return;
       }
-      window.clearTimeout(catchUpTimer);
       attempts += 1;
       const delay = Math.min(30000, 1000 * 2 ** Math.min(attempts, 5));
       setConnection("Connection lost: reconnecting\u2026");
